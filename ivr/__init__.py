@@ -1,0 +1,1 @@
+"""hotline: an open IVR for public-service hotlines on Asterisk."""

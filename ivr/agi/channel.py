@@ -1,0 +1,359 @@
+"""AGIChannel: one call's command/reply conversation with Asterisk over a FastAGI connection.
+
+One command is in flight at a time and each command reads exactly its own reply, so a reply can
+never be read by a later command. The caller hanging up always ends as :class:`AGIHangup`:
+
+- Asterisk sends ``HANGUP`` on its own when the caller hangs up, possibly before the reply of the
+  command in flight; that reply is still read (and dropped) before AGIHangup is raised;
+- later commands get ``511`` from Asterisk, or end of stream; both raise AGIHangup;
+- once hung up, a command raises AGIHangup at once without writing to the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, NoReturn
+from urllib.parse import parse_qsl
+
+from ivr.agi.errors import AGICommandError, AGIHangup, AGIProtocolError
+from ivr.agi.protocol import (
+    HANGUP_LINE,
+    Reply,
+    describe_command,
+    format_command,
+    multiline_code,
+    parse_header_line,
+    parse_reply,
+    quote_argument,
+)
+
+__all__ = ["AGIChannel", "EndedBy", "RecordResult", "read_env"]
+
+log = logging.getLogger(__name__)
+
+EndedBy = Literal["dtmf", "timeout", "silence", "hangup"]
+
+MAX_HEADER_LINES = 512  # Asterisk sends about 20 headers plus one per script argument
+_LANGUAGE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    digit: str | None  # the escape digit that ended the recording
+    ended_by: EndedBy  # "silence" is inferred: Asterisk reports it as a time-out
+    endpos: int  # samples written (8000 a second for wav/gsm/ulaw)
+
+
+async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, str] | None:
+    """Read the ``agi_*`` header block; None if the peer closed without sending a byte (a probe).
+
+    A block cut short, too long, not AGI, or not complete within ``timeout_s`` seconds raises
+    AGIProtocolError: the caller closes the connection and nothing ever loops on a dead socket.
+    """
+    env: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                raw = await reader.readline()
+                if not raw.endswith(b"\n"):
+                    if not raw and not env:
+                        return None
+                    raise AGIProtocolError(
+                        f"connection closed inside the header block ({len(env)} lines)"
+                    )
+                parsed = parse_header_line(raw.decode("utf-8", "replace"))
+                if parsed is None:
+                    if not env:
+                        raise AGIProtocolError("empty header block")
+                    return env
+                env[parsed[0]] = parsed[1]
+                if len(env) > MAX_HEADER_LINES:
+                    raise AGIProtocolError("header block too long")
+    except TimeoutError:
+        raise AGIProtocolError(f"no complete header block within {timeout_s:g} s") from None
+    except ValueError:  # StreamReader's line length limit
+        raise AGIProtocolError("header line too long") from None
+    except ConnectionError as exc:
+        raise AGIProtocolError(f"connection lost inside the header block: {exc}") from None
+
+
+class AGIChannel:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        env: Mapping[str, str],
+        *,
+        command_timeout: float | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.env: Mapping[str, str] = MappingProxyType(dict(env))
+        self._command_timeout = command_timeout  # None: wait as long as the command takes
+        self._language = self.env.get("agi_language", "en")
+        self._hung_up = False
+        self._lock = asyncio.Lock()
+        self.commands_sent = 0
+        self.last_command: str | None = None  # as logged: sensitive arguments masked
+
+    # -- call facts from the header block ---------------------------------------------------
+    @property
+    def uniqueid(self) -> str:
+        return self.env.get("agi_uniqueid", "")
+
+    @property
+    def channel(self) -> str:
+        return self.env.get("agi_channel", "")
+
+    @property
+    def caller_id(self) -> str:
+        """The caller's number; "" when withheld (Asterisk says "unknown")."""
+        number = self.env.get("agi_callerid", "")
+        return "" if number == "unknown" else number
+
+    @property
+    def network_script(self) -> str:
+        """The script path of the agi:// URL, e.g. "12333" for agi://host/12333?lang=zh."""
+        return self.env.get("agi_network_script", "").partition("?")[0].strip("/")
+
+    @property
+    def script_args(self) -> Mapping[str, str]:
+        """Query parameters of the agi:// URL (the last value wins)."""
+        query = self.env.get("agi_network_script", "").partition("?")[2]
+        return dict(parse_qsl(query, keep_blank_values=True))
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """Arguments given to AGI() in the dialplan after the URL (agi_arg_1, agi_arg_2, ...)."""
+        values: list[str] = []
+        while (value := self.env.get(f"agi_arg_{len(values) + 1}")) is not None:
+            values.append(value)
+        return tuple(values)
+
+    @property
+    def language(self) -> str:
+        """The channel language: from the header block, then as changed by set_language()."""
+        return self._language
+
+    @property
+    def hung_up(self) -> bool:
+        return self._hung_up
+
+    # -- the one command primitive ---------------------------------------------------------
+    async def command(self, *words: str, sensitive: bool = False) -> Reply:
+        """Send one command line (words as given: quote arguments) and return its 200 reply.
+
+        AGIHangup on hang-up, AGICommandError on 510/520/other codes. ``sensitive`` masks the
+        arguments and the reply in logs, diagnostics and error messages.
+        """
+        reply = await self._exchange(words, sensitive)
+        if self._hung_up:
+            raise AGIHangup(f"caller hung up during {self.last_command}")
+        return self._check(reply)
+
+    async def _exchange(self, words: tuple[str, ...], sensitive: bool) -> Reply:
+        """Write one command and read its final reply; HANGUP lines only mark the channel."""
+        description = describe_command(words, sensitive=sensitive)
+        if self._hung_up:
+            raise AGIHangup(f"channel hung up; not sending {description}")
+        line = format_command(*words).encode()
+        async with self._lock:
+            self.commands_sent += 1
+            self.last_command = description
+            log.debug("%s >> %s", self.uniqueid, description)
+            try:
+                self._writer.write(line)
+                await self._writer.drain()
+                async with asyncio.timeout(self._command_timeout):
+                    reply = await self._read_reply()
+            except TimeoutError:
+                self._hung_up = True  # the conversation is out of step: never write again
+                raise AGIProtocolError(
+                    f"no reply to {description} within {self._command_timeout:g} s"
+                ) from None
+            except AGIProtocolError:
+                self._hung_up = True
+                raise
+            except (ConnectionError, OSError) as exc:
+                self._hung_up = True
+                raise AGIHangup(f"connection lost during {description}: {exc}") from exc
+        log.debug("%s << %s", self.uniqueid, f"{reply.code} ***" if sensitive else reply.raw)
+        return reply
+
+    async def _read_reply(self) -> Reply:
+        while True:
+            line = await self._readline()
+            if line == HANGUP_LINE:
+                log.debug("%s << HANGUP", self.uniqueid)
+                self._hung_up = True  # read on: the reply of the command in flight still comes
+                continue
+            if not line:
+                continue
+            code = multiline_code(line)
+            lines = [line]
+            while code is not None and not lines[-1].startswith(code + " "):
+                lines.append(await self._readline())
+            reply = parse_reply(lines)
+            if reply.code != 100:  # "100 result=0 Trying..." precedes the final reply of GOSUB
+                return reply
+
+    async def _readline(self) -> str:
+        raw = await self._reader.readline()
+        if not raw.endswith(b"\n"):
+            self._hung_up = True
+            raise AGIHangup(f"connection closed by Asterisk during {self.last_command}")
+        return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+    def _check(self, reply: Reply) -> Reply:
+        if reply.code == 200:
+            return reply
+        if reply.code == 511:
+            self._hung_up = True
+            raise AGIHangup(f"dead channel: {self.last_command} refused (511)")
+        usage = reply.data if reply.code == 520 else None
+        first_line = reply.raw.partition("\n")[0]
+        raise AGICommandError(
+            f"{self.last_command}: {first_line}", command=self.last_command or "", usage=usage
+        )
+
+    async def _fail(self, message: str) -> NoReturn:
+        """A result=-1: hang-up or real failure. Asterisk sends HANGUP right after the reply of a
+        command cut short by a hang-up, so a NOOP tells them apart (it raises AGIHangup)."""
+        command = self.last_command or ""
+        if not self._hung_up:
+            await self.command("NOOP")
+        else:
+            raise AGIHangup(f"caller hung up during {command}")
+        raise AGICommandError(message, command=command)
+
+    # -- typed helpers (every argument quoted) --------------------------------------------------
+    async def answer(self) -> None:
+        reply = await self.command("ANSWER")
+        if reply.result_int < 0:
+            await self._fail("ANSWER failed")
+
+    async def stream_file(
+        self, name: str, escape_digits: str = "", *, sensitive: bool = False
+    ) -> tuple[str | None, int]:
+        """Play a sound; (digit that interrupted it or None, end position in samples).
+
+        A missing or unplayable sound raises AGICommandError naming it: a silent prompt is a bug.
+        """
+        reply = await self.command(
+            "STREAM",
+            "FILE",
+            quote_argument(name),
+            quote_argument(escape_digits),
+            sensitive=sensitive,
+        )
+        code = reply.result_int
+        if code < 0:
+            await self._fail(f"sound {name!r} is missing or could not be played")
+        return (chr(code) if code else None), reply.endpos or 0
+
+    async def wait_for_digit(self, timeout_ms: int, *, sensitive: bool = False) -> str | None:
+        """One DTMF digit, or None on time-out (-1 waits for ever)."""
+        reply = await self.command(
+            "WAIT", "FOR", "DIGIT", str(int(timeout_ms)), sensitive=sensitive
+        )
+        code = reply.result_int
+        if code < 0:
+            await self._fail("WAIT FOR DIGIT failed")
+        return chr(code) if code else None
+
+    async def get_data(
+        self, file: str, timeout_ms: int, max_digits: int, *, sensitive: bool = False
+    ) -> tuple[str, bool]:
+        """Play ``file``, collect up to ``max_digits`` (``#`` ends early): (digits, timed_out)."""
+        if max_digits < 1:
+            raise ValueError("max_digits must be at least 1")
+        reply = await self.command(
+            "GET", "DATA", quote_argument(file), str(int(timeout_ms)), str(int(max_digits)),
+            sensitive=sensitive,
+        )  # fmt: skip
+        if reply.result == "-1":
+            await self._fail(f"GET DATA with {file!r} failed")
+        return reply.result, reply.data == "timeout"
+
+    async def record_file(
+        self,
+        path_without_ext: str,
+        fmt: str,
+        escape_digits: str,
+        timeout_ms: int,
+        *,
+        beep: bool = True,
+        silence_s: int | None = None,
+    ) -> RecordResult:
+        """Record to ``path_without_ext.fmt``. A hang-up while recording is a result, not an
+        exception (the recording exists); the channel is then hung up and the next command raises.
+        """
+        words = ["RECORD", "FILE", quote_argument(path_without_ext), quote_argument(fmt)]
+        words += [quote_argument(escape_digits), str(int(timeout_ms))]
+        if beep:
+            words.append("BEEP")
+        if silence_s is not None:
+            words.append(f"s={int(silence_s)}")
+        reply = await self._exchange(tuple(words), False)
+        if reply.code != 200 and self._hung_up:
+            raise AGIHangup(f"caller hung up before {self.last_command}")
+        self._check(reply)
+        endpos = reply.endpos or 0
+        if reply.data in ("hangup", "waitfor"):  # waitfor: the channel went away under us
+            self._hung_up = True
+            return RecordResult(None, "hangup", endpos)
+        if reply.data == "dtmf":
+            return RecordResult(chr(reply.result_int), "dtmf", endpos)
+        if reply.data == "timeout":
+            # Asterisk answers "(timeout)" for silence too; a stop well before the limit is silence
+            early = timeout_ms <= 0 or endpos < (timeout_ms - 1000) * 8
+            return RecordResult(None, "silence" if silence_s and early else "timeout", endpos)
+        if self._hung_up:
+            raise AGIHangup(f"caller hung up during {self.last_command}")
+        await self._fail(f"recording to {path_without_ext!r} failed: {reply.raw}")
+
+    async def set_variable(self, name: str, value: str, *, sensitive: bool = False) -> None:
+        await self.command(
+            "SET", "VARIABLE", quote_argument(name), quote_argument(value), sensitive=sensitive
+        )
+
+    async def get_variable(self, name: str, *, sensitive: bool = False) -> str | None:
+        """The variable's value (or a function's, e.g. "CHANNEL(language)"); None when unset."""
+        reply = await self.command("GET", "VARIABLE", quote_argument(name), sensitive=sensitive)
+        return (reply.data or "") if reply.result == "1" else None
+
+    async def exec(self, app: str, *args: str, sensitive: bool = False) -> Reply:
+        """Run a dialplan application; its arguments are joined with "," as in the dialplan."""
+        words = ["EXEC", quote_argument(app)]
+        if args:
+            words.append(quote_argument(",".join(args)))
+        reply = await self.command(*words, sensitive=sensitive)
+        if reply.result == "-2":
+            raise AGICommandError(
+                f"no dialplan application {app!r}", command=self.last_command or ""
+            )
+        return reply
+
+    async def verbose(self, message: str, level: int = 1) -> None:
+        await self.command("VERBOSE", quote_argument(message), str(int(level)))
+
+    async def hangup(self) -> None:
+        """Hang up the call. Idempotent: on a channel already hung up it does nothing."""
+        if self._hung_up:
+            return
+        with contextlib.suppress(AGIHangup):
+            await self.command("HANGUP")
+        self._hung_up = True  # Asterisk answers later commands with 511 (after a HANGUP line)
+
+    async def set_language(self, language: str) -> None:
+        """Switch the sound language (Asterisk's sound folder name: zh, en, es)."""
+        if not _LANGUAGE.fullmatch(language):
+            raise ValueError(f"not a language name: {language!r}")
+        await self.command("SET", "VARIABLE", "CHANNEL(language)", quote_argument(language))
+        self._language = language

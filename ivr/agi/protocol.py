@@ -1,0 +1,160 @@
+"""The FastAGI wire format as pure functions: header lines, replies, argument quoting. No I/O.
+
+Reply forms handled (Asterisk's ``res_agi.c``)::
+
+    200 result=0 endpos=1234                 STREAM FILE played to the end
+    200 result=49 endpos=1234                STREAM FILE interrupted by "1" (ASCII code)
+    200 result=123 (timeout)                 GET DATA: digits so far, then the time-out
+    200 result=1 (some value (x))            GET VARIABLE: the data is everything in the outer ()
+    200 result=35 (dtmf) endpos=8000         RECORD FILE ended by "#"
+    200 result=0 Gosub complete              free text after the result
+    100 result=0 Trying...                   provisional; the final reply follows
+    510 Invalid or unknown command
+    511 Command Not Permitted on a dead channel or intercept routine
+    520-Invalid command syntax.  Proper usage follows:
+     Usage: ...                              (any number of usage lines)
+    520 End of proper usage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ivr.agi.errors import AGIProtocolError
+
+__all__ = [
+    "HANGUP_LINE",
+    "Reply",
+    "describe_command",
+    "format_command",
+    "multiline_code",
+    "parse_header_line",
+    "parse_reply",
+    "quote_argument",
+]
+
+HANGUP_LINE = "HANGUP"  # sent by Asterisk on its own when the caller hangs up (FastAGI only)
+
+_HEADER_KEY = re.compile(r"agi_[A-Za-z0-9_]+")
+_STATUS = re.compile(r"(\d{3})([ -])(.*)")
+_ENDPOS = re.compile(r"\s*endpos=(-?\d+)\s*$")
+_FORBIDDEN = ("\n", "\r", "\0")
+
+# res_agi's command names; used only to keep a sensitive command's name readable in logs while
+# its arguments are masked.
+_COMMAND_NAMES = (
+    "ANSWER ASYNCAGI_BREAK CHANNEL_STATUS CONTROL_STREAM_FILE DATABASE_DEL DATABASE_DELTREE"
+    " DATABASE_GET DATABASE_PUT EXEC GET_DATA GET_FULL_VARIABLE GET_OPTION GET_VARIABLE GOSUB"
+    " HANGUP NOOP RECEIVE_CHAR RECEIVE_TEXT RECORD_FILE SAY_ALPHA SAY_DATE SAY_DATETIME"
+    " SAY_DIGITS SAY_NUMBER SAY_PHONETIC SAY_TIME SEND_IMAGE SEND_TEXT SET_AUTOHANGUP"
+    " SET_CALLERID SET_CONTEXT SET_EXTENSION SET_MUSIC SET_PRIORITY SET_VARIABLE"
+    " SPEECH_ACTIVATE_GRAMMAR SPEECH_CREATE SPEECH_DEACTIVATE_GRAMMAR SPEECH_DESTROY"
+    " SPEECH_LOAD_GRAMMAR SPEECH_RECOGNIZE SPEECH_SET SPEECH_UNLOAD_GRAMMAR STREAM_FILE"
+    " TDD_MODE VERBOSE WAIT_FOR_DIGIT"
+)
+_COMMANDS = frozenset(tuple(name.split("_")) for name in _COMMAND_NAMES.split())
+
+
+def parse_header_line(line: str) -> tuple[str, str] | None:
+    """``agi_key: value`` -> ``("agi_key", "value")``; the empty line ending the block -> None.
+
+    Anything else is not AGI (a port scanner, an HTTP client): AGIProtocolError.
+    """
+    line = line.rstrip("\r\n")
+    if not line:
+        return None
+    key, sep, value = line.partition(":")
+    if not sep or not _HEADER_KEY.fullmatch(key):
+        raise AGIProtocolError(f"not an AGI header line: {line[:80]!r}")
+    return key, value.removeprefix(" ")
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    result: str  # the text after "result=", "" when the reply has none (5xx)
+    data: str | None  # the text in the outer parentheses, free text, or the 5xx message/usage
+    endpos: int | None
+    raw: str
+
+    @property
+    def result_int(self) -> int:
+        try:
+            return int(self.result)
+        except ValueError:
+            raise AGIProtocolError(f"reply has no numeric result: {self.raw!r}") from None
+
+
+def multiline_code(line: str) -> str | None:
+    """``"520"`` when ``line`` opens a multi-line reply (``520-...``), which ends at ``520 ...``."""
+    match = _STATUS.fullmatch(line)
+    return match.group(1) if match and match.group(2) == "-" else None
+
+
+def parse_reply(lines: str | Sequence[str]) -> Reply:
+    """Parse one reply: a single line, or the lines of a multi-line reply (first to last)."""
+    if isinstance(lines, str):
+        lines = lines.rstrip("\r\n").split("\n")
+    lines = [line.rstrip("\r") for line in lines]
+    raw = "\n".join(lines)
+    first = _STATUS.fullmatch(lines[0]) if lines else None
+    if first is None:
+        raise AGIProtocolError(f"not an AGI reply: {raw[:120]!r}")
+    code = int(first.group(1))
+    if first.group(2) == "-":
+        last = _STATUS.fullmatch(lines[-1])
+        if (
+            len(lines) < 2
+            or last is None
+            or last.group(1) != first.group(1)
+            or last.group(2) != " "
+        ):
+            raise AGIProtocolError(f"unterminated multi-line reply: {raw[:120]!r}")
+        return Reply(code, "", "\n".join(lines[1:-1]), None, raw)
+    rest = first.group(3)
+    if not rest.startswith("result="):
+        return Reply(code, "", rest or None, None, raw)
+    result, _, rest = rest.removeprefix("result=").partition(" ")
+    endpos: int | None = None
+    match = _ENDPOS.search(rest)
+    if match:
+        endpos = int(match.group(1))
+        rest = rest[: match.start()]
+    rest = rest.strip()
+    if rest.startswith("(") and rest.endswith(")"):
+        data: str | None = rest[1:-1]
+    else:
+        data = rest or None
+    return Reply(code, result, data, endpos, raw)
+
+
+def quote_argument(value: str) -> str:
+    """Quote one argument as Asterisk's ``parse_args`` reads it: ``"`` and ``\\`` escaped.
+
+    A line break would end the command early and desynchronise every later reply: refused.
+    """
+    if any(char in value for char in _FORBIDDEN):
+        raise ValueError(f"AGI argument contains a line break or NUL: {value!r}")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_command(*words: str) -> str:
+    """One command line: words as given (arguments already quoted), a newline at the end."""
+    if not words:
+        raise ValueError("empty AGI command")
+    for word in words:
+        if any(char in word for char in _FORBIDDEN):
+            raise ValueError(f"AGI command word contains a line break or NUL: {word!r}")
+    return " ".join(words) + "\n"
+
+
+def describe_command(words: Iterable[str], *, sensitive: bool = False) -> str:
+    """The command as logs may show it: a sensitive one keeps its name, arguments -> ``***``."""
+    words = list(words)
+    if not sensitive:
+        return " ".join(words)
+    upper = tuple(word.upper() for word in words)
+    shown = max((n for n in (3, 2, 1) if upper[:n] in _COMMANDS), default=min(len(words), 1))
+    return " ".join(words[:shown] + ["***"] * (len(words) - shown))

@@ -1,0 +1,61 @@
+"""Entry point of the ``hotline`` command.
+
+Each sub-command lives in its own module exposing ``add_parser(subparsers)``; the parser it adds
+sets ``func`` to a callable taking the parsed arguments and the settings and returning an exit
+code. Registration is an explicit list, so a missing or duplicate command fails at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from ivr.config import Settings
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "ivr.cli.serve_cmd",
+    "ivr.cli.db_cmd",
+    "ivr.cli.calls_cmd",
+    "ivr.cli.simulate_cmd",
+    "ivr.cli.flows_cmd",
+    "ivr.cli.prompts_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command not built yet on this branch
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings.load()
+    from ivr.logs import configure_logging
+
+    configure_logging(settings, debug=args.verbose)
+    try:
+        return int(args.func(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line for the operator; details in the log
+        logging.getLogger("hotline").debug("command failed", exc_info=True)
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""``hotline prompts build|list``: turn the catalog into the sound files Asterisk plays."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from ivr.config import Settings
+from ivr.prompts import AUTO, ENGINE_NAMES, build_prompts, is_built
+from ivr.prompts.manifest import Manifest
+from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+
+__all__ = ["add_parser"]
+
+
+def _engine_name(value: str) -> str:
+    if value in (*ENGINE_NAMES, AUTO) or ":" in value:
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{value!r}: use {', '.join((*ENGINE_NAMES, AUTO))} or package.module:Class"
+    )
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("prompts", help="build and list the voice prompts")
+    commands = parser.add_subparsers(dest="prompts_command", required=True)
+
+    build = commands.add_parser(
+        "build",
+        help="synthesise, trim, normalise and convert the prompts that changed",
+        description="Build the catalog into <prompts_dir>/<lang>/hotline/<key>.{wav,sln16,ulaw}. "
+        "A recording at <catalog>/recorded/<lang>/<key>.wav is used instead of synthesis.",
+    )
+    _add_common(build)
+    build.add_argument(
+        "--engine",
+        type=_engine_name,
+        default=AUTO,
+        help="gtts (online), espeak (offline), auto: gtts when reachable (default), "
+        "or package.module:Class",
+    )
+    build.add_argument("--force", action="store_true", help="rebuild every prompt")
+    build.add_argument(
+        "--jobs", type=_positive, default=None, help="conversions at once (default: CPU count)"
+    )
+    build.add_argument(
+        "--recorded",
+        type=Path,
+        default=None,
+        help="folder of human recordings <lang>/<key>.wav (default: <catalog>/recorded)",
+    )
+    build.set_defaults(func=run_build)
+
+    listing = commands.add_parser("list", help="every prompt with its text and whether it is built")
+    _add_common(listing)
+    listing.set_defaults(func=run_list)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        action="append",
+        choices=LANGUAGES,
+        help="only this language (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        default=CATALOG_DIR,
+        help="folder holding catalog.yaml and fragments.yaml",
+    )
+
+
+def run_build(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = Catalog.load(args.catalog)
+    report = asyncio.run(
+        build_prompts(
+            settings,
+            catalog,
+            languages=args.lang or LANGUAGES,
+            engine=args.engine,
+            force=args.force,
+            jobs=args.jobs,
+            recorded_dir=args.recorded or args.catalog / "recorded",
+        )
+    )
+    print(report.summary())
+    if not report.ok:
+        print(f"hotline: {len(report.failures)} prompt(s) failed to build", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_list(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = Catalog.load(args.catalog)
+    manifest = Manifest.load(settings.prompts_dir)
+    rows: list[tuple[str, str, str, str]] = []
+    for lang in args.lang or LANGUAGES:
+        for key in sorted(catalog.keys(lang)):
+            text = catalog.text(lang, key)
+            entry = manifest.get(lang, key)
+            if not is_built(settings, lang, key) or entry is None:
+                built = "no"
+            elif entry.source == "recorded" or entry.text == text:
+                built = "yes"
+            else:
+                built = "stale"  # built from an older wording; the next build redoes it
+            rows.append((key, lang, built, " ".join(text.split())))
+    width = max((len(row[0]) for row in rows), default=3)
+    print(f"{'key':<{width}}  lang  built  text")
+    for key, lang, built, text in rows:
+        print(f"{key:<{width}}  {lang:<4}  {built:<5}  {text}")
+    return 0

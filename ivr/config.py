@@ -1,0 +1,107 @@
+"""Settings from one place: environment variables, optionally a TOML file, frozen after start-up.
+
+Every name is read as ``HOTLINE_<NAME>`` from the environment first, then as ``<name>`` from the
+TOML file named by ``HOTLINE_CONFIG`` (default ``<data dir>/hotline.toml`` when it exists).
+All runtime data (database, recordings, built prompts, logs, the ID-hash key) lives under
+``data_dir`` (``HOTLINE_DATA_DIR``, default ``var``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    db_url: str = ""
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_user: str = "hotline"
+    ami_secret: str = "hotline-ami-secret"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    sip_password: str = "hotline-sip-secret"
+    # Domain policy, as configured by the bureau.
+    password_max_failures: int = 3
+    password_lock_hours: int = 24
+    provisional_lapse_days: int = 10
+    reissue_working_days: int = 15
+    # Where Asterisk writes recordings, as Asterisk sees the path (differs inside a chroot/container).
+    asterisk_recordings_dir: str = ""
+    log_level: str = "INFO"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def prompts_dir(self) -> Path:
+        """Built sound files, laid out as Asterisk's ``sounds/<lang>/hotline/<key>``."""
+        return self.data_dir / "sounds"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'hotline.db').resolve()}"
+
+    def id_hash_key(self) -> bytes:
+        """The key of the ID-number HMAC: ``HOTLINE_ID_HASH_KEY`` or a key generated once per data folder.
+
+        Changing it makes every stored ID hash unmatchable, so it is kept beside the database.
+        """
+        from_env = os.environ.get("HOTLINE_ID_HASH_KEY")
+        if from_env:
+            return from_env.encode()
+        key_file = self.data_dir / "id-hash.key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode()
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(overrides.get("data_dir") or env.get("HOTLINE_DATA_DIR", "var"))
+        config_path = env.get("HOTLINE_CONFIG")
+        file_values: dict[str, Any] = {}
+        candidate = Path(config_path) if config_path else data_dir / "hotline.toml"
+        if candidate.exists():
+            file_values = tomllib.loads(candidate.read_text())
+        elif config_path:
+            raise FileNotFoundError(f"HOTLINE_CONFIG names {config_path}, which does not exist")
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            name = field.name
+            raw: Any = env.get(f"HOTLINE_{name.upper()}", file_values.get(name))
+            if raw is None:
+                continue
+            default = field.default
+            if isinstance(default, bool):
+                values[name] = str(raw).lower() in {"1", "true", "yes"}
+            elif isinstance(default, int):
+                values[name] = int(raw)
+            elif isinstance(default, Path):
+                values[name] = Path(raw)
+            else:
+                values[name] = str(raw)
+        values["data_dir"] = data_dir
+        values.update(overrides)
+        return cls(**values)

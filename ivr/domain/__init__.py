@@ -1,0 +1,2 @@
+"""Domain rules without I/O: resident ID numbers, query passwords and lock-out, Chinese working
+days, cards and loss reports. Nothing here imports the rest of the project (but ``config``)."""

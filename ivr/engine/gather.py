@@ -1,0 +1,53 @@
+"""Digit collection with the semantics of the best IVR engines (VoiceXML, play_and_get_digits, Gather).
+
+Prompts play with barge-in; the entry then runs until the terminator, ``max_digits``, or the
+inter-digit time-out, keeping the digits already keyed when time runs out. Silence before the
+first key is a no-input, told apart from a wrong entry (no-match) by the caller of ``read_entry``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ivr.engine.port import CallPort
+
+Ending = Literal["no_input", "terminator", "max", "timeout", "exit", "bad_key"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    digits: str
+    ending: Ending
+
+
+async def read_entry(
+    port: CallPort,
+    first_key: str | None,
+    *,
+    allowed: str,
+    max_digits: int,
+    terminator: str,
+    exit_keys: str,
+    first_timeout: float,
+    inter_timeout: float,
+) -> Entry:
+    """Read one entry; ``first_key`` is a key that already interrupted the prompts."""
+    key = first_key if first_key is not None else await port.wait_digit(first_timeout, first=True)
+    if key is None:
+        return Entry("", "no_input")
+    if key in exit_keys:
+        return Entry(key, "exit")
+    digits = ""
+    while True:
+        if terminator and key == terminator:
+            return Entry(digits, "terminator" if digits else "no_input")
+        if key not in allowed:
+            return Entry(digits + key, "bad_key")
+        digits += key
+        if len(digits) >= max_digits:
+            return Entry(digits, "max")
+        next_key = await port.wait_digit(inter_timeout, first=False)
+        if next_key is None:
+            return Entry(digits, "timeout")
+        key = next_key

@@ -1,0 +1,166 @@
+"""Flow definitions as plain, frozen data that a supervisor can read and a drawing can be made of.
+
+A flow is a set of named nodes and a start node. Node kinds:
+
+- ``Menu``: play prompts, take one key, go where ``options`` says;
+- ``Collect``: play prompts, collect several digits (min/max, terminator, first-digit and
+  inter-digit time-outs), validate them by pattern and/or a named check;
+- ``Say``: play prompts and read values back, then go on;
+- ``Record``: record the caller's voice;
+- ``Action``: run a named domain action, branch on the result it returns;
+- ``Sub``: run another flow, branch on the outcome it ends with;
+- ``End``: end the flow with an outcome (and, for a whole call, what the dialplan does next).
+
+Prompt parts are prompt keys (``str``) or values read back from the call's variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+ValueKind = Literal["amount", "date", "year_month", "digits", "number", "months"]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value from the call's variables, read back with the read-back grammar."""
+
+    kind: ValueKind
+    var: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A prompt chosen by a variable's value: the key is ``prefix + value``; ``values`` lists them all."""
+
+    var: str
+    prefix: str
+    values: tuple[str, ...]
+
+
+Part = str | Value | Choice
+Prompts = tuple[Part, ...]
+
+ALL_KEYS = "0123456789*#"
+DIGITS = "0123456789"
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How often a caller may fail to answer (silence) or answer wrongly before ``on_fail``."""
+
+    no_input: int = 3
+    no_match: int = 3
+
+
+@dataclass(frozen=True)
+class Menu:
+    prompts: Prompts
+    options: Mapping[str, str]  # key -> node
+    reprompt: Prompts = ()  # shorter version played after a failure; defaults to ``prompts``
+    timeout: float = 5.0
+    retries: Retries = Retries()
+    no_input_prompt: str = "no_input"
+    no_match_prompt: str = "invalid_key"
+    on_fail: str = ""
+    default: str | None = None  # silence or an unlisted key go here at once, without reprompting
+    barge_in: bool = True
+
+
+@dataclass(frozen=True)
+class Collect:
+    prompts: Prompts
+    store_as: str
+    next: str
+    on_fail: str
+    min_digits: int = 1
+    max_digits: int = 1
+    terminator: str = "#"
+    allowed: str = DIGITS
+    first_timeout: float = 8.0
+    inter_timeout: float = 4.0
+    pattern: str | None = None  # a regular expression the whole entry must match
+    pattern_error: str = "invalid_entry"
+    check: str | None = None  # a named check: accept, reject with a targeted prompt, or leave
+    exits: Mapping[str, str] = field(default_factory=dict)  # check result or first key -> node
+    reprompt: Prompts = ()
+    retries: Retries = Retries()
+    no_input_prompt: str = "no_input"
+    sensitive: bool = False  # digits never reach a log, record or event
+    barge_in: bool = True
+
+
+@dataclass(frozen=True)
+class Say:
+    prompts: Prompts
+    next: str
+    serves: bool = False  # hearing this means the caller was served (containment statistics)
+
+
+@dataclass(frozen=True)
+class Record:
+    prompts: Prompts
+    store_as: str  # the variable that receives the Recording (or None when nothing was said)
+    kind: str  # "statement" | "voice_message": the folder and the record type
+    next: str
+    max_seconds: int = 60
+    terminator: str = "#"
+    silence_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class Action:
+    run: str
+    next: Mapping[str, str]  # result -> node
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sub:
+    flow: str
+    next: Mapping[str, str]  # outcome of the sub-flow -> node
+
+
+@dataclass(frozen=True)
+class End:
+    outcome: str
+    prompts: Prompts = ()
+    then: str | None = None  # for a whole call: HOTLINE_NEXT for the dialplan (agent, hangup, ...)
+
+
+Node = Menu | Collect | Say | Record | Action | Sub | End
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    title: str
+    start: str
+    nodes: Mapping[str, Node]
+
+    def node(self, name: str) -> Node:
+        return self.nodes[name]
+
+
+def targets(node: Node) -> dict[str, str]:
+    """Every transition out of a node, labelled (key, result or event) -> target node."""
+    match node:
+        case Menu():
+            out = {f"key {k}": v for k, v in node.options.items()}
+            if node.default:
+                out["other/silence"] = node.default
+            if node.on_fail:
+                out["fail"] = node.on_fail
+            return out
+        case Collect():
+            out = {"ok": node.next, "fail": node.on_fail}
+            out.update({f"exit {k}": v for k, v in node.exits.items()})
+            return out
+        case Say() | Record():
+            return {"": node.next}
+        case Action() | Sub():
+            return dict(node.next)
+        case End():
+            return {}

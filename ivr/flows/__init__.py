@@ -1,0 +1,43 @@
+"""The two hotlines as flow definitions, and the engine that runs them with their actions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ivr.domain.idnumber import mask_ids_in_text
+from ivr.engine.checks import prompt_keys
+from ivr.engine.model import Flow
+from ivr.engine.runner import Engine
+from ivr.flows.actions import CHECK_PROMPTS, HotlineActions, Services
+from ivr.flows.card_services import CARD_SERVICES
+from ivr.flows.common import IDENTITY, IDENTITY_FOR_LOSS, LANGUAGE
+from ivr.flows.hotline12333 import HOTLINE_12333
+from ivr.flows.hotline96102 import HOTLINE_96102
+from ivr.speech import readback
+from ivr.speech.catalog import LANGUAGES, Catalog
+
+FLOWS: Mapping[str, Flow] = {
+    flow.name: flow
+    for flow in (HOTLINE_12333, HOTLINE_96102, LANGUAGE, IDENTITY, IDENTITY_FOR_LOSS, CARD_SERVICES)
+}
+HOTLINE_FLOWS = ("12333", "96102")  # the flows a call can enter; the rest are sub-flows
+# Played outside the flows: by the call runner on a fault, by the dialplan when the server is down.
+RUNTIME_PROMPTS = frozenset({"technical_problem", "fallback_apology"})
+
+
+def required_sounds(language: str) -> set[str]:
+    """Every sound the flows can ask for in ``language``: prompts and read-back fragments."""
+    return (prompt_keys(FLOWS.values()) | CHECK_PROMPTS | RUNTIME_PROMPTS
+            | set(readback.fragment_keys(language)))
+
+
+def check_catalog(catalog: Catalog) -> None:
+    """Fail at start-up, not with dead air on a call, when a prompt is missing in some language."""
+    for language in LANGUAGES:
+        catalog.require(required_sounds(language), [language])
+
+
+def build_engine(services: Services, catalog: Catalog | None = None) -> Engine:
+    check_catalog(catalog or Catalog.load())
+    actions = HotlineActions(services)
+    return Engine(FLOWS, actions.actions(), actions.checks(), redact=mask_ids_in_text)

@@ -1,0 +1,307 @@
+"""The domain actions and entry checks the flows name, as plain async functions over the records.
+
+Each action returns a result label the flow branches on; what the caller must hear is put into
+``ctx.vars`` for the next ``Say`` node. Nothing here touches the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ivr.config import Settings
+from ivr.domain import cards as card_rules
+from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
+from ivr.domain.password import hash_password_async, password_problem, verify_password_async
+from ivr.engine.context import CallContext
+from ivr.engine.port import Recording
+from ivr.engine.runner import ActionFn, Check, CheckResult, Leave, Reject
+from ivr.store.errors import CardNotReportable, ReportNotLiftable
+from ivr.store.records import CitizenView, Records
+
+log = logging.getLogger(__name__)
+
+ID_PROBLEM_PROMPTS = {
+    IdProblem.LENGTH: "id_error_length",
+    IdProblem.CHARACTERS: "id_error_characters",
+    IdProblem.BIRTH_DATE: "id_error_birth_date",
+    IdProblem.FUTURE_BIRTH_DATE: "id_error_future",
+    IdProblem.CHECK_CHARACTER: "id_error_check",
+}
+RULE_PROMPTS = {
+    "length": "password_format",
+    "all_same": "password_rule_all_same",
+    "sequence": "password_rule_sequence",
+    "initial": "password_rule_initial",
+}
+# Every prompt a check can answer with: they must exist in the catalog like the flows' own.
+CHECK_PROMPTS = frozenset(
+    {*ID_PROBLEM_PROMPTS.values(), *RULE_PROMPTS.values(),
+     "id_not_found", "password_wrong", "password_mismatch"})
+MIN_RECORDING_SECONDS = 1.0  # shorter than this is a click or a cough, not a statement
+
+
+@dataclass(frozen=True)
+class Services:
+    records: Records
+    settings: Settings
+    id_key: bytes
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+class HotlineActions:
+    """Binds the actions and checks to their services; ``actions()``/``checks()`` are the tables."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.records = services.records
+        self.settings = services.settings
+
+    def actions(self) -> dict[str, ActionFn]:
+        return {
+            "set_language": self.set_language,
+            "identity_known": self.identity_known,
+            "pension_balance": self.pension_balance,
+            "medical_account": self.medical_account,
+            "contribution_record": self.contribution_record,
+            "change_password": self.change_password,
+            "card_for_loss": self.card_for_loss,
+            "report_loss": self.report_loss,
+            "attach_statement": self.attach_statement,
+            "report_unverified": self.report_unverified,
+            "card_status": self.card_status,
+            "card_for_lift": self.card_for_lift,
+            "lift_report": self.lift_report,
+            "reissue_progress": self.reissue_progress,
+            "save_voice_message": self.save_voice_message,
+            "set_callback_number": self.set_callback_number,
+        }
+
+    def checks(self) -> dict[str, Check]:
+        return {
+            "resident_id": self.check_resident_id,
+            "password": self.check_password,
+            "new_password": self.check_new_password,
+            "new_password_again": self.check_new_password_again,
+        }
+
+    # --- identification -------------------------------------------------------------------
+
+    async def check_resident_id(self, ctx: CallContext, digits: str) -> CheckResult:
+        now = self.services.clock()
+        try:
+            resident = parse_id(digits, today=now.date())
+        except IdNumberError as error:
+            return Reject(ID_PROBLEM_PROMPTS[error.problem])
+        hashed = id_hash(self.services.id_key, resident)
+        ctx.vars["resident_id"] = resident
+        ctx.id_hash, ctx.id_masked = hashed, resident.masked
+        citizen = await self.records.find_citizen(hashed)
+        if citizen is None:
+            return Reject("id_not_found")
+        ctx.vars["citizen_id"] = citizen.id
+        if _locked(citizen, now):
+            await self.records.record_security_event(
+                "locked_attempt", call_id=ctx.call_id, id_hash=hashed, id_masked=resident.masked)
+            return Leave("locked")
+        return None
+
+    async def check_password(self, ctx: CallContext, digits: str) -> CheckResult:
+        now = self.services.clock()
+        citizen = await self._citizen(ctx)
+        if _locked(citizen, now):
+            return Leave("locked")
+        if await verify_password_async(citizen.password_hash, digits):
+            await self.records.record_password_success(citizen.id)
+            ctx.vars["authenticated"] = True
+            return None
+        _, locked_until = await self.records.record_password_failure(
+            citizen.id,
+            now=now,
+            max_failures=self.settings.password_max_failures,
+            lock_for=timedelta(hours=self.settings.password_lock_hours),
+            call_id=ctx.call_id,
+        )
+        return Leave("locked") if locked_until else Reject("password_wrong")
+
+    async def check_new_password(self, ctx: CallContext, digits: str) -> CheckResult:
+        problem = password_problem(digits, ctx.vars.get("resident_id"))
+        return Reject(RULE_PROMPTS.get(problem, "password_format")) if problem else None
+
+    async def check_new_password_again(self, ctx: CallContext, digits: str) -> CheckResult:
+        return None if digits == ctx.vars.get("new_password") else Reject("password_mismatch")
+
+    async def identity_known(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        return "yes" if ctx.vars.get("authenticated") else "no"
+
+    async def set_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        ctx.language = args["language"]
+        return "ok"
+
+    # --- 12333 queries -----------------------------------------------------------------
+
+    async def pension_balance(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        ctx.vars["pension_balance"] = await self.records.pension_balance(
+            ctx.vars["citizen_id"], call_id=ctx.call_id)
+        return "ok"
+
+    async def medical_account(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        account = await self.records.medical_account(ctx.vars["citizen_id"], call_id=ctx.call_id)
+        ctx.vars.update(medical_balance=account.balance,
+                        medical_last_credit=account.last_credit_amount,
+                        medical_last_credit_on=account.last_credit_on)
+        return "ok" if account.last_credit_on else "no_credit"
+
+    async def contribution_record(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        record = await self.records.contributions(ctx.vars["citizen_id"], call_id=ctx.call_id)
+        if record is None:
+            return "none"
+        ctx.vars.update(insured_status=record.insured_status,
+                        last_paid_month=record.last_paid_month,
+                        contribution_base=record.contribution_base,
+                        months_paid=record.months_paid)
+        return "ok"
+
+    async def change_password(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        new_hash = await hash_password_async(ctx.vars.pop("new_password"))
+        ctx.vars.pop("new_password_again", None)
+        await self.records.change_password(ctx.vars["citizen_id"], new_hash,
+                                           call_id=ctx.call_id, now=self.services.clock())
+        return "ok"
+
+    # --- 96102 card services -----------------------------------------------------------
+
+    async def card_for_loss(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        card = await self.records.card_for(ctx.vars["citizen_id"])
+        if card is None:
+            return "no_card"
+        ctx.vars.update(card_id=card.id, card_tail=card_rules.card_tail(card.number))
+        return "ok" if card.status == card_rules.CardStatus.NORMAL else "already"
+
+    async def report_loss(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        try:
+            report = await self.records.report_provisional_loss(
+                ctx.vars["card_id"],
+                ctx.vars["citizen_id"],
+                call_id=ctx.call_id,
+                now=self.services.clock(),
+                lapse_days=self.settings.provisional_lapse_days,
+                id_hash=ctx.id_hash,
+                id_masked=ctx.id_masked,
+            )
+        except CardNotReportable:
+            return "already"
+        self._remember_report(ctx, report)
+        return "ok"
+
+    async def attach_statement(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        recording_id = await self._save_recording(ctx, "statement")
+        if recording_id is None:
+            return "empty"
+        await self.records.attach_statement(ctx.vars["report_id"], recording_id)
+        return "ok"
+
+    async def report_unverified(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        recording_id = await self._save_recording(ctx, "statement")
+        if recording_id is None:
+            return "empty"
+        report = await self.records.report_unverified_loss(
+            call_id=ctx.call_id,
+            now=self.services.clock(),
+            id_hash=ctx.id_hash,
+            id_masked=ctx.id_masked,
+            recording_id=recording_id,
+        )
+        self._remember_report(ctx, report)
+        return "ok"
+
+    async def card_status(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        card = await self.records.card_for(ctx.vars["citizen_id"])
+        if card is None:
+            return "no_card"
+        report = await self.records.open_report_for(card.id)
+        if report is not None:
+            self._remember_report(ctx, report)
+        ctx.vars["status_since"] = card.status_since.date()
+        status = card_rules.CardStatus(card.status)
+        if status == card_rules.CardStatus.PROVISIONALLY_LOST:
+            return "provisional"
+        if status == card_rules.CardStatus.FORMALLY_LOST:
+            return "formal"
+        if status == card_rules.CardStatus.READY_FOR_PICKUP:
+            return "ready"
+        if report is not None and report.status == card_rules.ReportStatus.NEEDS_VERIFICATION:
+            return "needs_verification"
+        return "normal"
+
+    async def card_for_lift(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        result = await self.card_for_loss(ctx, args)
+        if result == "no_card":
+            return result
+        report = await self.records.open_report_for(ctx.vars["card_id"])
+        if report is None or not card_rules.can_lift(report.status):
+            return "not_provisional"
+        return "ok"
+
+    async def lift_report(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        try:
+            await self.records.lift_provisional_report(
+                ctx.vars["card_id"], call_id=ctx.call_id, now=self.services.clock())
+        except ReportNotLiftable:
+            return "not_provisional"
+        return "ok"
+
+    async def reissue_progress(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        status = await self.card_status(ctx, args)
+        return {"normal": "none"}.get(status, status)
+
+    # --- voice messages ----------------------------------------------------------------
+
+    async def save_voice_message(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        recording_id = await self._save_recording(ctx, "voice_message")
+        if recording_id is None:
+            return "empty"
+        ctx.vars["voice_message_id"] = await self.records.add_voice_message(
+            ctx.call_id, recording_id, ctx.caller_id)
+        return "ok"
+
+    async def set_callback_number(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        await self.records.set_callback_number(ctx.vars["voice_message_id"], ctx.vars["callback"])
+        return "ok"
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _citizen(self, ctx: CallContext) -> CitizenView:
+        citizen = await self.records.find_citizen(ctx.id_hash)
+        if citizen is None:  # deleted while the caller was on the line
+            raise LookupError("citizen record vanished during the call")
+        return citizen
+
+    async def _save_recording(self, ctx: CallContext, kind: str) -> int | None:
+        recording: Recording | None = ctx.vars.get("statement" if kind == "statement" else "message")
+        if recording is None or recording.duration_s < MIN_RECORDING_SECONDS:
+            return None
+        try:
+            path = str(recording.path.resolve().relative_to(self.settings.data_dir.resolve()))
+        except ValueError:
+            path = str(recording.path)
+        return await self.records.add_recording(ctx.call_id, kind, path, recording.duration_s)
+
+    def _remember_report(self, ctx: CallContext, report: Any) -> None:
+        ctx.vars.update(
+            report_id=report.id,
+            reference=report.reference,
+            lapses_on=report.lapses_on,
+            pickup_on=report.pickup_on,
+            lapse_days=self.settings.provisional_lapse_days,
+            reissue_days=self.settings.reissue_working_days,
+        )
+        ctx.served = True
+
+
+def _locked(citizen: CitizenView, now: datetime) -> bool:
+    return citizen.locked_until is not None and citizen.locked_until > now
+

@@ -1,0 +1,107 @@
+"""Mandarin text to tone-numbered pinyin, the only Mandarin espeak-ng reads well.
+
+espeak-ng's ``cmn`` voice mangles Chinese characters, but its ``cmn-latn-pinyin`` voice reads
+``nin2 hao3`` correctly (and applies third-tone sandhi itself). Neutral tones are written with a 5,
+which that voice accepts like a bare syllable. Punctuation is kept (as ASCII) so it still pauses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pypinyin import Style, lazy_pinyin
+
+__all__ = ["digits_to_chinese", "to_tone_pinyin"]
+
+_DIGITS = "零一二三四五六七八九"
+# Long digit runs are phone or card numbers, read digit by digit with 1 as "yao" like Chinese
+# hotlines do; short ones are quantities ("15个工作日").
+_DIGIT_BY_DIGIT_FROM = 5
+_PHONE_DIGITS = "零幺二三四五六七八九"
+
+_NUMBER = re.compile(r"(\d+)(?:\.(\d+))?(%?)")
+_PUNCTUATION = str.maketrans(
+    {
+        "，": ",",
+        "、": ",",
+        "。": ".",
+        "．": ".",
+        "？": "?",
+        "！": "!",
+        "；": ";",
+        "：": ":",
+        "（": ",",
+        "）": ",",
+        "(": ",",
+        ")": ",",
+        # Quotes and title marks are not heard; a space keeps the syllables apart.
+        "“": " ",
+        "”": " ",
+        "‘": " ",
+        "’": " ",
+        "《": " ",
+        "》": " ",
+        '"': " ",
+        "…": "...",
+        "—": ",",
+        "～": " ",
+    }
+)
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.?!;:])")
+# A pause mark from a bracket next to a real one: keep the stronger.
+_COMMA_BEFORE = re.compile(r",(?:\s*,)*\s*([,.?!;:])")
+_COMMA_AFTER = re.compile(r"([.?!;:])\s*,")
+_SPACES = re.compile(r"\s+")
+
+
+def _cardinal(number: int) -> str:
+    """0..9999 as read aloud: 105 -> 一百零五, 15 -> 十五, 2000 -> 两千."""
+    if number == 0:
+        return "零"
+    units = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
+    parts: list[str] = []
+    pending_zero = False
+    for value, unit in units:
+        digit = number // value % 10
+        if digit == 0:
+            pending_zero = bool(parts)
+            continue
+        if pending_zero:
+            parts.append("零")
+            pending_zero = False
+        if digit == 2 and unit in ("千", "百") and not parts:
+            parts.append("两" + unit)
+        elif digit == 1 and unit == "十" and not parts:
+            parts.append("十")  # 十五, not 一十五
+        else:
+            parts.append(_DIGITS[digit] + unit)
+    return "".join(parts)
+
+
+def _read_integer(digits: str) -> str:
+    if len(digits) >= _DIGIT_BY_DIGIT_FROM or (len(digits) > 1 and digits.startswith("0")):
+        return "".join(_PHONE_DIGITS[int(d)] for d in digits)
+    return _cardinal(int(digits))
+
+
+def digits_to_chinese(text: str) -> str:
+    """Arabic numbers in Chinese text as characters; the catalog should need this only rarely."""
+
+    def spell(match: re.Match[str]) -> str:
+        integer, fraction, percent = match.groups()
+        spoken = _read_integer(integer)
+        if fraction:
+            spoken += "点" + "".join(_DIGITS[int(d)] for d in fraction)
+        return ("百分之" + spoken) if percent else spoken
+
+    return _NUMBER.sub(spell, text)
+
+
+def to_tone_pinyin(text: str) -> str:
+    """``您好，请按1`` -> ``nin2 hao3, qing3 an4 yi1``."""
+    prepared = digits_to_chinese(text).translate(_PUNCTUATION)
+    syllables = lazy_pinyin(prepared, style=Style.TONE3, neutral_tone_with_five=True)
+    joined = " ".join(syllables)
+    joined = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", joined))
+    joined = _COMMA_AFTER.sub(r"\1", _COMMA_BEFORE.sub(r"\1", joined))
+    return joined.strip(" ,")

@@ -1,0 +1,87 @@
+"""One call from start to end: open the call record, run the flow, close the record.
+
+Whatever happens on the call (the caller hangs up at any step, an action fails, the database is
+down), the caller hears what happens next and the call record ends with an outcome. Steps are
+buffered in memory and written with the call's end in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from ivr.engine.context import CallContext
+from ivr.engine.port import CallerHungUp, CallPort
+from ivr.engine.runner import Engine
+from ivr.runtime.live import LiveCalls
+from ivr.store.records import Records, StepRecord
+
+log = logging.getLogger(__name__)
+
+TECHNICAL_PROBLEM = "technical_problem"
+
+
+async def run_call(
+    engine: Engine,
+    records: Records,
+    port: CallPort,
+    ctx: CallContext,
+    *,
+    live: LiveCalls | None = None,
+) -> CallContext:
+    started = datetime.now(UTC)
+    ctx.vars["hotline"] = ctx.hotline
+    try:
+        ctx.call_id = await records.start_call(
+            hotline=ctx.hotline, caller_id=ctx.caller_id, uniqueid=ctx.uniqueid,
+            channel=ctx.channel, language=ctx.language, started_at=started)
+    except Exception:
+        log.exception("cannot open the call record; the caller goes to an agent")
+        await _technical_problem(port, ctx)
+        return ctx
+    if live is not None:
+        live.started(ctx)
+    try:
+        await engine.run(ctx.hotline, port, ctx)
+        await port.set_variable("HOTLINE_NEXT", ctx.then or "hangup")
+        await port.set_variable("HOTLINE_OUTCOME", ctx.outcome or "")
+        await port.set_variable("HOTLINE_CALL_ID", str(ctx.call_id))
+    except CallerHungUp:
+        ctx.outcome = "served" if ctx.served else "abandoned"
+        ctx.then = None
+        ctx.log("hangup")
+        log.info("call %s: caller hung up at %s", ctx.call_id, ctx.node)
+    except Exception:
+        log.exception("call %s failed at %s", ctx.call_id, ctx.node)
+        await _technical_problem(port, ctx)
+    finally:
+        ctx.vars.clear()  # entries (passwords included) live no longer than the call
+        if live is not None:
+            live.ended(ctx)
+        await _finish(records, ctx)
+    return ctx
+
+
+async def _technical_problem(port: CallPort, ctx: CallContext) -> None:
+    ctx.outcome, ctx.then = "error", "agent"
+    ctx.log("error")
+    try:
+        await port.play([TECHNICAL_PROBLEM], "")
+        await port.set_variable("HOTLINE_NEXT", "agent")
+        await port.set_variable("HOTLINE_OUTCOME", "error")
+    except CallerHungUp:
+        pass
+
+
+async def _finish(records: Records, ctx: CallContext) -> None:
+    if ctx.call_id is None:
+        return
+    steps = [StepRecord(seq=s.seq, at=s.at, node=s.node, kind=s.kind, key=s.key,
+                        detail=s.detail) for s in ctx.steps]
+    try:
+        await records.finish_call(
+            ctx.call_id, ended_at=datetime.now(UTC), outcome=ctx.outcome or "abandoned",
+            last_node=ctx.node, next_action=ctx.then, language=ctx.language,
+            id_hash=ctx.id_hash, id_masked=ctx.id_masked, steps=steps)
+    except Exception:
+        log.exception("call %s: could not write the end of the call record", ctx.call_id)

@@ -1,0 +1,1 @@
+"""Running the flows in a terminal, without Asterisk."""

@@ -1,0 +1,215 @@
+"""The call log: a row per call, its steps, recordings and voice messages; the supervisor's view."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.store.base import RecordsBase, clip
+from ivr.store.errors import NotFound
+from ivr.store.models import Call, CallStep, Recording, VoiceMessage
+from ivr.store.types import utcnow
+from ivr.store.views import CallSummary, StepRecord, StepView
+
+__all__ = ["CallLog"]
+
+
+class CallLog(RecordsBase):
+    async def start_call(
+        self,
+        hotline: str,
+        caller_id: str,
+        uniqueid: str,
+        channel: str,
+        language: str,
+        started_at: datetime,
+        *,
+        linkedid: str | None = None,
+    ) -> int:
+        call = Call(
+            hotline=hotline,
+            caller_id=clip(caller_id, 40),
+            uniqueid=uniqueid,
+            linkedid=linkedid,
+            channel=clip(channel, 80),
+            language=language,
+            started_at=started_at,
+        )
+        async with self.db.write() as session:
+            session.add(call)
+            await session.flush()
+            return call.id
+
+    async def finish_call(
+        self,
+        call_id: int,
+        *,
+        ended_at: datetime,
+        outcome: str,
+        last_node: str | None,
+        next_action: str | None,
+        language: str,
+        id_hash: str | None,
+        id_masked: str | None,
+        steps: Sequence[StepRecord],
+    ) -> None:
+        """Complete the call row and write its buffered steps, in one transaction."""
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(
+                    ended_at=ended_at,
+                    outcome=clip(outcome, 20),
+                    last_node=clip(last_node, 64),
+                    next_action=clip(next_action, 32),
+                    language=language,
+                    id_hash=id_hash,
+                    id_masked=clip(id_masked, 24),
+                )
+                .returning(Call.id)
+                .execution_options(synchronize_session=False)
+            )
+            if result.one_or_none() is None:
+                raise NotFound("call", call_id)
+            if steps:
+                await session.execute(
+                    insert(CallStep),
+                    [
+                        {
+                            "call_id": call_id,
+                            "seq": step.seq,
+                            "at": step.at,
+                            "node": clip(step.node, 64),
+                            "kind": clip(step.kind, 16),
+                            "key": clip(step.key, 32),
+                            "detail": clip(step.detail, 200),
+                        }
+                        for step in steps
+                    ],
+                )
+
+    async def complete_hangup(
+        self,
+        uniqueid: str,
+        *,
+        cause: int | None,
+        cause_text: str | None,
+        duration_s: int | None,
+        billsec: int | None,
+    ) -> bool:
+        """Add Asterisk's hang-up facts to the latest call with ``uniqueid``; False if none."""
+        latest = select(func.max(Call.id)).where(Call.uniqueid == uniqueid).scalar_subquery()
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(Call)
+                .where(Call.id == latest)
+                .values(
+                    hangup_cause=cause,
+                    hangup_cause_text=clip(cause_text, 64),
+                    duration_s=duration_s,
+                    billsec=billsec,
+                )
+                .returning(Call.id)
+                .execution_options(synchronize_session=False)
+            )
+            return result.one_or_none() is not None
+
+    async def add_recording(
+        self,
+        call_id: int,
+        kind: str,
+        path: str,
+        duration_s: float,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """``path`` is relative to the data folder."""
+        recording = Recording(
+            call_id=call_id, kind=kind, path=path, duration_s=duration_s, created_at=now or utcnow()
+        )
+        async with self.db.write() as session:
+            session.add(recording)
+            await session.flush()
+            return recording.id
+
+    async def add_voice_message(
+        self,
+        call_id: int,
+        recording_id: int,
+        callback_number: str,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        message = VoiceMessage(
+            call_id=call_id,
+            recording_id=recording_id,
+            callback_number=clip(callback_number, 32),
+            created_at=now or utcnow(),
+        )
+        async with self.db.write() as session:
+            session.add(message)
+            await session.flush()
+            return message.id
+
+    async def recent_calls(
+        self, *, limit: int = 20, hotline: str | None = None
+    ) -> list[CallSummary]:
+        """The latest calls, newest first, each with its path through the flow in order."""
+        query = select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
+        if hotline is not None:
+            query = query.where(Call.hotline == hotline)
+        async with self.db.read() as session:
+            calls = list(await session.scalars(query))
+            paths = await _paths(session, [call.id for call in calls])
+        return [_summary(call, paths.get(call.id, [])) for call in calls]
+
+    async def call_detail(self, call_id: int) -> CallSummary | None:
+        async with self.db.read() as session:
+            call = await session.get(Call, call_id)
+            if call is None:
+                return None
+            paths = await _paths(session, [call_id])
+        return _summary(call, paths.get(call_id, []))
+
+
+async def _paths(session: AsyncSession, call_ids: list[int]) -> dict[int, list[StepView]]:
+    paths: dict[int, list[StepView]] = defaultdict(list)
+    if not call_ids:
+        return paths
+    steps = await session.scalars(
+        select(CallStep)
+        .where(CallStep.call_id.in_(call_ids))
+        .order_by(CallStep.call_id, CallStep.seq)
+    )
+    for step in steps:
+        paths[step.call_id].append(
+            StepView(node=step.node, key=step.key, kind=step.kind, at=step.at, detail=step.detail)
+        )
+    return paths
+
+
+def _summary(call: Call, path: list[StepView]) -> CallSummary:
+    return CallSummary(
+        id=call.id,
+        hotline=call.hotline,
+        caller_id=call.caller_id,
+        uniqueid=call.uniqueid,
+        channel=call.channel,
+        started_at=call.started_at,
+        ended_at=call.ended_at,
+        language=call.language,
+        outcome=call.outcome,
+        last_node=call.last_node,
+        next_action=call.next_action,
+        id_masked=call.id_masked,
+        hangup_cause=call.hangup_cause,
+        hangup_cause_text=call.hangup_cause_text,
+        duration_s=call.duration_s,
+        billsec=call.billsec,
+        path=path,
+    )

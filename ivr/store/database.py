@@ -1,0 +1,138 @@
+"""The database handle: an async engine, read and write sessions, and schema upgrades.
+
+SQLite (aiosqlite) and PostgreSQL (asyncpg) are both supported. On SQLite, concurrent async
+read-modify-write transactions lose updates or fail with "database is locked" (measured at 200
+concurrent calls), so there:
+
+- the file is in WAL mode (readers never wait for the writer), with foreign keys on and a busy
+  timeout for other processes (the CLI seeding while the server runs);
+- pysqlite's own transaction handling is switched off and every transaction is begun by
+  SQLAlchemy's ``begin`` event: ``BEGIN IMMEDIATE`` for writes (the write lock is taken at the
+  start, so a transaction never fails half-way on an upgrade to writer), plain ``BEGIN`` for reads;
+- writers of this process queue on an ``asyncio.Lock`` instead of spinning on the busy timeout.
+
+PostgreSQL needs none of that: its row locks serialise single-statement updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+__all__ = ["Database", "async_url", "configure_sqlite", "open_database", "upgrade_database"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "hotline_write"
+
+
+def async_url(url: str | URL) -> URL:
+    """The URL with an async driver: ``postgresql://`` -> asyncpg, ``sqlite://`` -> aiosqlite."""
+    parsed = make_url(url)
+    backend = parsed.drivername.split("+", 1)[0]
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL (None for an in-memory database)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def configure_sqlite(engine: Engine, *, immediate_always: bool = False) -> None:
+    """Install the connection and transaction hooks described in the module docstring."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = immediate_always or conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """An engine with two session factories; build it with ``open_database``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction: committed on normal exit, rolled back on an error."""
+        if self._write_lock is None:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._write_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; whatever it did is rolled back when it closes."""
+        async with self._read_sessions() as session:
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_database(url: str | URL, *, echo: bool = False) -> Database:
+    """Connect (lazily) to the database at ``url``; the schema is not touched (see ``upgrade``)."""
+    target = async_url(url)
+    options: dict[str, Any] = {"echo": echo}
+    if target.get_backend_name() == "postgresql":
+        options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    path = sqlite_file(target)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options.update(pool_size=8, max_overflow=8)
+    engine = create_async_engine(target, **options)
+    if target.get_backend_name() == "sqlite":
+        configure_sqlite(engine.sync_engine)
+    return Database(engine)
+
+
+async def upgrade_database(url: str | URL) -> None:
+    """Run the Alembic migrations to head (in a worker thread: Alembic is synchronous)."""
+    from ivr.store.migrate import upgrade_sync
+
+    path = sqlite_file(async_url(url))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade_sync, url)

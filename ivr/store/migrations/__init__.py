@@ -1,0 +1,1 @@
+"""Alembic migrations of the hotline schema (run through ``ivr.store.migrate``)."""

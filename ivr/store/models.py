@@ -1,0 +1,255 @@
+"""The tables. ID numbers appear only as a keyed hash (``id_hash``, HMAC-SHA256 hex) and a masked
+form (``110105********002X``); passwords only as their argon2 hash; a PIN never.
+
+Times are timezone-aware UTC (``UTCDateTime``), amounts exact ``Decimal`` (``Money``).
+The schema itself is created by the Alembic migrations in ``ivr/store/migrations``; keep the two in
+step (``tests/store/test_migrations.py`` compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import Enum, ForeignKey, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ivr.domain.cards import CardStatus, ReportStatus
+from ivr.store.types import Money, UTCDateTime, utcnow
+
+__all__ = [
+    "BalanceQuery",
+    "Base",
+    "Call",
+    "CallStep",
+    "Card",
+    "Citizen",
+    "ContributionRecord",
+    "LossReport",
+    "MedicalAccount",
+    "MonthlyCredit",
+    "PasswordChange",
+    "PensionAccount",
+    "Recording",
+    "ReportEvent",
+    "SecurityEvent",
+    "VoiceMessage",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+HASH_LEN = 64  # hex HMAC-SHA256
+MASKED_LEN = 24  # 18 for a valid number; some slack for a masked invalid entry
+
+
+def _status_enum(enum_class: type[CardStatus] | type[ReportStatus], name: str) -> Enum:
+    # Plain VARCHAR holding the enum's value (no native enum type: simpler migrations).
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=False,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), Decimal: Money()}
+
+
+class Citizen(Base):
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+    id_masked: Mapped[str] = mapped_column(String(MASKED_LEN))
+    name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PensionAccount(Base):
+    __tablename__ = "pension_accounts"
+
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), primary_key=True)
+    balance: Mapped[Decimal]
+
+
+class MedicalAccount(Base):
+    __tablename__ = "medical_accounts"
+
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), primary_key=True)
+    balance: Mapped[Decimal]
+    last_credit_amount: Mapped[Decimal | None]
+    last_credit_on: Mapped[date | None]
+
+
+class MonthlyCredit(Base):
+    __tablename__ = "monthly_credits"
+    __table_args__ = (UniqueConstraint("citizen_id", "account", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    account: Mapped[str] = mapped_column(String(8))  # "pension" | "medical"
+    month: Mapped[date]  # first day of the month
+    amount: Mapped[Decimal]
+
+
+class ContributionRecord(Base):
+    __tablename__ = "contribution_records"
+
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), primary_key=True)
+    insured_status: Mapped[str] = mapped_column(String(12))  # "active" | "suspended" | "retired"
+    last_paid_month: Mapped[date | None]
+    contribution_base: Mapped[Decimal]
+    months_paid: Mapped[int]
+
+
+class Card(Base):
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    number: Mapped[str] = mapped_column(String(9), unique=True)
+    status: Mapped[CardStatus] = mapped_column(_status_enum(CardStatus, "card_status"))
+    status_since: Mapped[datetime]
+    settlement_stopped_at: Mapped[datetime | None]
+    issued_on: Mapped[date]
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(8))  # "12333" | "96102"
+    caller_id: Mapped[str] = mapped_column(String(40))
+    uniqueid: Mapped[str] = mapped_column(String(40), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    language: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    last_node: Mapped[str | None] = mapped_column(String(64))
+    next_action: Mapped[str | None] = mapped_column(String(32))
+    id_masked: Mapped[str | None] = mapped_column(String(MASKED_LEN))
+    id_hash: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
+    hangup_cause: Mapped[int | None]
+    hangup_cause_text: Mapped[str | None] = mapped_column(String(64))
+    duration_s: Mapped[int | None]
+    billsec: Mapped[int | None]
+
+
+class CallStep(Base):
+    __tablename__ = "call_steps"
+    __table_args__ = (UniqueConstraint("call_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    node: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str | None] = mapped_column(String(32))  # sensitive entries stored as "***"
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "statement" | "voice_message"
+    path: Mapped[str] = mapped_column(String(255))  # relative to the data folder
+    duration_s: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LossReport(Base):
+    __tablename__ = "loss_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
+    id_hash: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
+    id_masked: Mapped[str] = mapped_column(String(MASKED_LEN))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    status: Mapped[ReportStatus] = mapped_column(_status_enum(ReportStatus, "report_status"))
+    reported_at: Mapped[datetime]
+    lapses_on: Mapped[date | None]
+    verified: Mapped[bool] = mapped_column(default=False)
+    formal_at: Mapped[datetime | None]
+    pickup_on: Mapped[date | None]
+    card_made_at: Mapped[datetime | None]
+    picked_up_at: Mapped[datetime | None]
+    lifted_at: Mapped[datetime | None]
+    statement_recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"))
+    updated_at: Mapped[datetime]
+
+
+class ReportEvent(Base):
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("loss_reports.id"), index=True)
+    at: Mapped[datetime]
+    status: Mapped[ReportStatus] = mapped_column(_status_enum(ReportStatus, "report_status"))
+    actor: Mapped[str] = mapped_column(String(64))  # "caller" | "staff:<name>" | "system"
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class BalanceQuery(Base):
+    __tablename__ = "balance_queries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "pension" | "medical" | "contributions"
+    at: Mapped[datetime]
+
+
+class PasswordChange(Base):
+    __tablename__ = "password_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    at: Mapped[datetime]
+
+
+class SecurityEvent(Base):
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    id_hash: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
+    id_masked: Mapped[str | None] = mapped_column(String(MASKED_LEN))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class VoiceMessage(Base):
+    __tablename__ = "voice_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"))
+    callback_number: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]

@@ -1,0 +1,155 @@
+"""The pure wire functions, on reply transcripts as Asterisk writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.agi.errors import AGIProtocolError
+from ivr.agi.protocol import (
+    Reply,
+    describe_command,
+    format_command,
+    multiline_code,
+    parse_header_line,
+    parse_reply,
+    quote_argument,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "result", "data", "endpos"),
+    [
+        ("200 result=0", 200, "0", None, None),
+        ("200 result=1", 200, "1", None, None),
+        ("200 result=-1", 200, "-1", None, None),
+        ("200 result=0 endpos=1234", 200, "0", None, 1234),
+        ("200 result=49 endpos=800", 200, "49", None, 800),
+        ("200 result=-1 endpos=0", 200, "-1", None, 0),
+        ("200 result=1 (dtmf) endpos=1234", 200, "1", "dtmf", 1234),
+        ("200 result=35 (dtmf) endpos=40000", 200, "35", "dtmf", 40000),
+        ("200 result=0 (timeout) endpos=80000", 200, "0", "timeout", 80000),
+        ("200 result=-1 (hangup) endpos=34400", 200, "-1", "hangup", 34400),
+        ("200 result=-1 (writefile)", 200, "-1", "writefile", None),
+        ("200 result=123 (timeout)", 200, "123", "timeout", None),
+        ("200 result= (timeout)", 200, "", "timeout", None),
+        ("200 result=110105", 200, "110105", None, None),
+        ("200 result=1 (zh)", 200, "1", "zh", None),
+        ("200 result=1 (some value (x))", 200, "1", "some value (x)", None),
+        ("200 result=1 (a) (b)", 200, "1", "a) (b", None),
+        ("200 result=1 ()", 200, "1", "", None),
+        ("200 result=1 (x endpos=5)", 200, "1", "x endpos=5", None),
+        ("200 result=0 Gosub complete", 200, "0", "Gosub complete", None),
+        ("100 result=0 Trying...", 100, "0", "Trying...", None),
+        ("510 Invalid or unknown command", 510, "", "Invalid or unknown command", None),
+        (
+            "511 Command Not Permitted on a dead channel or intercept routine",
+            511,
+            "",
+            "Command Not Permitted on a dead channel or intercept routine",
+            None,
+        ),
+        ("503 result=-2 Memory allocation failure", 503, "-2", "Memory allocation failure", None),
+        ("200 result=0\r\n", 200, "0", None, None),
+    ],
+)
+def test_single_line_replies(
+    raw: str, code: int, result: str, data: str | None, endpos: int | None
+) -> None:
+    reply = parse_reply(raw)
+    assert (reply.code, reply.result, reply.data, reply.endpos) == (code, result, data, endpos)
+    assert reply.raw == raw.rstrip("\r\n")
+
+
+def test_multi_line_usage_reply() -> None:
+    lines = [
+        "520-Invalid command syntax.  Proper usage follows:",
+        " Usage: STREAM FILE <filename> <escape_digits> [sample offset]",
+        "  Send the given file, allowing playback to be interrupted by the given digits.",
+        "520 End of proper usage.",
+    ]
+    assert multiline_code(lines[0]) == "520"
+    assert multiline_code(lines[3]) is None
+    reply = parse_reply(lines)
+    assert reply.code == 520
+    assert reply.result == ""
+    assert reply.data is not None and reply.data.startswith(" Usage: STREAM FILE")
+    assert reply.data.count("\n") == 1
+    assert reply.raw == "\n".join(lines)
+    assert parse_reply("\n".join(lines)) == reply
+
+
+def test_unterminated_multi_line_reply_is_a_protocol_error() -> None:
+    with pytest.raises(AGIProtocolError):
+        parse_reply(["520-Invalid command syntax.  Proper usage follows:", " Usage: x"])
+
+
+@pytest.mark.parametrize("raw", ["", "hello", "20 result=0", "HANGUP", "2000 result=0"])
+def test_garbage_is_a_protocol_error(raw: str) -> None:
+    with pytest.raises(AGIProtocolError):
+        parse_reply(raw)
+
+
+def test_result_int() -> None:
+    assert parse_reply("200 result=-1").result_int == -1
+    assert parse_reply("200 result=35 (dtmf) endpos=1").result_int == 35
+    with pytest.raises(AGIProtocolError):
+        _ = parse_reply("510 Invalid or unknown command").result_int
+    assert isinstance(parse_reply("200 result=0"), Reply)
+
+
+def test_header_lines() -> None:
+    assert parse_header_line("agi_network: yes\n") == ("agi_network", "yes")
+    assert parse_header_line("agi_network_script: 12333?x=1") == ("agi_network_script", "12333?x=1")
+    assert parse_header_line("agi_accountcode: \n") == ("agi_accountcode", "")
+    assert parse_header_line("agi_accountcode:") == ("agi_accountcode", "")
+    assert parse_header_line("agi_calleridname: A: B ") == ("agi_calleridname", "A: B ")
+    assert parse_header_line("agi_arg_1: x\r\n") == ("agi_arg_1", "x")
+    assert parse_header_line("\n") is None
+    assert parse_header_line("") is None
+
+
+@pytest.mark.parametrize("line", ["GET / HTTP/1.1", "Host: example", "agi network: yes", "x"])
+def test_non_agi_header_lines_are_refused(line: str) -> None:
+    with pytest.raises(AGIProtocolError):
+        parse_header_line(line)
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("hotline/welcome", '"hotline/welcome"'),
+        ("", '""'),
+        ("two words", '"two words"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("C:\\path\\", '"C:\\\\path\\\\"'),
+        ('\\"', '"\\\\\\""'),
+        ("您好", '"您好"'),
+    ],
+)
+def test_quote_argument(value: str, quoted: str) -> None:
+    assert quote_argument(value) == quoted
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\0b", "end\n"])
+def test_quote_argument_refuses_line_breaks(value: str) -> None:
+    with pytest.raises(ValueError):
+        quote_argument(value)
+
+
+def test_format_command() -> None:
+    assert format_command("ANSWER") == "ANSWER\n"
+    assert format_command("STREAM", "FILE", '"x"', '""') == 'STREAM FILE "x" ""\n'
+    with pytest.raises(ValueError):
+        format_command()
+    with pytest.raises(ValueError):
+        format_command("VERBOSE", "a\nANSWER")
+
+
+def test_describe_command_masks_sensitive_arguments() -> None:
+    words = ("SET", "VARIABLE", '"PIN"', '"123456"')
+    assert describe_command(words) == 'SET VARIABLE "PIN" "123456"'
+    assert describe_command(words, sensitive=True) == "SET VARIABLE *** ***"
+    assert describe_command(("WAIT", "FOR", "DIGIT", "5000"), sensitive=True) == "WAIT FOR DIGIT ***"
+    assert describe_command(("get", "data", '"f"'), sensitive=True) == "get data ***"
+    assert describe_command(("SET", "FILE", "x"), sensitive=True) == "SET *** ***"
+    assert describe_command(("ANSWER",), sensitive=True) == "ANSWER"

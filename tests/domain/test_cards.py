@@ -1,0 +1,79 @@
+"""Cards and loss reports: masking, lapse and pick-up dates, what can be lifted, references."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date, datetime
+
+import pytest
+
+from ivr.domain.cards import (
+    CardStatus,
+    ReportStatus,
+    can_lift,
+    card_tail,
+    effective_status,
+    lapse_date,
+    mask_card,
+    new_reference,
+    pickup_date,
+)
+
+
+def test_status_values_are_stored_strings() -> None:
+    assert CardStatus("provisionally_lost") is CardStatus.PROVISIONALLY_LOST
+    assert isinstance(CardStatus.NORMAL, str) and str(CardStatus.NORMAL) == "normal"
+    assert ReportStatus("needs_verification") is ReportStatus.NEEDS_VERIFICATION
+    assert {s.value for s in ReportStatus} == {
+        "provisional",
+        "needs_verification",
+        "lifted",
+        "lapsed",
+        "formal",
+        "card_made",
+        "picked_up",
+    }
+
+
+def test_mask_and_tail() -> None:
+    assert mask_card("A12345678") == "*****5678"
+    assert mask_card("M1234567B") == "*****567B"
+    assert mask_card("123") == "***"
+    assert card_tail("a1234567b") == "567B"
+    with pytest.raises(ValueError):
+        card_tail("123")
+
+
+def test_lapse() -> None:
+    reported = date(2026, 9, 28)
+    assert lapse_date(reported, 10) == date(2026, 10, 8)  # calendar days, holidays included
+    assert lapse_date(reported) == date(2026, 10, 8)
+    provisional = ReportStatus.PROVISIONAL
+    assert effective_status(provisional, reported, date(2026, 10, 7)) is provisional
+    assert effective_status(provisional, reported, date(2026, 10, 8)) is ReportStatus.LAPSED
+    assert effective_status(provisional, reported, date(2026, 9, 30), 2) is ReportStatus.LAPSED
+    # Only a provisional report lapses.
+    formal = ReportStatus.FORMAL
+    assert effective_status(formal, reported, date(2027, 1, 1)) is formal
+
+
+def test_pickup_counts_working_days() -> None:
+    assert pickup_date(date(2026, 9, 25)) == date(2026, 10, 22)
+    # Bank-function cards: 8-10 Oct, six full weeks of five (12 Oct-20 Nov), then 23 and 24 Nov.
+    assert pickup_date(date(2026, 9, 30), 35) == date(2026, 11, 24)
+
+
+def test_only_a_provisional_report_can_be_lifted() -> None:
+    assert [s for s in ReportStatus if can_lift(s)] == [ReportStatus.PROVISIONAL]
+
+
+def test_reference() -> None:
+    now = datetime(2026, 11, 25, 14, 3)
+    ref = new_reference(now, random.Random(7))
+    assert re.fullmatch(r"261125\d{6}", ref)
+    assert ref == new_reference(now, random.Random(7))
+    assert new_reference(now, random.Random(8)) != ref
+    assert re.fullmatch(r"\d{12}", new_reference(datetime(2027, 1, 2)))
+    refs = {new_reference(now) for _ in range(50)}
+    assert len(refs) > 45

@@ -1,0 +1,107 @@
+"""Query passwords: initial password, rules for a new one, argon2id hashing, lock-out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from ivr.domain.idnumber import parse_id
+from ivr.domain.password import (
+    LockoutPolicy,
+    after_failure,
+    hash_password,
+    hash_password_async,
+    initial_password,
+    is_locked,
+    needs_rehash,
+    password_problem,
+    verify_password,
+    verify_password_async,
+)
+
+RESIDENT = parse_id("420102197305080012", today=date(2026, 1, 1))
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def test_initial_password_is_six_digits_before_the_last() -> None:
+    assert initial_password(RESIDENT) == "508001"
+    assert initial_password(parse_id("11010519491231002X", today=date(2026, 1, 1))) == "231002"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "problem"),
+    [
+        ("12345", "length"),
+        ("1234567", "length"),
+        ("", "length"),
+        ("12a456", "length"),
+        ("１２３４５６", "length"),  # full-width digits are not keypad digits
+        ("111111", "all_same"),
+        ("000000", "all_same"),
+        ("123456", "sequence"),
+        ("654321", "sequence"),
+        ("012345", "sequence"),
+        ("987654", "sequence"),
+        ("508001", "initial"),
+        ("135790", None),
+        ("123455", None),
+        ("112233", None),
+        ("890123", None),  # wraps round, not a straight run
+    ],
+)
+def test_password_problem(candidate: str, problem: str | None) -> None:
+    assert password_problem(candidate, RESIDENT) == problem
+
+
+def test_initial_rule_needs_the_resident() -> None:
+    assert password_problem("508001") is None
+
+
+def test_hash_and_verify() -> None:
+    stored = hash_password("135790")
+    assert stored.startswith("$argon2id$")
+    assert "m=19456,t=2,p=1" in stored
+    assert "135790" not in stored
+    assert verify_password(stored, "135790")
+    assert not verify_password(stored, "135791")
+    assert not verify_password("not a hash", "135790")
+    assert not verify_password("", "135790")
+    assert hash_password("135790") != stored  # salted
+    assert not needs_rehash(stored)
+
+
+async def test_async_wrappers() -> None:
+    stored = await hash_password_async("246813")
+    assert await verify_password_async(stored, "246813")
+    assert not await verify_password_async(stored, "246814")
+
+
+def test_is_locked() -> None:
+    assert not is_locked(None, NOW)
+    assert is_locked(NOW + timedelta(seconds=1), NOW)
+    assert not is_locked(NOW, NOW)
+    assert not is_locked(NOW - timedelta(hours=1), NOW)
+
+
+def test_three_failures_lock_for_24_hours() -> None:
+    policy = LockoutPolicy()
+    assert after_failure(0, NOW, policy) == (1, None)
+    assert after_failure(1, NOW, policy) == (2, None)
+    count, until = after_failure(2, NOW, policy)
+    assert count == 3
+    assert until == NOW + timedelta(hours=24)
+    assert is_locked(until, NOW + timedelta(hours=23, minutes=59))
+    assert not is_locked(until, NOW + timedelta(hours=24))
+
+
+def test_failure_after_an_expired_lock_counts_from_one() -> None:
+    assert after_failure(3, NOW) == (1, None)
+
+
+def test_configured_policy() -> None:
+    policy = LockoutPolicy(max_failures=5, lock_for=timedelta(hours=1))
+    assert after_failure(3, NOW, policy) == (4, None)
+    assert after_failure(4, NOW, policy) == (5, NOW + timedelta(hours=1))
+    with pytest.raises(ValueError):
+        LockoutPolicy(max_failures=0)

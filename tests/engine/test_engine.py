@@ -1,0 +1,221 @@
+"""The engine's collection, retry and transition semantics on a scripted fake port."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from ivr.engine.context import CallContext
+from ivr.engine.model import DIGITS, Action, Collect, End, Flow, Menu, Retries, Say, Sub
+from ivr.engine.port import CallerHungUp, Recording
+from ivr.engine.runner import CheckResult, Engine, FlowError, Leave, Reject
+
+
+class FakePort:
+    """Keys arrive as events: a str is a key, None a time-out; barge-in only when asked."""
+
+    def __init__(self, keys: Sequence[str | None], barge: Sequence[str] = ()) -> None:
+        self.keys = list(keys)
+        self.barge = list(barge)
+        self.played: list[list[str]] = []
+        self.waits: list[tuple[float, bool]] = []
+        self.language = "zh"
+        self.variables: dict[str, str] = {}
+
+    async def set_language(self, language: str) -> None:
+        self.language = language
+
+    async def play(self, sounds: Sequence[str], interrupt: str) -> str | None:
+        self.played.append(list(sounds))
+        if self.barge and interrupt and self.barge[0] in interrupt:
+            return self.barge.pop(0)
+        return None
+
+    async def wait_digit(self, timeout: float, *, first: bool) -> str | None:
+        self.waits.append((timeout, first))
+        if not self.keys:
+            raise CallerHungUp("script over")
+        return self.keys.pop(0)
+
+    async def record(
+        self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
+    ) -> Recording | None:
+        return None
+
+    async def set_variable(self, name: str, value: str) -> None:
+        self.variables[name] = value
+
+
+async def ok_action(ctx: CallContext, args: Mapping[str, str]) -> str:
+    ctx.vars.setdefault("ran", []).append(args.get("tag", ""))
+    return "ok"
+
+
+async def even_check(ctx: CallContext, digits: str) -> CheckResult:
+    if digits == "0000":
+        return Leave("zero")
+    return None if int(digits) % 2 == 0 else Reject("odd_number")
+
+
+def engine_for(*flows: Flow) -> Engine:
+    return Engine({f.name: f for f in flows}, {"act": ok_action}, {"even": even_check})
+
+
+MENU = Flow("m", "menu test", "menu", {
+    "menu": Menu(("menu_prompt",), {"1": "one", "9": "menu"}, reprompt=("menu_short",),
+                 on_fail="failed", timeout=4.0, retries=Retries(no_input=2, no_match=1)),
+    "one": End("chose_one", then="hangup"),
+    "failed": End("failed", prompts=("bye",)),
+})
+
+
+async def test_menu_escalates_reprompts_then_fails() -> None:
+    port = FakePort([None, "5", None, "1"])
+    ctx = CallContext(hotline="m")
+    end = await engine_for(MENU).run("m", port, ctx)
+    # no-input then no-match: reprompt is the short version behind a targeted message
+    assert port.played[0] == ["menu_prompt"]
+    assert port.played[1] == ["no_input", "menu_short"]
+    assert port.played[2] == ["invalid_key", "menu_short"]
+    assert port.played[3] == ["no_input", "menu_short"]
+    assert end.outcome == "chose_one"
+    assert [s.kind for s in ctx.steps] == ["no_input", "no_match", "no_input", "input", "end"]
+
+
+async def test_menu_counts_no_match_separately_from_no_input() -> None:
+    port = FakePort(["5", None, "6"])  # no_match=1 allows one reprompt after a wrong key
+    end = await engine_for(MENU).run("m", port, CallContext(hotline="m"))
+    assert end.outcome == "failed"
+    assert port.played[-1] == ["bye"]
+    port = FakePort([None, None, "1"])  # two silences are still within no_input=2
+    end = await engine_for(MENU).run("m", port, CallContext(hotline="m"))
+    assert end.outcome == "chose_one"
+
+
+async def test_menu_repeat_key_and_path_logged() -> None:
+    port = FakePort(["9", "1"])
+    ctx = CallContext(hotline="m")
+    end = await engine_for(MENU).run("m", port, ctx)
+    assert end.outcome == "chose_one" and ctx.outcome == "chose_one" and ctx.then == "hangup"
+    assert [(s.node, s.kind, s.key) for s in ctx.steps if s.kind == "input"] == [
+        ("m:menu", "input", "9"), ("m:menu", "input", "1")]
+    assert port.played == [["menu_prompt"], ["menu_prompt"]]  # a fresh visit, not a reprompt
+
+
+async def test_menu_barge_in_skips_rest_of_prompt() -> None:
+    port = FakePort([], barge=["1"])
+    end = await engine_for(MENU).run("m", port, CallContext(hotline="m"))
+    assert end.outcome == "chose_one"
+    assert port.waits == []  # the key came during the prompt: no wait at all
+
+
+def collect_flow(**overrides: object) -> Flow:
+    spec: dict[str, object] = dict(
+        prompts=("enter",), store_as="number", next="done", on_fail="failed", min_digits=2,
+        max_digits=4, terminator="#", allowed=DIGITS, first_timeout=7.0, inter_timeout=2.0,
+        check="even", exits={"zero": "zero", "*": "star"}, retries=Retries(1, 1))
+    spec.update(overrides)
+    return Flow("c", "collect test", "ask", {
+        "ask": Collect(**spec),  # type: ignore[arg-type]
+        "done": End("done"), "failed": End("failed"), "zero": End("zero"), "star": End("star"),
+    })
+
+
+async def test_collect_first_and_inter_digit_timeouts_keep_digits() -> None:
+    port = FakePort(["1", "2", None])  # 12 then the caller stops keying
+    ctx = CallContext(hotline="c")
+    end = await engine_for(collect_flow()).run("c", port, ctx)
+    assert end.outcome == "done" and ctx.vars["number"] == "12"
+    assert port.waits == [(7.0, True), (2.0, False), (2.0, False)]
+
+
+async def test_collect_terminator_and_max_digits() -> None:
+    port = FakePort(["4", "6", "#"])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "46"
+    port = FakePort(["1", "2", "3", "4"])  # max reached: no terminator needed
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "1234" and len(port.waits) == 4
+
+
+async def test_collect_check_rejects_with_targeted_prompt_then_fails() -> None:
+    port = FakePort(["1", "3", "#", "5", "7", "#"])
+    end = await engine_for(collect_flow()).run("c", port, CallContext(hotline="c"))
+    assert end.outcome == "failed"
+    assert port.played[1] == ["odd_number", "enter"]
+
+
+async def test_collect_too_short_is_a_no_match_and_lone_terminator_no_input() -> None:
+    port = FakePort(["5", "#", "#", "8", "8", "#"])
+    ctx = CallContext(hotline="c")
+    end = await engine_for(collect_flow()).run("c", port, ctx)
+    assert end.outcome == "done" and ctx.vars["number"] == "88"
+    assert port.played[1] == ["invalid_entry", "enter"]
+    assert port.played[2] == ["no_input", "enter"]
+    assert [s.kind for s in ctx.steps if s.kind != "end"] == ["no_match", "no_input", "input"]
+
+
+async def test_collect_exit_key_and_check_leave() -> None:
+    port = FakePort(["*"])
+    assert (await engine_for(collect_flow()).run("c", port, CallContext("c"))).outcome == "star"
+    port = FakePort(["0", "0", "0", "0"])
+    assert (await engine_for(collect_flow()).run("c", port, CallContext("c"))).outcome == "zero"
+
+
+async def test_sensitive_digits_never_logged() -> None:
+    flow = collect_flow(sensitive=True)
+    port = FakePort(["1", "3", "#", "2", "4", "#"])
+    ctx = CallContext(hotline="c")
+    await engine_for(flow).run("c", port, ctx)
+    logged = " ".join(f"{s.key} {s.detail}" for s in ctx.steps)
+    assert "13" not in logged and "24" not in logged
+    assert [s.key for s in ctx.steps if s.kind in ("input", "no_match")] == ["***", "***"]
+
+
+async def test_redact_applies_to_plain_entries() -> None:
+    engine = Engine({"c": collect_flow(check=None)}, {}, {}, redact=lambda s: "#" * len(s))
+    ctx = CallContext(hotline="c")
+    await engine.run("c", FakePort(["4", "2", "#"]), ctx)
+    assert [s.key for s in ctx.steps if s.kind == "input"] == ["##"]
+
+
+async def test_sub_flow_outcome_and_action_results() -> None:
+    inner = Flow("inner", "inner", "a", {"a": Action("act", {"ok": "e"}, {"tag": "x"}),
+                                         "e": End("fine")})
+    outer = Flow("outer", "outer", "s", {
+        "s": Sub("inner", {"fine": "say"}),
+        "say": Say(("done_prompt",), next="end", serves=True),
+        "end": End("served", then="hangup"),
+    })
+    ctx = CallContext(hotline="outer")
+    port = FakePort([])
+    end = await engine_for(outer, inner).run("outer", port, ctx)
+    assert end.outcome == "served" and ctx.served and ctx.vars["ran"] == ["x"]
+    assert port.played == [["done_prompt"]]
+
+
+async def test_unhandled_action_result_is_an_error() -> None:
+    async def odd(ctx: CallContext, args: Mapping[str, str]) -> str:
+        return "surprise"
+
+    flow = Flow("f", "f", "a", {"a": Action("odd", {"ok": "e"}), "e": End("x")})
+    with pytest.raises(FlowError, match="surprise"):
+        await Engine({"f": flow}, {"odd": odd}, {}).run("f", FakePort([]), CallContext("f"))
+
+
+def test_bad_definitions_fail_when_the_engine_is_built() -> None:
+    broken = Flow("b", "broken", "menu", {
+        "menu": Menu(("p",), {"1": "nowhere"}, on_fail="end"),
+        "orphan": Say(("p",), next="end"),
+        "act": Action("missing_action", {"ok": "end"}),
+        "end": End("x"),
+    })
+    with pytest.raises(FlowError) as error:
+        Engine({"b": broken}, {}, {})
+    message = str(error.value)
+    assert "unknown 'nowhere'" in message
+    assert "unreachable" in message and "orphan" in message
+    assert "unknown action 'missing_action'" in message

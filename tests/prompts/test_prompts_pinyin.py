@@ -1,0 +1,62 @@
+"""Mandarin text becomes the tone-numbered pinyin espeak-ng's cmn-latn-pinyin voice reads."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from ivr.prompts.pinyin import digits_to_chinese, to_tone_pinyin
+
+
+def test_greeting_becomes_tone_numbered_pinyin() -> None:
+    assert to_tone_pinyin("您好") == "nin2 hao3"
+
+
+def test_punctuation_is_kept_as_ascii_pauses() -> None:
+    assert to_tone_pinyin("您好，请按键。") == "nin2 hao3, qing3 an4 jian4."
+    assert to_tone_pinyin("“好的”（谢谢）！") == "hao3 de5, xie4 xie4!"
+
+
+def test_neutral_tone_is_five_and_u_umlaut_is_v() -> None:
+    assert to_tone_pinyin("我的") == "wo3 de5"
+    assert to_tone_pinyin("绿") == "lv4"
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("15个工作日", "十五个工作日"),
+        ("105", "一百零五"),
+        ("2000元", "两千元"),
+        ("20元", "二十元"),
+        ("1010", "一千零一十"),
+        ("12333", "幺二三三三"),  # service numbers are read digit by digit
+        ("010", "零幺零"),
+        ("8%", "百分之八"),
+        ("3.5", "三点五"),
+    ],
+)
+def test_arabic_digits_are_read_in_chinese(text: str, spoken: str) -> None:
+    assert digits_to_chinese(text) == spoken
+
+
+def test_digits_reach_espeak_as_pinyin() -> None:
+    assert to_tone_pinyin("请按1") == "qing3 an4 yi1"
+
+
+def _phonemes(text: str) -> str:
+    result = subprocess.run(
+        ["espeak-ng", "-q", "-x", "-v", "cmn-latn-pinyin", text],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_espeak_reads_tone_numbers_and_neutral_five() -> None:
+    # Tone 2 is the rising contour 35 and tone 3 the dipping 214 in espeak-ng's phonemes.
+    assert _phonemes(to_tone_pinyin("您好")) == "n'i35n_| X'Au214_|"
+    # The explicit neutral 5 is read exactly like a bare syllable: it is accepted, not spelled.
+    assert _phonemes("wo3 de5") == _phonemes("wo3 de")

@@ -1,0 +1,267 @@
+"""Read-back grammar: the spoken text of fragment sequences in Mandarin, English and Spanish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ivr.speech import readback
+from ivr.speech.readback import LANGUAGES, amount, count, date, digits, fragment_keys, number
+
+FRAGMENTS: Mapping[str, Mapping[str, str]] = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "prompts" / "fragments.yaml").read_text(encoding="utf-8")
+)
+
+
+def render(lang: str, keys: list[str]) -> str:
+    """What the caller hears, as the console shows it: zh without spaces, en/es with spaces."""
+    return ("" if lang == "zh" else " ").join(FRAGMENTS[lang][key] for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("n", "zh", "en", "es"),
+    [
+        (0, "零", "zero", "cero"),
+        (1, "一", "one", "uno"),
+        (2, "二", "two", "dos"),
+        (10, "十", "ten", "diez"),
+        (15, "十五", "fifteen", "quince"),
+        (21, "二十一", "twenty one", "veintiuno"),
+        (100, "一百", "one hundred", "cien"),
+        (101, "一百零一", "one hundred one", "ciento uno"),
+        (110, "一百一十", "one hundred ten", "ciento diez"),
+        (115, "一百一十五", "one hundred fifteen", "ciento quince"),
+        (200, "二百", "two hundred", "doscientos"),
+        (1000, "一千", "one thousand", "mil"),
+        (1005, "一千零五", "one thousand five", "mil cinco"),
+        (2000, "两千", "two thousand", "dos mil"),
+        (10005, "一万零五", "ten thousand five", "diez mil cinco"),
+        (10010, "一万零一十", "ten thousand ten", "diez mil diez"),
+        (12000, "一万两千", "twelve thousand", "doce mil"),
+        (20000, "两万", "twenty thousand", "veinte mil"),
+        (21000, "两万一千", "twenty one thousand", "veintiún mil"),
+        (100000, "十万", "one hundred thousand", "cien mil"),
+        (150000, "十五万", "one hundred fifty thousand", "ciento cincuenta mil"),
+        (201000, "二十万一千", "two hundred one thousand", "doscientos un mil"),
+        (1000000, "一百万", "one million", "un millón"),
+        (2500000, "二百五十万", "two million five hundred thousand", "dos millones quinientos mil"),
+        (10020000, "一千零二万", "ten million twenty thousand", "diez millones veinte mil"),
+        (21000000, "两千一百万", "twenty one million", "veintiún millones"),
+        (100000005, "一亿零五", "one hundred million five", "cien millones cinco"),
+        (
+            100050000,
+            "一亿零五万",
+            "one hundred million fifty thousand",
+            "cien millones cincuenta mil",
+        ),
+        (101000000, "一亿零一百万", "one hundred one million", "ciento un millones"),
+        (200000000, "两亿", "two hundred million", "doscientos millones"),
+        (
+            999999999,
+            "九亿九千九百九十九万九千九百九十九",
+            "nine hundred ninety nine million nine hundred ninety nine thousand "
+            "nine hundred ninety nine",
+            "novecientos noventa y nueve millones novecientos noventa y nueve mil "
+            "novecientos noventa y nueve",
+        ),
+    ],
+)
+def test_number(n: int, zh: str, en: str, es: str) -> None:
+    assert render("zh", number("zh", n)) == zh
+    assert render("en", number("en", n)) == en
+    assert render("es", number("es", n)) == es
+
+
+@pytest.mark.parametrize(
+    ("n", "es"),
+    [
+        (1, "una"),
+        (21, "veintiuna"),
+        (31, "treinta y una"),
+        (100, "cien"),
+        (101, "ciento una"),
+        (200, "doscientas"),
+        (21000, "veintiuna mil"),
+        (200000, "doscientas mil"),
+        (500500, "quinientas mil quinientas"),
+        (200000000, "doscientos millones"),  # millón is masculine whatever is counted
+    ],
+)
+def test_spanish_feminine(n: int, es: str) -> None:
+    assert render("es", number("es", n, feminine=True)) == es
+
+
+def test_feminine_changes_nothing_outside_spanish() -> None:
+    assert number("zh", 201, feminine=True) == number("zh", 201)
+    assert number("en", 201, feminine=True) == number("en", 201)
+
+
+@pytest.mark.parametrize(
+    ("value", "zh", "en", "es"),
+    [
+        (
+            "1234.56",
+            "一千二百三十四元五角六分",
+            "one thousand two hundred thirty four yuan five jiao and six fen",
+            "mil doscientos treinta y cuatro yuanes cinco jiao y seis fen",
+        ),
+        ("0.05", "五分", "five fen", "cinco fen"),
+        ("10.50", "十元五角", "ten yuan and five jiao", "diez yuanes y cinco jiao"),
+        ("100.07", "一百元零七分", "one hundred yuan and seven fen", "cien yuanes y siete fen"),
+        ("0", "零元", "zero yuan", "cero yuanes"),
+        ("1", "一元", "one yuan", "un yuan"),
+        ("2.00", "两元", "two yuan", "dos yuanes"),
+        ("0.20", "两角", "two jiao", "dos jiao"),
+        ("20", "二十元", "twenty yuan", "veinte yuanes"),
+        ("21", "二十一元", "twenty one yuan", "veintiún yuanes"),
+        ("31.01", "三十一元零一分", "thirty one yuan and one fen", "treinta y un yuanes y un fen"),
+        ("1000000", "一百万元", "one million yuan", "un millón de yuanes"),
+        ("0.005", "一分", "one fen", "un fen"),  # rounded half up to the fen
+        ("0.004", "零元", "zero yuan", "cero yuanes"),
+    ],
+)
+def test_amount(value: str, zh: str, en: str, es: str) -> None:
+    assert render("zh", amount("zh", Decimal(value))) == zh
+    assert render("en", amount("en", Decimal(value))) == en
+    assert render("es", amount("es", Decimal(value))) == es
+
+
+@pytest.mark.parametrize("value", ["-0.01", "NaN", "Infinity", "1000000000"])
+def test_amount_refuses(value: str) -> None:
+    with pytest.raises(ValueError):
+        amount("zh", Decimal(value))
+
+
+@pytest.mark.parametrize(
+    ("day", "zh", "en", "es"),
+    [
+        (
+            dt.date(2026, 11, 25),
+            "二〇二六年十一月二十五日",
+            "November twenty fifth two thousand twenty six",
+            "veinticinco de noviembre de dos mil veintiséis",
+        ),
+        (
+            dt.date(2000, 1, 1),
+            "二〇〇〇年一月一日",
+            "January first two thousand",
+            "uno de enero de dos mil",
+        ),
+        (
+            dt.date(1949, 12, 31),
+            "一九四九年十二月三十一日",
+            "December thirty first nineteen forty nine",
+            "treinta y uno de diciembre de mil novecientos cuarenta y nueve",
+        ),
+        (
+            dt.date(1905, 2, 21),
+            "一九〇五年二月二十一日",
+            "February twenty first nineteen oh five",
+            "veintiuno de febrero de mil novecientos cinco",
+        ),
+        (
+            dt.date(2021, 10, 30),
+            "二〇二一年十月三十日",
+            "October thirtieth two thousand twenty one",
+            "treinta de octubre de dos mil veintiuno",
+        ),
+        (dt.date(1900, 7, 12), "一九〇〇年七月十二日", "July twelfth nineteen hundred", None),
+    ],
+)
+def test_date(day: dt.date, zh: str, en: str, es: str | None) -> None:
+    assert render("zh", date("zh", day)) == zh
+    assert render("en", date("en", day)) == en
+    if es is not None:
+        assert render("es", date("es", day)) == es
+
+
+def test_year_month() -> None:
+    assert render("zh", readback.year_month("zh", 2026, 2)) == "二〇二六年二月"
+    assert render("en", readback.year_month("en", 2026, 2)) == "February two thousand twenty six"
+    assert render("es", readback.year_month("es", 2026, 2)) == "febrero de dos mil veintiséis"
+    with pytest.raises(ValueError):
+        readback.year_month("zh", 2026, 13)
+
+
+@pytest.mark.parametrize(
+    ("n", "zh", "en", "es"),
+    [
+        (0, "零个月", "zero months", "cero meses"),
+        (1, "一个月", "one month", "un mes"),
+        (2, "两个月", "two months", "dos meses"),
+        (12, "十二个月", "twelve months", "doce meses"),
+        (21, "二十一个月", "twenty one months", "veintiún meses"),
+        (31, "三十一个月", "thirty one months", "treinta y un meses"),
+        (222, "二百二十二个月", "two hundred twenty two months", "doscientos veintidós meses"),
+    ],
+)
+def test_count_months(n: int, zh: str, en: str, es: str) -> None:
+    assert render("zh", count("zh", n, "month")) == zh
+    assert render("en", count("en", n, "month")) == en
+    assert render("es", count("es", n, "month")) == es
+
+
+def test_count_other_units() -> None:
+    assert render("zh", count("zh", 15, "working_day")) == "十五个工作日"
+    assert render("en", count("en", 1, "working_day")) == "one working day"
+    assert render("es", count("es", 15, "working_day")) == "quince días hábiles"
+    assert render("es", count("es", 1, "year")) == "un año"
+    assert render("zh", count("zh", 2, "day")) == "两天"
+
+
+def test_digits() -> None:
+    assert render("zh", digits("zh", "261125000907")) == "二六一一二五零零零九零七"
+    assert render("en", digits("en", "002X")) == "zero zero two X"
+    assert render("es", digits("es", "002x")) == "cero cero dos equis"
+    with pytest.raises(ValueError) as caught:
+        digits("zh", "12*4")
+    assert "12*4" not in str(caught.value)
+
+
+def test_unknown_language_and_range() -> None:
+    with pytest.raises(ValueError):
+        number("fr", 1)
+    with pytest.raises(ValueError):
+        number("zh", 10**9)
+    with pytest.raises(ValueError):
+        number("en", -1)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_has_exactly_the_fragments(lang: str) -> None:
+    assert set(FRAGMENTS[lang]) == fragment_keys(lang)
+    assert all(isinstance(text, str) and text.strip() for text in FRAGMENTS[lang].values())
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_fragment_keys_are_exactly_what_the_grammar_produces(lang: str) -> None:
+    rng = random.Random(12333)
+    produced: set[str] = set()
+    samples = [*range(2000), *(rng.randrange(10**9) for _ in range(3000))]
+    samples += [10**6 * k for k in range(1, 1000, 7)]
+    for n in samples:
+        produced.update(number(lang, n), number(lang, n, feminine=True), count(lang, n, "month"))
+    for unit in ("year", "day", "working_day"):
+        for n in (0, 1, 2):
+            produced.update(count(lang, n, unit))
+    for fen in range(0, 100_000, 7):
+        produced.update(amount(lang, Decimal(fen) / 100))
+    produced.update(amount(lang, Decimal(2_000_000)))
+    day = dt.date(1900, 1, 1)
+    while day.year < 2030:
+        produced.update(date(lang, day))
+        day += dt.timedelta(days=1)
+    produced.update(digits(lang, "0123456789X"))
+    assert produced == fragment_keys(lang)
+
+
+def test_keys_are_flat_ascii_names() -> None:
+    for lang in LANGUAGES:
+        for key in fragment_keys(lang):
+            assert key.isascii() and key.replace("_", "").isalnum(), key
