@@ -39,8 +39,10 @@ class Settings:
     password_lock_hours: int = 24
     provisional_lapse_days: int = 10
     reissue_working_days: int = 15
-    # Where Asterisk writes recordings, as Asterisk sees the path (differs inside a chroot/container).
+    # Where Asterisk writes recordings, as Asterisk sees it (differs in a chroot or container).
     asterisk_recordings_dir: str = ""
+    # The key of the ID-number HMAC; empty: a key generated once and kept in the data folder.
+    id_hash_key: str = ""
     log_level: str = "INFO"
 
     @property
@@ -60,14 +62,13 @@ class Settings:
     def database_url(self) -> str:
         return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'hotline.db').resolve()}"
 
-    def id_hash_key(self) -> bytes:
-        """The key of the ID-number HMAC: ``HOTLINE_ID_HASH_KEY`` or a key generated once per data folder.
+    def hash_key(self) -> bytes:
+        """The ID-number HMAC key: ``HOTLINE_ID_HASH_KEY``, or one generated once per data folder.
 
         Changing it makes every stored ID hash unmatchable, so it is kept beside the database.
         """
-        from_env = os.environ.get("HOTLINE_ID_HASH_KEY")
-        if from_env:
-            return from_env.encode()
+        if self.id_hash_key:
+            return self.id_hash_key.encode()
         key_file = self.data_dir / "id-hash.key"
         if not key_file.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)

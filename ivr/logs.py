@@ -25,3 +25,5 @@ def configure_logging(settings: Settings, *, debug: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else getattr(logging, settings.log_level.upper(), 20))
+    if not debug:  # Alembic narrates every migration step at INFO
+        logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -6,9 +6,11 @@ scripted caller would. Used by the AGI tests, the full-call tests and the load b
 The caller's keys use the simulator's ``--keys`` format: one entry per input the flow asks for,
 ``"-"`` for silence, e.g. ``["-", "1", "11010519491231002*#", "231002#", "1"]``. The caller never
 barges in: an entry is keyed only once the flow waits for a new input, which the peer recognises as
-WAIT FOR DIGIT, GET DATA or RECORD FILE arriving with an empty DTMF buffer when the previous
-audio/DTMF command was not a WAIT FOR DIGIT that returned a digit (an inter-digit wait). Commands
-that neither play nor listen (SET/GET VARIABLE, VERBOSE, NOOP, HANGUP) do not count as "previous".
+WAIT FOR DIGIT, GET DATA or RECORD FILE arriving with an empty DTMF buffer, except for a WAIT FOR
+DIGIT right after a WAIT FOR DIGIT that returned a digit (an inter-digit wait: it times out).
+Commands that neither play nor listen (SET/GET VARIABLE, VERBOSE, NOOP, HANGUP) are transparent:
+they do not separate two digit waits. GET DATA and RECORD FILE play their prompt or beep first, so
+they always start a new input.
 
 For RECORD FILE an entry is the number of seconds spoken, optionally with the key that ends it
 (``"5"`` = ``"5#"``: speak 5 s, press #); the peer writes a real 8 kHz 16-bit mono WAV there.
@@ -25,14 +27,25 @@ import re
 import time
 import wave
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-__all__ = ["CallerScript", "HangupMode", "PeerResult", "run_call", "split_args"]
+from ivr.agi import AGIChannel
+
+__all__ = [
+    "CallerScript",
+    "HangupMode",
+    "PeerResult",
+    "RawCall",
+    "raw_channel",
+    "run_call",
+    "split_args",
+]
 
 HangupMode = Literal["before_reply", "during", "eof"]
+T = TypeVar("T")
 
 DEAD_REPLY = "511 Command Not Permitted on a dead channel or intercept routine\n"
 UNKNOWN_REPLY = "510 Invalid or unknown command\n"
@@ -159,7 +172,7 @@ class CallerScript:
             self.buffer = "" if entry == "-" else entry
 
     def _take_record_entry(self) -> str | None:
-        if self.buffer or self._after_digit or not self._entries:
+        if self.buffer or not self._entries:  # a recording is never an inter-digit wait
             return None
         self.inputs_taken += 1
         return self._entries.popleft()
@@ -193,8 +206,8 @@ class CallerScript:
         self.heard.append(argv[2])
         if hanging_up:
             return "200 result=-1\n"
+        self._after_digit = False  # its prompt plays first: never an inter-digit wait
         self._new_input()
-        self._after_digit = False
         limit = int(argv[4]) if len(argv) > 4 else 1024
         digits = ""
         while self.buffer and len(digits) < limit:
@@ -211,8 +224,8 @@ class CallerScript:
         if fmt not in ("wav", "wav16", "sln"):
             raise ValueError(f"the peer records wav, wav16 or sln, not {fmt!r}")
         target: Path | None = Path(f"{path}.{fmt}")
-        if target is not None and not target.is_absolute():
-            target = self.recordings_dir / target if self.recordings_dir else None
+        if not Path(path).is_absolute():  # Asterisk: relative to its sounds folder
+            target = self.recordings_dir / f"{path}.{fmt}" if self.recordings_dir else None
         leftover = self.buffer[:1]
         entry = self._take_record_entry()
         self._after_digit = False
@@ -418,3 +431,66 @@ async def run_call(
     result.inputs_taken = caller.inputs_taken
     result.language = caller.language
     return result
+
+
+@dataclass
+class RawCall:
+    """The Asterisk end of one AGIChannel over a real socket, driven by a test line by line."""
+
+    channel: AGIChannel
+    reader: asyncio.StreamReader  # what the channel writes (commands)
+    writer: asyncio.StreamWriter  # what the channel reads (replies)
+    server_reader: asyncio.StreamReader  # the channel's own reader, to check nothing is left
+    step: float = 5.0  # seconds a step may take before the test counts it as frozen
+
+    async def expect(self) -> str:
+        """The next command line the channel sent."""
+        line = await asyncio.wait_for(self.reader.readline(), self.step)
+        assert line.endswith(b"\n"), f"channel closed instead of sending a command: {line!r}"
+        return line.decode().rstrip("\n")
+
+    async def send(self, *lines: str) -> None:
+        self.writer.write("".join(line + "\n" for line in lines).encode())
+        await self.writer.drain()
+
+    async def answer(self, call: Awaitable[T], *lines: str) -> tuple[str, T]:
+        """Run one channel call, answer its command with ``lines``: (command line, result)."""
+        task = asyncio.ensure_future(call)
+        command = await self.expect()
+        await self.send(*lines)
+        return command, await asyncio.wait_for(task, self.step)
+
+    async def nothing_written(self, wait: float = 0.1) -> bool:
+        """True when the channel writes nothing more within ``wait`` seconds."""
+        try:
+            data = await asyncio.wait_for(self.reader.read(1), wait)
+        except TimeoutError:
+            return True
+        return data == b""
+
+
+@contextlib.asynccontextmanager
+async def raw_channel(
+    env: Mapping[str, str], *, command_timeout: float | None = 5.0
+) -> AsyncIterator[RawCall]:
+    """An AGIChannel on a real TCP connection whose Asterisk end the test drives by hand."""
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+        loop.create_future()
+    )
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set_result((reader, writer))
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    asterisk_reader, asterisk_writer = await asyncio.open_connection("127.0.0.1", port)
+    server_reader, server_writer = await asyncio.wait_for(accepted, 5.0)
+    channel = AGIChannel(server_reader, server_writer, env, command_timeout=command_timeout)
+    try:
+        yield RawCall(channel, asterisk_reader, asterisk_writer, server_reader)
+    finally:
+        for writer in (asterisk_writer, server_writer):
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -99,6 +99,7 @@ class AGIChannel:
         self._language = self.env.get("agi_language", "en")
         self._hung_up = False
         self._lock = asyncio.Lock()
+        self._owed = 0  # commands sent whose reply is not read yet
         self.commands_sent = 0
         self.last_command: str | None = None  # as logged: sensitive arguments masked
 
@@ -164,14 +165,19 @@ class AGIChannel:
             raise AGIHangup(f"channel hung up; not sending {description}")
         line = format_command(*words).encode()
         async with self._lock:
-            self.commands_sent += 1
-            self.last_command = description
-            log.debug("%s >> %s", self.uniqueid, description)
             try:
-                self._writer.write(line)
-                await self._writer.drain()
                 async with asyncio.timeout(self._command_timeout):
+                    await self._skip_owed_replies()
+                    if self._hung_up:
+                        raise AGIHangup(f"channel hung up; not sending {description}")
+                    self.commands_sent += 1
+                    self.last_command = description
+                    log.debug("%s >> %s", self.uniqueid, description)
+                    self._writer.write(line)
+                    self._owed += 1
+                    await self._writer.drain()
                     reply = await self._read_reply()
+                    self._owed -= 1
             except TimeoutError:
                 self._hung_up = True  # the conversation is out of step: never write again
                 raise AGIProtocolError(
@@ -185,6 +191,16 @@ class AGIChannel:
                 raise AGIHangup(f"connection lost during {description}: {exc}") from exc
         log.debug("%s << %s", self.uniqueid, f"{reply.code} ***" if sensitive else reply.raw)
         return reply
+
+    async def _skip_owed_replies(self) -> None:
+        """Read and drop the replies of commands whose caller was cancelled (e.g. by wait_for)
+        after sending them, so that no later command ever reads a reply that is not its own."""
+        while self._owed:
+            stale = await self._read_reply()
+            self._owed -= 1
+            log.debug("%s << %d (reply of a cancelled command, dropped)", self.uniqueid, stale.code)
+            if stale.code == 511:
+                self._hung_up = True
 
     async def _read_reply(self) -> Reply:
         while True:
@@ -226,10 +242,9 @@ class AGIChannel:
         """A result=-1: hang-up or real failure. Asterisk sends HANGUP right after the reply of a
         command cut short by a hang-up, so a NOOP tells them apart (it raises AGIHangup)."""
         command = self.last_command or ""
-        if not self._hung_up:
-            await self.command("NOOP")
-        else:
+        if self._hung_up:
             raise AGIHangup(f"caller hung up during {command}")
+        await self.command("NOOP")
         raise AGICommandError(message, command=command)
 
     # -- typed helpers (every argument quoted) --------------------------------------------------

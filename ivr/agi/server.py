@@ -62,6 +62,7 @@ class FastAGIServer:
         *,
         command_timeout: float | None = None,
         stop_grace: float = 5.0,
+        backlog: int = 1024,
     ) -> None:
         self.routes: Mapping[str, Handler] = MappingProxyType(_route_table(routes))
         self.host = host
@@ -69,6 +70,7 @@ class FastAGIServer:
         self.header_timeout = header_timeout
         self.command_timeout = command_timeout
         self.stop_grace = stop_grace
+        self.backlog = backlog
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[Any]] = set()
 
@@ -76,7 +78,10 @@ class FastAGIServer:
     async def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("FastAGI server already started")
-        self._server = await asyncio.start_server(self._on_connect, self.host, self._port)
+        # a burst of calls must not wait on SYN retries: Asterisk gives up connecting after 2 s
+        self._server = await asyncio.start_server(
+            self._on_connect, self.host, self._port, backlog=self.backlog
+        )
         log.info(
             "FastAGI listening on %s:%d (scripts: %s)", self.host, self.port, ", ".join(self.routes)
         )
@@ -96,7 +101,7 @@ class FastAGIServer:
                 task.cancel()
             if pending:
                 log.warning("FastAGI stop: cancelled %d running call(s)", len(pending))
-                await asyncio.wait(pending)
+                await asyncio.wait(pending, timeout=1.0)  # a handler may swallow the cancel
         await server.wait_closed()
         log.info("FastAGI server stopped")
 

@@ -55,8 +55,13 @@ def call_as_dict(call: CallSummary) -> dict[str, Any]:
         "id_masked": call.id_masked,
         "hangup_cause": call.hangup_cause,
         "path": [
-            {"at": step.at.isoformat(), "node": step.node, "kind": step.kind, "key": step.key,
-             "detail": step.detail}
+            {
+                "at": step.at.isoformat(),
+                "node": step.node,
+                "kind": step.kind,
+                "key": step.key,
+                "detail": step.detail,
+            }
             for step in call.path
         ],
     }
@@ -64,13 +69,16 @@ def call_as_dict(call: CallSummary) -> dict[str, Any]:
 
 def format_call(call: CallSummary) -> str:
     ended = call.ended_at.strftime("%H:%M:%S") if call.ended_at else "in progress"
-    head = (f"#{call.id} {call.hotline} {call.started_at:%Y-%m-%d %H:%M:%S}-{ended} "
-            f"from {call.caller_id or '-'} [{call.language}] outcome={call.outcome or '-'}"
-            f" next={call.next_action or '-'} id={call.id_masked or '-'}")
+    head = (
+        f"#{call.id} {call.hotline} {call.started_at:%Y-%m-%d %H:%M:%S}-{ended} "
+        f"from {call.caller_id or '-'} [{call.language}] outcome={call.outcome or '-'}"
+        f" next={call.next_action or '-'} id={call.id_masked or '-'}"
+    )
     if call.hangup_cause:
         head += f" cause={call.hangup_cause}"
     path = " > ".join(
         f"{step.node.split(':', 1)[-1]}" + (f"[{step.key}]" if step.key else "")
-        for step in call.path if step.kind in ("input", "no_input", "no_match", "hangup", "end")
+        for step in call.path
+        if step.kind in ("input", "no_input", "no_match", "hangup", "end")
     )
     return f"{head}\n    {path or '(no steps)'}"

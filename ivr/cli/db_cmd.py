@@ -38,8 +38,9 @@ def run_seed(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  {'ID number (key * for X)':<24} {'password':<9} {'card':<20} name")
     for citizen in demo[: args.show]:
         keyed = citizen.id_number.replace("X", "*")
-        print(f"  {keyed:<24} {citizen.initial_password:<9} {citizen.card_status:<20} "
-              f"{citizen.name}")
+        print(
+            f"  {keyed:<24} {citizen.initial_password:<9} {citizen.card_status:<20} {citizen.name}"
+        )
     return 0
 
 
@@ -47,7 +48,8 @@ async def _seed(settings: Settings, citizens: int, seed: int) -> list[Any]:
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     try:
-        return await seed_demo(database, citizens=citizens, seed=seed,
-                               key=settings.id_hash_key(), today=date.today())
+        return await seed_demo(
+            database, citizens=citizens, seed=seed, key=settings.hash_key(), today=date.today()
+        )
     finally:
         await database.close()

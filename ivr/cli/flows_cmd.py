@@ -16,8 +16,12 @@ def add_parser(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="flows_command", required=True)
     draw = commands.add_parser("draw", help="write a diagram of each flow")
     draw.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
-    draw.add_argument("--out", type=Path, default=None,
-                      help="folder to write <flow>.mmd/.dot into (default: print)")
+    draw.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder to write <flow>.mmd/.dot into (default: print)",
+    )
     draw.add_argument("flow", nargs="*", help="flows to draw (default: all)")
     draw.set_defaults(func=run_draw)
 

@@ -40,9 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_keys_value(argv: Sequence[str]) -> list[str]:
+    """``--keys "-,1,..."``: a script may start with ``-`` (silence), which argparse would take
+    for an option; bind it to ``--keys`` explicitly."""
+    out: list[str] = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--keys" and args:
+            out.append(f"--keys={args.pop(0)}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_keys_value(sys.argv[1:] if argv is None else argv))
     settings = Settings.load()
     from ivr.logs import configure_logging
 

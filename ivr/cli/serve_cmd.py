@@ -23,8 +23,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(serve(settings, host=args.host or settings.agi_host,
-                      port=args.port if args.port is not None else settings.agi_port))
+    asyncio.run(
+        serve(
+            settings,
+            host=args.host or settings.agi_host,
+            port=args.port if args.port is not None else settings.agi_port,
+        )
+    )
     return 0
 
 
@@ -37,8 +42,14 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await server.start()
-        log.info("FastAGI listening on %s:%s (agi://%s:%s/12333, /96102); database %s",
-                 host, server.port, host, server.port, _safe_url(settings.database_url))
+        log.info(
+            "FastAGI listening on %s:%s (agi://%s:%s/12333, /96102); database %s",
+            host,
+            server.port,
+            host,
+            server.port,
+            _safe_url(settings.database_url),
+        )
         await stop.wait()
     finally:
         await server.stop()

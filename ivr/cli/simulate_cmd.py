@@ -19,16 +19,18 @@ from ivr.store.database import upgrade_database
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("simulate", help="run a call flow in the terminal")
     parser.add_argument("hotline", choices=HOTLINE_FLOWS)
-    parser.add_argument("--keys", help='scripted call: one entry per input, "-" for silence, '
-                        'e.g. "-,1,11010519491231002*#,231002#,1"')
+    parser.add_argument(
+        "--keys",
+        help='scripted call: one entry per input, "-" for silence, '
+        'e.g. "-,1,11010519491231002*#,231002#,1"',
+    )
     parser.add_argument("--caller", default="13800000000", help="the calling number")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     ctx = asyncio.run(simulate(settings, args.hotline, args.keys, args.caller))
-    print(f"call {ctx.call_id} ended: outcome={ctx.outcome} next={ctx.then or '-'} "
-          f"at {ctx.node}")
+    print(f"call {ctx.call_id} ended: outcome={ctx.outcome} next={ctx.then or '-'} at {ctx.node}")
     return 0
 
 
@@ -37,10 +39,17 @@ async def simulate(settings: Settings, hotline: str, keys: str | None, caller: s
     await upgrade_database(settings.database_url)
     app = await Hotline.open(settings)
     try:
-        port = ConsolePort(Catalog.load(), settings.recordings_dir,
-                           entries=parse_keys(keys) if keys is not None else None)
-        ctx = CallContext(hotline=hotline, caller_id=caller, channel="Console/simulator",
-                          uniqueid=f"sim-{asyncio.get_running_loop().time():.6f}")
+        port = ConsolePort(
+            Catalog.load(),
+            settings.recordings_dir,
+            entries=parse_keys(keys) if keys is not None else None,
+        )
+        ctx = CallContext(
+            hotline=hotline,
+            caller_id=caller,
+            channel="Console/simulator",
+            uniqueid=f"sim-{asyncio.get_running_loop().time():.6f}",
+        )
         return await run_call(app.engine, app.records, port, ctx, live=app.live)
     finally:
         await app.close()

@@ -1,11 +1,23 @@
-"""Load-time checks of flow definitions (house rule: a bad definition fails at start, not on a call)."""
+"""Load-time checks of flow definitions: a bad definition fails at start, not on a call."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ivr.engine.model import Action, Choice, Collect, End, Flow, Menu, Node, Prompts, Record, Say, Sub
+from ivr.engine.model import (
+    Action,
+    Choice,
+    Collect,
+    End,
+    Flow,
+    Menu,
+    Node,
+    Prompts,
+    Record,
+    Say,
+    Sub,
+)
 from ivr.engine.model import targets as node_targets
 
 

@@ -48,7 +48,7 @@ def mermaid(flow: Flow) -> str:
     for name, node in flow.nodes.items():
         lines.append("    " + _mermaid_shape(_ident(flow, name), _label(name, node), node))
     start = _ident(flow, "start")
-    lines.append(f'    {start}((start)) --> {_ident(flow, flow.start)}')
+    lines.append(f"    {start}((start)) --> {_ident(flow, flow.start)}")
     for name, node in flow.nodes.items():
         for label, target in targets(node).items():
             arrow = f"-->|{label}|" if label else "-->"

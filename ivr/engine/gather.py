@@ -1,7 +1,8 @@
-"""Digit collection with the semantics of the best IVR engines (VoiceXML, play_and_get_digits, Gather).
+"""Digit collection as the best IVR engines do it (VoiceXML, play_and_get_digits, Gather).
 
 Prompts play with barge-in; the entry then runs until the terminator, ``max_digits``, or the
-inter-digit time-out, keeping the digits already keyed when time runs out. Silence before the
+inter-digit time-out, keeping the digits already keyed when time runs out. After ``max_digits``
+a terminator pressed within ``term_timeout`` belongs to the entry. Silence before the
 first key is a no-input, told apart from a wrong entry (no-match) by the caller of ``read_entry``.
 """
 
@@ -31,6 +32,7 @@ async def read_entry(
     exit_keys: str,
     first_timeout: float,
     inter_timeout: float,
+    term_timeout: float = 0.0,
 ) -> Entry:
     """Read one entry; ``first_key`` is a key that already interrupted the prompts."""
     key = first_key if first_key is not None else await port.wait_digit(first_timeout, first=True)
@@ -46,6 +48,12 @@ async def read_entry(
             return Entry(digits + key, "bad_key")
         digits += key
         if len(digits) >= max_digits:
+            if terminator and term_timeout > 0:
+                # Swallow the terminator a caller presses after a full entry, so it does not
+                # interrupt the next prompt as a wrong key (VoiceXML's termtimeout).
+                extra = await port.wait_digit(term_timeout, first=False)
+                if extra is not None and extra != terminator:
+                    return Entry(digits + extra, "bad_key")
             return Entry(digits, "max")
         next_key = await port.wait_digit(inter_timeout, first=False)
         if next_key is None:

@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-ValueKind = Literal["amount", "date", "year_month", "digits", "number", "months"]
+ValueKind = Literal[
+    "amount", "date", "year_month", "digits", "number", "months", "days", "working_days"
+]
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Value:
 
 @dataclass(frozen=True)
 class Choice:
-    """A prompt chosen by a variable's value: the key is ``prefix + value``; ``values`` lists them all."""
+    """A prompt chosen by a variable: the key is ``prefix + value``; ``values`` lists them all."""
 
     var: str
     prefix: str
@@ -81,6 +83,7 @@ class Collect:
     allowed: str = DIGITS
     first_timeout: float = 8.0
     inter_timeout: float = 4.0
+    term_timeout: float = 1.5  # after max_digits: how long a trailing terminator is awaited
     pattern: str | None = None  # a regular expression the whole entry must match
     pattern_error: str = "invalid_entry"
     check: str | None = None  # a named check: accept, reject with a targeted prompt, or leave

@@ -30,8 +30,8 @@ class CallPort(Protocol):
     async def play(self, sounds: Sequence[str], interrupt: str) -> str | None:
         """Play prompt keys in order; a key in ``interrupt`` stops playback and is returned."""
 
-    async def wait_digit(self, timeout: float, *, first: bool) -> str | None:
-        """One key, or None after ``timeout`` seconds. ``first``: the first key of a new entry."""
+    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
+        """One key, or None after ``seconds``. ``first``: the first key of a new entry."""
 
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int

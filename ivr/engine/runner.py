@@ -39,7 +39,7 @@ ActionFn = Callable[[CallContext, Mapping[str, str]], Awaitable[str]]
 
 
 class FlowError(Exception):
-    """A flow definition is inconsistent, or an action returned a result the flow does not handle."""
+    """A flow definition is inconsistent, or an action returned a result the flow ignores."""
 
 
 class Engine:
@@ -138,6 +138,7 @@ class Engine:
                 exit_keys=exit_keys,
                 first_timeout=node.first_timeout,
                 inter_timeout=node.inter_timeout,
+                term_timeout=node.term_timeout,
             )
             shown = "***" if node.sensitive and entry.digits else self.redact(entry.digits)
             if entry.ending == "exit":
@@ -185,7 +186,9 @@ class Engine:
             silence_seconds=node.silence_seconds,
         )
         ctx.vars[node.store_as] = recording
-        detail = f"{recording.duration_s:.1f}s {recording.ended_by}" if recording else "nothing said"
+        detail = (
+            f"{recording.duration_s:.1f}s {recording.ended_by}" if recording else "nothing said"
+        )
         ctx.log("record", detail=detail)
         return node.next
 
@@ -206,7 +209,7 @@ def _follow(transitions: Mapping[str, str], result: str, where: str) -> str:
 
 
 def _describe(prompts: Prompts) -> str:
-    """What was said, for the call log: prompt keys, with values as placeholders (never the data)."""
+    """What was said, for the call log: prompt keys, values as placeholders (never the data)."""
     parts: list[Any] = []
     for part in prompts:
         parts.append(part if isinstance(part, str) else f"<{getattr(part, 'var', '?')}>")

@@ -40,3 +40,7 @@ def read_back(language: str, value: Value, data: Any) -> list[str]:
             return readback.number(language, int(data))
         case "months":
             return readback.count(language, int(data), "month")
+        case "days":
+            return readback.count(language, int(data), "day")
+        case "working_days":
+            return readback.count(language, int(data), "working_day")

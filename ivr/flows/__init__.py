@@ -22,13 +22,19 @@ FLOWS: Mapping[str, Flow] = {
 }
 HOTLINE_FLOWS = ("12333", "96102")  # the flows a call can enter; the rest are sub-flows
 # Played outside the flows: by the call runner on a fault, by the dialplan when the server is down.
-RUNTIME_PROMPTS = frozenset({"technical_problem", "fallback_apology"})
+RUNTIME_PROMPTS = frozenset(
+    {"technical_problem", "fallback_apology", "leave_message", "message_saved"}
+)
 
 
 def required_sounds(language: str) -> set[str]:
     """Every sound the flows can ask for in ``language``: prompts and read-back fragments."""
-    return (prompt_keys(FLOWS.values()) | CHECK_PROMPTS | RUNTIME_PROMPTS
-            | set(readback.fragment_keys(language)))
+    return (
+        prompt_keys(FLOWS.values())
+        | CHECK_PROMPTS
+        | RUNTIME_PROMPTS
+        | set(readback.fragment_keys(language))
+    )
 
 
 def check_catalog(catalog: Catalog) -> None:

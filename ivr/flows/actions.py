@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from ivr.config import Settings
 from ivr.domain import cards as card_rules
@@ -23,6 +24,8 @@ from ivr.store.errors import CardNotReportable, ReportNotLiftable
 from ivr.store.records import CitizenView, Records
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 ID_PROBLEM_PROMPTS = {
     IdProblem.LENGTH: "id_error_length",
@@ -39,8 +42,14 @@ RULE_PROMPTS = {
 }
 # Every prompt a check can answer with: they must exist in the catalog like the flows' own.
 CHECK_PROMPTS = frozenset(
-    {*ID_PROBLEM_PROMPTS.values(), *RULE_PROMPTS.values(),
-     "id_not_found", "password_wrong", "password_mismatch"})
+    {
+        *ID_PROBLEM_PROMPTS.values(),
+        *RULE_PROMPTS.values(),
+        "id_not_found",
+        "password_wrong",
+        "password_mismatch",
+    }
+)
 MIN_RECORDING_SECONDS = 1.0  # shorter than this is a click or a cough, not a statement
 
 
@@ -49,7 +58,8 @@ class Services:
     records: Records
     settings: Settings
     id_key: bytes
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Dates callers hear (lapse, pick-up) are Beijing dates.
+    clock: Callable[[], datetime] = lambda: datetime.now(BEIJING)
 
 
 class HotlineActions:
@@ -105,7 +115,8 @@ class HotlineActions:
         ctx.vars["citizen_id"] = citizen.id
         if _locked(citizen, now):
             await self.records.record_security_event(
-                "locked_attempt", call_id=ctx.call_id, id_hash=hashed, id_masked=resident.masked)
+                "locked_attempt", call_id=ctx.call_id, id_hash=hashed, id_masked=resident.masked
+            )
             return Leave("locked")
         return None
 
@@ -145,37 +156,43 @@ class HotlineActions:
 
     async def pension_balance(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         ctx.vars["pension_balance"] = await self.records.pension_balance(
-            ctx.vars["citizen_id"], call_id=ctx.call_id)
+            ctx.vars["citizen_id"], call_id=ctx.call_id
+        )
         return "ok"
 
     async def medical_account(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         account = await self.records.medical_account(ctx.vars["citizen_id"], call_id=ctx.call_id)
-        ctx.vars.update(medical_balance=account.balance,
-                        medical_last_credit=account.last_credit_amount,
-                        medical_last_credit_on=account.last_credit_on)
+        ctx.vars.update(
+            medical_balance=account.balance,
+            medical_last_credit=account.last_credit_amount,
+            medical_last_credit_on=account.last_credit_on,
+        )
         return "ok" if account.last_credit_on else "no_credit"
 
     async def contribution_record(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         record = await self.records.contributions(ctx.vars["citizen_id"], call_id=ctx.call_id)
         if record is None:
             return "none"
-        ctx.vars.update(insured_status=record.insured_status,
-                        last_paid_month=record.last_paid_month,
-                        contribution_base=record.contribution_base,
-                        months_paid=record.months_paid)
+        ctx.vars.update(
+            insured_status=record.insured_status,
+            last_paid_month=record.last_paid_month,
+            contribution_base=record.contribution_base,
+            months_paid=record.months_paid,
+        )
         return "ok"
 
     async def change_password(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         new_hash = await hash_password_async(ctx.vars.pop("new_password"))
         ctx.vars.pop("new_password_again", None)
-        await self.records.change_password(ctx.vars["citizen_id"], new_hash,
-                                           call_id=ctx.call_id, now=self.services.clock())
+        await self.records.change_password(
+            ctx.vars["citizen_id"], new_hash, call_id=ctx.call_id, now=self.services.clock()
+        )
         return "ok"
 
     # --- 96102 card services -----------------------------------------------------------
 
     async def card_for_loss(self, ctx: CallContext, args: Mapping[str, str]) -> str:
-        card = await self.records.card_for(ctx.vars["citizen_id"])
+        card = await self.records.card_for(ctx.vars["citizen_id"], today=self._today())
         if card is None:
             return "no_card"
         ctx.vars.update(card_id=card.id, card_tail=card_rules.card_tail(card.number))
@@ -189,8 +206,8 @@ class HotlineActions:
                 call_id=ctx.call_id,
                 now=self.services.clock(),
                 lapse_days=self.settings.provisional_lapse_days,
-                id_hash=ctx.id_hash,
-                id_masked=ctx.id_masked,
+                id_hash=_known(ctx.id_hash),
+                id_masked=_known(ctx.id_masked),
             )
         except CardNotReportable:
             return "already"
@@ -211,18 +228,18 @@ class HotlineActions:
         report = await self.records.report_unverified_loss(
             call_id=ctx.call_id,
             now=self.services.clock(),
-            id_hash=ctx.id_hash,
-            id_masked=ctx.id_masked,
+            id_hash=_known(ctx.id_hash),
+            id_masked=_known(ctx.id_masked),
             recording_id=recording_id,
         )
         self._remember_report(ctx, report)
         return "ok"
 
     async def card_status(self, ctx: CallContext, args: Mapping[str, str]) -> str:
-        card = await self.records.card_for(ctx.vars["citizen_id"])
+        card = await self.records.card_for(ctx.vars["citizen_id"], today=self._today())
         if card is None:
             return "no_card"
-        report = await self.records.open_report_for(card.id)
+        report = await self.records.open_report_for(card.id, today=self._today())
         if report is not None:
             self._remember_report(ctx, report)
         ctx.vars["status_since"] = card.status_since.date()
@@ -241,7 +258,7 @@ class HotlineActions:
         result = await self.card_for_loss(ctx, args)
         if result == "no_card":
             return result
-        report = await self.records.open_report_for(ctx.vars["card_id"])
+        report = await self.records.open_report_for(ctx.vars["card_id"], today=self._today())
         if report is None or not card_rules.can_lift(report.status):
             return "not_provisional"
         return "ok"
@@ -249,7 +266,8 @@ class HotlineActions:
     async def lift_report(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         try:
             await self.records.lift_provisional_report(
-                ctx.vars["card_id"], call_id=ctx.call_id, now=self.services.clock())
+                ctx.vars["card_id"], call_id=ctx.call_id, now=self.services.clock()
+            )
         except ReportNotLiftable:
             return "not_provisional"
         return "ok"
@@ -265,7 +283,8 @@ class HotlineActions:
         if recording_id is None:
             return "empty"
         ctx.vars["voice_message_id"] = await self.records.add_voice_message(
-            ctx.call_id, recording_id, ctx.caller_id)
+            _known(ctx.call_id), recording_id, ctx.caller_id
+        )
         return "ok"
 
     async def set_callback_number(self, ctx: CallContext, args: Mapping[str, str]) -> str:
@@ -274,21 +293,28 @@ class HotlineActions:
 
     # --- helpers ---------------------------------------------------------------------------
 
+    def _today(self) -> date:
+        return self.services.clock().date()
+
     async def _citizen(self, ctx: CallContext) -> CitizenView:
-        citizen = await self.records.find_citizen(ctx.id_hash)
+        citizen = await self.records.find_citizen(_known(ctx.id_hash))
         if citizen is None:  # deleted while the caller was on the line
             raise LookupError("citizen record vanished during the call")
         return citizen
 
     async def _save_recording(self, ctx: CallContext, kind: str) -> int | None:
-        recording: Recording | None = ctx.vars.get("statement" if kind == "statement" else "message")
+        recording: Recording | None = ctx.vars.get(
+            "statement" if kind == "statement" else "message"
+        )
         if recording is None or recording.duration_s < MIN_RECORDING_SECONDS:
             return None
         try:
             path = str(recording.path.resolve().relative_to(self.settings.data_dir.resolve()))
         except ValueError:
             path = str(recording.path)
-        return await self.records.add_recording(ctx.call_id, kind, path, recording.duration_s)
+        return await self.records.add_recording(
+            _known(ctx.call_id), kind, path, recording.duration_s
+        )
 
     def _remember_report(self, ctx: CallContext, report: Any) -> None:
         ctx.vars.update(
@@ -302,6 +328,12 @@ class HotlineActions:
         ctx.served = True
 
 
+def _known(value: T | None) -> T:
+    """A fact the flow has established by now (the call record, the caller's identity)."""
+    if value is None:
+        raise LookupError("the flow reached an action before the fact it needs was established")
+    return value
+
+
 def _locked(citizen: CitizenView, now: datetime) -> bool:
     return citizen.locked_until is not None and citizen.locked_until > now
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.engine.model import DIGITS, Action, Choice, Collect, End, Flow, Menu, Retries
+from ivr.engine.model import DIGITS, Action, Choice, Collect, End, Flow, Menu, Node, Retries
 
 HOTLINES = ("12333", "96102")
 
@@ -33,7 +33,7 @@ def identity_flow(name: str, *, statement_instead: bool) -> Flow:
     if statement_instead:
         password_exits["*"] = "no_password"
         password_prompt = "enter_password_or_statement"
-    nodes = {
+    nodes: dict[str, Node] = {
         "known": Action("identity_known", {"yes": "ok", "no": "enter_id"}),
         "enter_id": Collect(
             prompts=("enter_id",),
@@ -71,8 +71,12 @@ def identity_flow(name: str, *, statement_instead: bool) -> Flow:
     }
     if statement_instead:
         nodes["no_password"] = End("no_password")
-    return Flow(name=name, title="Identification: resident ID number and query password",
-                start="known", nodes=nodes)
+    return Flow(
+        name=name,
+        title="Identification: resident ID number and query password",
+        start="known",
+        nodes=nodes,
+    )
 
 
 IDENTITY = identity_flow("identity", statement_instead=False)

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
-from ivr.engine.model import Action, Choice, Collect, End, Flow, Menu, Record, Retries, Say, Sub, Value
+from ivr.engine.model import (
+    Action,
+    Choice,
+    Collect,
+    End,
+    Flow,
+    Menu,
+    Record,
+    Retries,
+    Say,
+    Sub,
+    Value,
+)
 
 __all__ = ["HOTLINE_12333"]
 
-SENSITIVE_PASSWORD = {"min_digits": 6, "max_digits": 6, "sensitive": True,
-                      "pattern_error": "password_format"}
+
+def password_entry(
+    prompt: str,
+    store_as: str,
+    check: str,
+    *,
+    next: str,
+    on_fail: str,
+    no_match: int = 2,
+    exits: dict[str, str] | None = None,
+) -> Collect:
+    """Six secret digits: never logged, never stored, kept in memory only for the call."""
+    return Collect(
+        prompts=(prompt,),
+        store_as=store_as,
+        check=check,
+        next=next,
+        on_fail=on_fail,
+        exits=exits or {},
+        min_digits=6,
+        max_digits=6,
+        sensitive=True,
+        pattern_error="password_format",
+        retries=Retries(no_input=2, no_match=no_match),
+    )
+
 
 HOTLINE_12333 = Flow(
     name="12333",
@@ -18,65 +54,121 @@ HOTLINE_12333 = Flow(
         "main": Menu(
             prompts=("main_menu_12333",),
             reprompt=("main_menu_12333_short",),
-            options={"1": "query_identity", "2": "cards", "3": "policy", "4": "message",
-                     "0": "agent", "9": "main"},
+            options={
+                "1": "query_identity",
+                "2": "cards",
+                "3": "policy",
+                "4": "message",
+                "0": "agent",
+                "9": "main",
+            },
             on_fail="offer_agent",
         ),
         # 1: personal social-insurance query.
-        "query_identity": Sub("identity", {"ok": "query_menu", "failed": "offer_agent",
-                                           "locked": "offer_agent"}),
+        "query_identity": Sub(
+            "identity", {"ok": "query_menu", "failed": "offer_agent", "locked": "offer_agent"}
+        ),
         "query_menu": Menu(
             prompts=("query_menu",),
             reprompt=("query_menu_short",),
-            options={"1": "pension", "2": "medical", "3": "contributions", "4": "password_old",
-                     "*": "main", "0": "agent", "9": "query_menu"},
+            options={
+                "1": "pension",
+                "2": "medical",
+                "3": "contributions",
+                "4": "password_old",
+                "*": "main",
+                "0": "agent",
+                "9": "query_menu",
+            },
             on_fail="offer_agent",
         ),
         "pension": Action("pension_balance", {"ok": "pension_say"}),
-        "pension_say": Say(("pension_balance_is", Value("amount", "pension_balance")),
-                           next="query_menu", serves=True),
+        "pension_say": Say(
+            ("pension_balance_is", Value("amount", "pension_balance")),
+            next="query_menu",
+            serves=True,
+        ),
         "medical": Action("medical_account", {"ok": "medical_say", "no_credit": "medical_balance"}),
-        "medical_say": Say(("medical_balance_is", Value("amount", "medical_balance"),
-                            "medical_last_credit", Value("amount", "medical_last_credit"),
-                            "medical_credited_on", Value("date", "medical_last_credit_on")),
-                           next="query_menu", serves=True),
-        "medical_balance": Say(("medical_balance_is", Value("amount", "medical_balance")),
-                               next="query_menu", serves=True),
-        "contributions": Action("contribution_record", {"ok": "contributions_say",
-                                                        "none": "contributions_none"}),
+        "medical_say": Say(
+            (
+                "medical_balance_is",
+                Value("amount", "medical_balance"),
+                "medical_last_credit",
+                Value("amount", "medical_last_credit"),
+                "medical_credited_on",
+                Value("date", "medical_last_credit_on"),
+            ),
+            next="query_menu",
+            serves=True,
+        ),
+        "medical_balance": Say(
+            ("medical_balance_is", Value("amount", "medical_balance")),
+            next="query_menu",
+            serves=True,
+        ),
+        "contributions": Action(
+            "contribution_record", {"ok": "contributions_say", "none": "contributions_none"}
+        ),
         "contributions_say": Say(
-            ("insured_status_is",
-             Choice("insured_status", "insured_status_", ("active", "suspended", "retired")),
-             "last_paid_month_is", Value("year_month", "last_paid_month"),
-             "contribution_base_is", Value("amount", "contribution_base"),
-             "months_paid_total", Value("months", "months_paid")),
-            next="query_menu", serves=True),
+            (
+                "insured_status_is",
+                Choice("insured_status", "insured_status_", ("active", "suspended", "retired")),
+                "last_paid_month_is",
+                Value("year_month", "last_paid_month"),
+                "contribution_base_is",
+                Value("amount", "contribution_base"),
+                "months_paid_total",
+                Value("months", "months_paid"),
+            ),
+            next="query_menu",
+            serves=True,
+        ),
         "contributions_none": Say(("no_contribution_record",), next="query_menu"),
         # 4 in the query menu: change the query password (old once, new twice).
-        "password_old": Collect(prompts=("enter_old_password",), store_as="old_password",
-                                check="password", exits={"locked": "locked"},
-                                next="password_new", on_fail="offer_agent",
-                                retries=Retries(no_input=2, no_match=2), **SENSITIVE_PASSWORD),
-        "password_new": Collect(prompts=("enter_new_password",), store_as="new_password",
-                                check="new_password", next="password_again",
-                                on_fail="password_unchanged",
-                                retries=Retries(no_input=2, no_match=2), **SENSITIVE_PASSWORD),
-        "password_again": Collect(prompts=("confirm_new_password",),
-                                  store_as="new_password_again", check="new_password_again",
-                                  next="password_change", on_fail="password_unchanged",
-                                  retries=Retries(no_input=2, no_match=1), **SENSITIVE_PASSWORD),
+        "password_old": password_entry(
+            "enter_old_password",
+            "old_password",
+            "password",
+            exits={"locked": "locked"},
+            next="password_new",
+            on_fail="offer_agent",
+        ),
+        "password_new": password_entry(
+            "enter_new_password",
+            "new_password",
+            "new_password",
+            next="password_again",
+            on_fail="password_unchanged",
+        ),
+        "password_again": password_entry(
+            "confirm_new_password",
+            "new_password_again",
+            "new_password_again",
+            next="password_change",
+            on_fail="password_unchanged",
+            no_match=1,
+        ),
         "password_change": Action("change_password", {"ok": "password_changed"}),
         "password_changed": Say(("password_changed",), next="query_menu", serves=True),
         "password_unchanged": Say(("password_unchanged",), next="query_menu"),
         "locked": Say(("account_locked",), next="offer_agent"),
         # 2: card services, the same machine as 96102.
-        "cards": Sub("card_services", {"agent": "agent", "back": "main", "served": "served",
-                                       "failed": "failed"}),
+        "cards": Sub(
+            "card_services",
+            {"agent": "agent", "back": "main", "served": "served", "failed": "failed"},
+        ),
         # 3: policy information.
         "policy": Menu(
             prompts=("policy_menu",),
-            options={"1": "policy_barcode", "2": "policy_lost_card", "3": "policy_terminals",
-                     "4": "policy_law", "*": "main", "0": "agent", "9": "policy"},
+            options={
+                "1": "policy_barcode",
+                "2": "policy_lost_card",
+                "3": "policy_terminals",
+                "4": "policy_law",
+                "*": "main",
+                "0": "agent",
+                "9": "policy",
+            },
             on_fail="offer_agent",
         ),
         "policy_barcode": Say(("policy_barcode",), next="policy", serves=True),
@@ -85,8 +177,13 @@ HOTLINE_12333 = Flow(
         "policy_law": Say(("policy_law",), next="policy", serves=True),
         # 4: voice message and a call-back number. The message is saved as soon as it is
         # recorded, with the calling number, so a hang-up afterwards loses nothing.
-        "message": Record(("message_instructions",), store_as="message", kind="voice_message",
-                          next="message_save", max_seconds=120),
+        "message": Record(
+            ("message_instructions",),
+            store_as="message",
+            kind="voice_message",
+            next="message_save",
+            max_seconds=120,
+        ),
         "message_save": Action("save_voice_message", {"ok": "callback", "empty": "message_empty"}),
         "message_empty": Say(("no_message_recorded",), next="main"),
         "callback": Collect(

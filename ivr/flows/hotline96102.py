@@ -12,8 +12,10 @@ HOTLINE_96102 = Flow(
     start="language",
     nodes={
         "language": Sub("language", {"ok": "cards"}),
-        "cards": Sub("card_services", {"agent": "agent", "back": "cards", "served": "served",
-                                       "failed": "failed"}),
+        "cards": Sub(
+            "card_services",
+            {"agent": "agent", "back": "cards", "served": "served", "failed": "failed"},
+        ),
         "agent": End("agent", prompts=("transfer_agent",), then="agent"),
         "served": End("served", then="hangup"),
         "failed": End("failed", then="hangup"),

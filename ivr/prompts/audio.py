@@ -2,14 +2,14 @@
 
 The chain, for every prompt whatever its source (engine or human recording):
 
-1. ffmpeg decodes to 16 kHz mono (everything Asterisk needs fits in 16 kHz), with a high-pass that
-   removes DC offset and rumble, which would otherwise count as loudness;
-2. pydub finds where speech starts and ends (silence is relative to the prompt's own peak, so a
-   quiet recording is trimmed like a loud one) and measures its RMS level;
-3. one ffmpeg run cuts the span, applies the gain to the target, peak-limits, and writes every
-   format. The level of the 8 kHz result is checked and the gain corrected if it missed, since
-   the narrower band and the limiter both lower it a little.
+1. pydub finds where speech starts and ends (silence is relative to the prompt's own peak, so a
+   quiet recording is trimmed like a loud one) and measures its RMS level there;
+2. one ffmpeg run high-passes (DC offset and rumble would count as loudness), resamples, cuts the
+   span, applies the gain to the target, peak-limits and writes every format at once;
+3. the level of the 8 kHz result is checked and, if it missed (the narrower band and the limiter
+   both lower it a little), rendered again with the gain corrected.
 
+ffmpeg starts slowly (~70 ms here), so a prompt costs one run of it, two at most in practice.
 Resampling is ffmpeg's (soxr, with a proper anti-aliasing filter): pydub's ``set_frame_rate`` has
 none and folds energy above 4 kHz back into the telephone band as audible aliasing.
 """
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pydub import AudioSegment
+from pydub.exceptions import CouldntDecodeError
 from pydub.silence import detect_leading_silence
 
 from ivr.prompts.proc import ToolError, run_tool
@@ -60,6 +61,9 @@ FORMATS: Mapping[str, OutputFormat] = {
 }
 WORK_RATE = 16000
 RESAMPLER = "soxr"
+# The layout is named, not only the sample format: files without a channel mask (pydub's,
+# many recorders') otherwise leave ffmpeg unable to pick a layout at the outputs.
+_S16_MONO = "aformat=sample_fmts=s16:channel_layouts=mono"
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class Processing:
     pad_ms: int = 30  # kept around speech so soft onsets and endings are not clipped
     highpass_hz: int = 60
     level_passes: int = 3
-    version: int = 1  # bump when the chain changes in a way these fields do not show
+    version: int = 2  # bump when the chain changes in a way these fields do not show
 
     def fingerprint(self) -> str:
         settings = {**asdict(self), "formats": {k: asdict(v) for k, v in FORMATS.items()}}
@@ -112,20 +116,12 @@ async def resample(src: Path, dst: Path, rate: int) -> None:
     await ffmpeg("-i", str(src), "-af", chain, "-c:a", "pcm_s16le", str(dst))
 
 
-async def _decode(src: Path, work: Path, settings: Processing) -> None:
-    chain = ",".join(
-        (
-            "aformat=sample_fmts=dbl:channel_layouts=mono",
-            f"highpass=f={settings.highpass_hz}",
-            _resampler(WORK_RATE),
-        )
-    )
-    await ffmpeg("-i", str(src), "-af", chain, "-c:a", "pcm_s16le", str(work))
-
-
-def _speech_span(work: Path, settings: Processing) -> Span:
-    """Blocking (run in a thread): where speech is, and how loud it is there."""
-    audio = AudioSegment.from_wav(str(work))
+def _speech_span(src: Path, settings: Processing) -> Span:
+    """Blocking (run in a thread): where speech is in ``src``, and how loud it is there."""
+    try:  # pydub reads PCM wav itself and hands anything else to ffmpeg
+        audio = AudioSegment.from_file(str(src)).set_channels(1).remove_dc_offset()
+    except (CouldntDecodeError, IndexError, OSError) as exc:
+        raise AudioError(f"cannot read {src.name}: {exc}") from exc
     if len(audio) == 0 or audio.max == 0:
         raise AudioError("the source is silent")
     threshold = audio.max_dBFS - settings.silence_below_peak_db
@@ -142,14 +138,16 @@ def measure_dbfs(path: Path) -> float:
 
 
 def _render_args(
-    work: Path, span: Span, gain_db: float, settings: Processing, outputs: Mapping[str, Path]
+    src: Path, span: Span, gain_db: float, settings: Processing, outputs: Mapping[str, Path]
 ) -> list[str]:
     ceiling = 10 ** (settings.peak_ceiling_dbfs / 20)
     shared = ",".join(
         (
+            "aformat=sample_fmts=dbl:channel_layouts=mono",  # gain in floating point: no clipping
+            f"highpass=f={settings.highpass_hz}",  # DC offset and rumble would count as loudness
+            _resampler(WORK_RATE),
             f"atrim=start={span.start_ms / 1000:.3f}:end={span.end_ms / 1000:.3f}",
             "asetpts=PTS-STARTPTS",
-            "aformat=sample_fmts=dbl",  # gain in floating point: no clipping before the limiter
             f"volume={gain_db:.2f}dB",
             f"alimiter=limit={ceiling:.4f}:level=0:latency=1",
             f"asplit={len(outputs)}",
@@ -160,27 +158,25 @@ def _render_args(
     maps: list[str] = []
     for i, (ext, path) in enumerate(outputs.items()):
         fmt = FORMATS[ext]
-        graph.append(f"{labels[i]}{_resampler(fmt.rate)},aformat=sample_fmts=s16[o{i}]")
+        graph.append(f"{labels[i]}{_resampler(fmt.rate)},{_S16_MONO}[o{i}]")
         maps += ["-map", f"[o{i}]", "-f", fmt.muxer, "-c:a", fmt.codec, str(path)]
-    return ["-i", str(work), "-filter_complex", ";".join(graph), *maps]
+    return ["-i", str(src), "-filter_complex", ";".join(graph), *maps]
 
 
 async def process(
-    src: Path, outputs: Mapping[str, Path], workdir: Path, settings: Processing | None = None
+    src: Path, outputs: Mapping[str, Path], settings: Processing | None = None
 ) -> Processed:
     """Turn ``src`` into each of ``outputs`` (extension -> path), replaced only when all succeed."""
     settings = settings or Processing()
     if "wav" not in outputs:
         raise ValueError("the 8 kHz wav is the level reference; it must be among the outputs")
-    work = workdir / "work.wav"
-    await _decode(src, work, settings)
-    span = await asyncio.to_thread(_speech_span, work, settings)
+    span = await asyncio.to_thread(_speech_span, src, settings)
     partial = {ext: path.with_name(f".{path.name}.part") for ext, path in outputs.items()}
     gain = settings.target_dbfs - span.rms_dbfs
     level = -math.inf
     try:
         for _ in range(settings.level_passes):
-            await ffmpeg(*_render_args(work, span, gain, settings, partial))
+            await ffmpeg(*_render_args(src, span, gain, settings, partial))
             level = await asyncio.to_thread(measure_dbfs, partial["wav"])
             if not math.isfinite(level):
                 raise AudioError("nothing audible is left after conversion to 8 kHz")

@@ -29,6 +29,7 @@ __all__ = [
     "built_sound_path",
     "is_built",
     "recorded_path",
+    "tts_hash",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,23 @@ class BuildReport:
         return "\n".join(lines)
 
 
+def tts_hash(engine: TtsEngine, speaker: str, text: str, processing: Processing) -> str:
+    """The manifest hash of a synthesised prompt: what was said, by which voice, processed how."""
+    return prompt_hash(
+        text=text,
+        speaker=speaker,
+        engine=engine.name,
+        voice=engine.settings_fingerprint(speaker),
+        processing=processing.fingerprint(),
+    )
+
+
 @dataclass(frozen=True)
 class _Job:
     lang: str
     key: str
     text: str
+    speaker: str  # the language whose voice speaks it ("For English, press 7" in every folder)
     recording: Path | None
     hash: str
 
@@ -132,17 +145,13 @@ class _Builder:
         self.processing = processing
         self.manifest = Manifest.load(settings.prompts_dir)
 
-    def _tts_hash(self, engine: TtsEngine, lang: str, text: str) -> str:
-        return prompt_hash(
-            text=text,
-            engine=engine.name,
-            voice=engine.settings_fingerprint(lang),
-            processing=self.processing.fingerprint(),
-        )
+    def _tts_hash(self, engine: TtsEngine, speaker: str, text: str) -> str:
+        return tts_hash(engine, speaker, text, self.processing)
 
     async def plan(self, lang: str, key: str, force: bool) -> _Job | PromptResult:
         """The job that builds ``key``, or its result when nothing needs doing."""
         text = self.catalog.text(lang, key)
+        speaker = self.catalog.voice(lang, key)
         if not _KEY.fullmatch(key):
             return PromptResult(lang, key, "failed", error="key is not usable as a file name")
         recording = recorded_path(self.recorded_dir, lang, key)
@@ -150,11 +159,12 @@ class _Builder:
         if recording.exists():
             sha = await asyncio.to_thread(recording_hash, recording)
             wanted = prompt_hash(recording=sha, processing=self.processing.fingerprint())
-            job = _Job(lang, key, text, recording, wanted)
+            job = _Job(lang, key, text, speaker, recording, wanted)
             up_to_date = entry is not None and entry.hash == wanted
         else:
-            job = _Job(lang, key, text, None, self._tts_hash(self.engine, lang, text))
-            earlier = {e.name: self._tts_hash(e, lang, text) for e in self.accepted}
+            wanted = self._tts_hash(self.engine, speaker, text)
+            job = _Job(lang, key, text, speaker, None, wanted)
+            earlier = {e.name: self._tts_hash(e, speaker, text) for e in self.accepted}
             up_to_date = entry is not None and earlier.get(entry.engine) == entry.hash
         if up_to_date and not force and is_built(self.settings, lang, key) and entry:
             return PromptResult(lang, key, "unchanged", entry.source, entry.engine)
@@ -166,13 +176,12 @@ class _Builder:
         outputs = {ext: built_sound_path(self.settings, job.lang, job.key, ext) for ext in FORMATS}
         try:
             with tempfile.TemporaryDirectory(prefix="hotline-prompt-") as tmp:
-                workdir = Path(tmp)
                 src = job.recording
                 if src is None:
-                    src = workdir / "tts.wav"
-                    await self.engine.synthesize(job.text, job.lang, src)
+                    src = Path(tmp) / "tts.wav"
+                    await self.engine.synthesize(job.text, job.speaker, src)
                 outputs["wav"].parent.mkdir(parents=True, exist_ok=True)
-                await process(src, outputs, workdir, self.processing)
+                await process(src, outputs, self.processing)
         except Exception as exc:  # one prompt's failure is reported; the others still build
             log.debug("prompt %s/%s failed", job.lang, job.key, exc_info=True)
             return PromptResult(job.lang, job.key, "failed", source, engine, str(exc) or repr(exc))

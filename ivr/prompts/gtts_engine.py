@@ -32,6 +32,9 @@ DEFAULT_VOICES: dict[str, GttsVoice] = {
     "es": GttsVoice("es", tld="es"),
 }
 REQUEST_TIMEOUT_S = 15.0
+# Google answers a burst with 429 now and then; a short wait and another try usually passes.
+ATTEMPTS = 3
+RETRY_DELAY_S = 2.0
 # Google throttles bursts; a few requests at a time is plenty for a few hundred prompts.
 MAX_PARALLEL_REQUESTS = 4
 
@@ -41,6 +44,8 @@ class GttsEngine:
     name: str = "gtts"
     voices: dict[str, GttsVoice] = field(default_factory=lambda: dict(DEFAULT_VOICES))
     timeout: float = REQUEST_TIMEOUT_S
+    attempts: int = ATTEMPTS
+    retry_delay_s: float = RETRY_DELAY_S
     _requests: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_PARALLEL_REQUESTS), repr=False
     )
@@ -58,8 +63,15 @@ class GttsEngine:
     async def synthesize(self, text: str, lang: str, out_wav: Path) -> None:
         voice = self.voice(lang)
         mp3 = out_wav.with_suffix(".mp3")
-        async with self._requests:
-            await asyncio.to_thread(self.save_mp3, text, voice, mp3)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self._requests:
+                    await asyncio.to_thread(self.save_mp3, text, voice, mp3)
+                break
+            except TtsError:
+                if attempt == self.attempts:
+                    raise
+                await asyncio.sleep(self.retry_delay_s * attempt)
         try:
             await run_tool(
                 "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",

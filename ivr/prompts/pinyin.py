@@ -11,7 +11,7 @@ import re
 
 from pypinyin import Style, lazy_pinyin
 
-__all__ = ["digits_to_chinese", "to_tone_pinyin"]
+__all__ = ["digits_to_chinese", "letters_to_pinyin", "to_tone_pinyin"]
 
 _DIGITS = "零一二三四五六七八九"
 # Long digit runs are phone or card numbers, read digit by digit with 1 as "yao" like Chinese
@@ -19,6 +19,15 @@ _DIGITS = "零一二三四五六七八九"
 _DIGIT_BY_DIGIT_FROM = 5
 _PHONE_DIGITS = "零幺二三四五六七八九"
 
+# Latin letters (the X of an ID number, a card number's letters) as Mandarin speakers name them,
+# in pinyin, so the one Mandarin voice reads them instead of skipping them.
+_LETTERS = {
+    "A": "ei1", "B": "bi4", "C": "xi1", "D": "di4", "E": "yi4", "F": "ai4 fu1", "G": "ji4",
+    "H": "ai4 qi1", "I": "ai4", "J": "jie4", "K": "kai4", "L": "ai4 le5", "M": "ai4 mu5",
+    "N": "en1", "O": "ou1", "P": "pi4", "Q": "kiu1", "R": "a4 er3", "S": "ai4 si1", "T": "ti4",
+    "U": "you1", "V": "wei1", "W": "da2 bu5 liu2", "X": "ai4 ke4 si1", "Y": "wai4", "Z": "zei4",
+}  # fmt: skip
+_LETTER = re.compile(r"[A-Za-z]")
 _NUMBER = re.compile(r"(\d+)(?:\.(\d+))?(%?)")
 _PUNCTUATION = str.maketrans(
     {
@@ -97,9 +106,14 @@ def digits_to_chinese(text: str) -> str:
     return _NUMBER.sub(spell, text)
 
 
+def letters_to_pinyin(text: str) -> str:
+    """``X`` -> `` ai4 ke4 si1 ``; the result passes through pypinyin untouched."""
+    return _LETTER.sub(lambda match: f" {_LETTERS[match.group().upper()]} ", text)
+
+
 def to_tone_pinyin(text: str) -> str:
-    """``您好，请按1`` -> ``nin2 hao3, qing3 an4 yi1``."""
-    prepared = digits_to_chinese(text).translate(_PUNCTUATION)
+    """``您好，请按1`` -> ``nin2 hao3, qing3 an4 yi1``; ``X`` -> ``ai4 ke4 si1``."""
+    prepared = letters_to_pinyin(digits_to_chinese(text)).translate(_PUNCTUATION)
     syllables = lazy_pinyin(prepared, style=Style.TONE3, neutral_tone_with_five=True)
     joined = " ".join(syllables)
     joined = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", joined))

@@ -43,21 +43,27 @@ class AgiPort:
                     return digit
         return None
 
-    async def wait_digit(self, timeout: float, *, first: bool) -> str | None:
+    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
         async with _hangup_as_caller_gone():
-            return await self.channel.wait_for_digit(int(timeout * 1000))
+            return await self.channel.wait_for_digit(int(seconds * 1000))
 
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
     ) -> Recording | None:
         local = self.settings.recordings_dir / f"{name}.wav"
         local.parent.mkdir(parents=True, exist_ok=True)
-        seen_by_asterisk = Path(self.settings.asterisk_recordings_dir or
-                                self.settings.recordings_dir.resolve()) / name
+        seen_by_asterisk = (
+            Path(self.settings.asterisk_recordings_dir or self.settings.recordings_dir.resolve())
+            / name
+        )
         async with _hangup_as_caller_gone():
             result = await self.channel.record_file(
-                str(seen_by_asterisk), "wav", terminator, max_seconds * 1000,
-                beep=True, silence_s=silence_seconds,
+                str(seen_by_asterisk),
+                "wav",
+                terminator,
+                max_seconds * 1000,
+                beep=True,
+                silence_s=silence_seconds,
             )
         duration = (result.endpos or 0) / SAMPLE_RATE
         if duration <= 0:

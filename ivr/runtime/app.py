@@ -35,7 +35,7 @@ class Hotline:
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         database = await open_database(settings.database_url)
         records = Records(database)
-        services = Services(records=records, settings=settings, id_key=settings.id_hash_key())
+        services = Services(records=records, settings=settings, id_key=settings.hash_key())
         return cls(settings, database, records, build_engine(services))
 
     async def close(self) -> None:
@@ -46,9 +46,13 @@ class Hotline:
 
     def _agi_handler(self, hotline: str) -> Callable[[AGIChannel], Awaitable[None]]:
         async def handle(channel: AGIChannel) -> None:
-            ctx = CallContext(hotline=hotline, caller_id=channel.caller_id,
-                              uniqueid=channel.uniqueid, channel=channel.channel,
-                              language=DEFAULT_LANGUAGE)
+            ctx = CallContext(
+                hotline=hotline,
+                caller_id=channel.caller_id,
+                uniqueid=channel.uniqueid,
+                channel=channel.channel,
+                language=DEFAULT_LANGUAGE,
+            )
             port = AgiPort(channel, self.settings)
             await run_call(self.engine, self.records, port, ctx, live=self.live)
 

@@ -33,8 +33,13 @@ async def run_call(
     ctx.vars["hotline"] = ctx.hotline
     try:
         ctx.call_id = await records.start_call(
-            hotline=ctx.hotline, caller_id=ctx.caller_id, uniqueid=ctx.uniqueid,
-            channel=ctx.channel, language=ctx.language, started_at=started)
+            hotline=ctx.hotline,
+            caller_id=ctx.caller_id,
+            uniqueid=ctx.uniqueid,
+            channel=ctx.channel,
+            language=ctx.language,
+            started_at=started,
+        )
     except Exception:
         log.exception("cannot open the call record; the caller goes to an agent")
         await _technical_problem(port, ctx)
@@ -43,6 +48,8 @@ async def run_call(
         live.started(ctx)
     try:
         await engine.run(ctx.hotline, port, ctx)
+        if ctx.outcome == "failed" and ctx.served:  # fumbled a menu after getting an answer
+            ctx.outcome = "served"
         await port.set_variable("HOTLINE_NEXT", ctx.then or "hangup")
         await port.set_variable("HOTLINE_OUTCOME", ctx.outcome or "")
         await port.set_variable("HOTLINE_CALL_ID", str(ctx.call_id))
@@ -76,12 +83,21 @@ async def _technical_problem(port: CallPort, ctx: CallContext) -> None:
 async def _finish(records: Records, ctx: CallContext) -> None:
     if ctx.call_id is None:
         return
-    steps = [StepRecord(seq=s.seq, at=s.at, node=s.node, kind=s.kind, key=s.key,
-                        detail=s.detail) for s in ctx.steps]
+    steps = [
+        StepRecord(seq=s.seq, at=s.at, node=s.node, kind=s.kind, key=s.key, detail=s.detail)
+        for s in ctx.steps
+    ]
     try:
         await records.finish_call(
-            ctx.call_id, ended_at=datetime.now(UTC), outcome=ctx.outcome or "abandoned",
-            last_node=ctx.node, next_action=ctx.then, language=ctx.language,
-            id_hash=ctx.id_hash, id_masked=ctx.id_masked, steps=steps)
+            ctx.call_id,
+            ended_at=datetime.now(UTC),
+            outcome=ctx.outcome or "abandoned",
+            last_node=ctx.node,
+            next_action=ctx.then,
+            language=ctx.language,
+            id_hash=ctx.id_hash,
+            id_masked=ctx.id_masked,
+            steps=steps,
+        )
     except Exception:
         log.exception("call %s: could not write the end of the call record", ctx.call_id)

@@ -39,8 +39,15 @@ class LiveCalls:
     def snapshot(self) -> list[LiveCall]:
         now = datetime.now(UTC)
         return [
-            LiveCall(key, ctx.call_id, ctx.hotline, ctx.language, ctx.node, started,
-                     (now - started).total_seconds())
+            LiveCall(
+                key,
+                ctx.call_id,
+                ctx.hotline,
+                ctx.language,
+                ctx.node,
+                started,
+                (now - started).total_seconds(),
+            )
             for key, (ctx, started) in self._calls.items()
         ]
 
@@ -53,8 +60,13 @@ class LiveCalls:
         self._watchers.discard(queue)
 
     def _notify(self, event: str, ctx: CallContext) -> None:
-        message = {"event": event, "uniqueid": ctx.uniqueid, "hotline": ctx.hotline,
-                   "call_id": ctx.call_id, "outcome": ctx.outcome}
+        message = {
+            "event": event,
+            "uniqueid": ctx.uniqueid,
+            "hotline": ctx.hotline,
+            "call_id": ctx.call_id,
+            "outcome": ctx.outcome,
+        }
         for queue in self._watchers:
             if not queue.full():  # a slow reader misses events rather than stalling calls
                 queue.put_nowait(message)

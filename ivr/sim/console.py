@@ -58,7 +58,7 @@ class ConsolePort:
             self.say("♪ " + self.catalog.render(self.language, sounds))
         return None
 
-    async def wait_digit(self, timeout: float, *, first: bool) -> str | None:
+    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
         if not self.buffer and first:
             entry = await self._next_entry("keys> ")
             self.buffer = "" if entry == SILENCE else entry

@@ -8,7 +8,8 @@ Two files under ``prompts/`` hold it, both meant to be read and edited by a supe
 - ``fragments.yaml``: the pieces the read-back grammar composes amounts, dates and digits from,
   one section per language (the languages need different pieces, e.g. Spanish genders).
 
-Languages are named as Asterisk names its sound folders: ``zh`` (Mandarin, zh-CN text), ``en``, ``es``.
+Languages are named as Asterisk names its sound folders: ``zh`` (Mandarin, zh-CN text), ``en``
+and ``es``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Catalog:
             raise MissingPromptError(f"no {language} text for prompt {key!r}") from None
 
     def voice(self, language: str, key: str) -> str:
-        """The language whose voice speaks ``key`` in ``language``'s folder (e.g. "For English, press 7")."""
+        """The language whose voice speaks ``key`` in ``language``'s folder ("For English...")."""
         return self.voices.get(key, language)
 
     def keys(self, language: str) -> frozenset[str]:
@@ -70,7 +71,9 @@ class Catalog:
     def missing(self, keys: Iterable[str], languages: Iterable[str] = LANGUAGES) -> list[str]:
         """``lang:key`` for every wanted key without text; empty when the catalog is complete."""
         wanted = sorted(set(keys))
-        return [f"{lang}:{key}" for lang in languages for key in wanted if key not in self.keys(lang)]
+        return [
+            f"{lang}:{key}" for lang in languages for key in wanted if key not in self.keys(lang)
+        ]
 
     def require(self, keys: Iterable[str], languages: Iterable[str] = LANGUAGES) -> None:
         missing = self.missing(keys, languages)
@@ -79,5 +82,12 @@ class Catalog:
 
     def render(self, language: str, keys: Iterable[str]) -> str:
         """The text a caller hears for a sequence of sound keys (for the console and the logs)."""
-        parts = [self.text(language, key) for key in keys]
-        return ("" if language == "zh" else " ").join(parts)
+        text = ""
+        previous_voice = ""
+        for key in keys:
+            voice = self.voice(language, key)
+            if text and not (voice == previous_voice == "zh"):
+                text += " "  # Mandarin pieces join without spaces, everything else with one
+            text += self.text(language, key)
+            previous_voice = voice
+        return text

@@ -156,6 +156,19 @@ class CallLog(RecordsBase):
             await session.flush()
             return message.id
 
+    async def set_callback_number(self, voice_message_id: int, callback_number: str) -> None:
+        """The number the caller keyed to be called back on (replaces the caller ID default)."""
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(VoiceMessage)
+                .where(VoiceMessage.id == voice_message_id)
+                .values(callback_number=clip(callback_number, 32))
+                .returning(VoiceMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            if result.one_or_none() is None:
+                raise NotFound("voice message", voice_message_id)
+
     async def recent_calls(
         self, *, limit: int = 20, hotline: str | None = None
     ) -> list[CallSummary]:

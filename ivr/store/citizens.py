@@ -83,7 +83,7 @@ class CitizenRecords(RecordsBase):
             row = (await session.execute(statement)).one_or_none()
             if row is None:
                 raise NotFound("citizen", citizen_id)
-            count, locked_until, id_hash, id_masked = row.tuple()
+            count, locked_until, id_hash, id_masked = row
             just_locked = locked_until == until and count == max_failures
             events = [("password_failure", f"{count}/{max_failures}")]
             if just_locked:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Enum, ForeignKey, MetaData, String, UniqueConstraint
+from sqlalchemy import Enum, Float, ForeignKey, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ivr.domain.cards import CardStatus, ReportStatus
@@ -175,7 +175,7 @@ class Recording(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "statement" | "voice_message"
     path: Mapped[str] = mapped_column(String(255))  # relative to the data folder
-    duration_s: Mapped[float]
+    duration_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -52,7 +52,7 @@ class CardReports(RecordsBase):
             view = _card_view(card)
             if today is not None and card.status is CardStatus.PROVISIONALLY_LOST:
                 report = await session.scalar(_open_report(card.id))
-                if report is None or _lapsed(report, today):
+                if report is not None and _lapsed(report, today):
                     view = _lapsed_card_view(view)
         return view
 

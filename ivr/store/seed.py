@@ -40,6 +40,7 @@ from ivr.store.models import (
 __all__ = ["EXAMPLE_IDS", "DemoCitizen", "seed_demo"]
 
 EXAMPLE_IDS = ("11010519491231002X", "420102197305080012")
+_EXAMPLE_NAMES = ("王秀兰", "李建国")
 AREA_CODES = ("110105", "110108", "420102", "440305", "310104", "330106", "510107", "320102")
 AVERAGE_WAGE = Decimal(11_000)  # local average monthly wage, yuan
 PENSION_RATE = Decimal("0.08")  # of the insured wage, to the personal pension account
@@ -92,8 +93,7 @@ async def seed_demo(
     db: Database, *, citizens: int = 50, seed: int = 1, key: bytes, today: date
 ) -> list[DemoCitizen]:
     """Store ``citizens`` demo citizens (those not stored yet) and return all of them."""
-    rng = random.Random(seed)
-    plans = _plans(rng, citizens, today)
+    plans = _plans(seed, citizens, today)
     hashes = [id_hash(key, plan.resident) for plan in plans]
     async with db.read() as session:
         stored = set(
@@ -151,25 +151,25 @@ async def seed_demo(
     ]
 
 
-def _plans(rng: random.Random, count: int, today: date) -> list[_Plan]:
+def _plans(seed: int, count: int, today: date) -> list[_Plan]:
+    """The first ``count`` demo people of ``seed``: a longer list starts with the shorter one."""
+    rng = random.Random(seed)
     numbers: list[str] = list(EXAMPLE_IDS[:count])
-    seen = set(numbers)
     while len(numbers) < count:
         number = _random_id(rng)
-        if number not in seen:
-            seen.add(number)
+        if number not in numbers:
             numbers.append(number)
-    names = ["王秀兰", "李建国"]
     cards: set[str] = set()
     plans = []
     for index, number in enumerate(numbers):
-        resident = ResidentId(number)
-        name = names[index] if index < len(names) else _random_name(rng)
-        card_number = new_card_number(rng)
+        own = random.Random(f"{seed}/{index}")  # each person's draws, whatever the count
+        name = _EXAMPLE_NAMES[index] if index < len(_EXAMPLE_NAMES) else _random_name(own)
+        card_number = new_card_number(own)
         while card_number in cards:
-            card_number = new_card_number(rng)
+            card_number = new_card_number(own)
         cards.add(card_number)
-        plans.append(_plan(rng, resident, name, card_number, _SPECIAL_CARDS.get(index), today))
+        special = _SPECIAL_CARDS.get(index)
+        plans.append(_plan(own, ResidentId(number), name, card_number, special, today))
     return plans
 
 

@@ -149,7 +149,9 @@ def test_describe_command_masks_sensitive_arguments() -> None:
     words = ("SET", "VARIABLE", '"PIN"', '"123456"')
     assert describe_command(words) == 'SET VARIABLE "PIN" "123456"'
     assert describe_command(words, sensitive=True) == "SET VARIABLE *** ***"
-    assert describe_command(("WAIT", "FOR", "DIGIT", "5000"), sensitive=True) == "WAIT FOR DIGIT ***"
+    assert (
+        describe_command(("WAIT", "FOR", "DIGIT", "5000"), sensitive=True) == "WAIT FOR DIGIT ***"
+    )
     assert describe_command(("get", "data", '"f"'), sensitive=True) == "get data ***"
     assert describe_command(("SET", "FILE", "x"), sensitive=True) == "SET *** ***"
     assert describe_command(("ANSWER",), sensitive=True) == "ANSWER"

@@ -32,8 +32,8 @@ class FakePort:
             return self.barge.pop(0)
         return None
 
-    async def wait_digit(self, timeout: float, *, first: bool) -> str | None:
-        self.waits.append((timeout, first))
+    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
+        self.waits.append((seconds, first))
         if not self.keys:
             raise CallerHungUp("script over")
         return self.keys.pop(0)
@@ -62,12 +62,23 @@ def engine_for(*flows: Flow) -> Engine:
     return Engine({f.name: f for f in flows}, {"act": ok_action}, {"even": even_check})
 
 
-MENU = Flow("m", "menu test", "menu", {
-    "menu": Menu(("menu_prompt",), {"1": "one", "9": "menu"}, reprompt=("menu_short",),
-                 on_fail="failed", timeout=4.0, retries=Retries(no_input=2, no_match=1)),
-    "one": End("chose_one", then="hangup"),
-    "failed": End("failed", prompts=("bye",)),
-})
+MENU = Flow(
+    "m",
+    "menu test",
+    "menu",
+    {
+        "menu": Menu(
+            ("menu_prompt",),
+            {"1": "one", "9": "menu"},
+            reprompt=("menu_short",),
+            on_fail="failed",
+            timeout=4.0,
+            retries=Retries(no_input=2, no_match=1),
+        ),
+        "one": End("chose_one", then="hangup"),
+        "failed": End("failed", prompts=("bye",)),
+    },
+)
 
 
 async def test_menu_escalates_reprompts_then_fails() -> None:
@@ -99,7 +110,9 @@ async def test_menu_repeat_key_and_path_logged() -> None:
     end = await engine_for(MENU).run("m", port, ctx)
     assert end.outcome == "chose_one" and ctx.outcome == "chose_one" and ctx.then == "hangup"
     assert [(s.node, s.kind, s.key) for s in ctx.steps if s.kind == "input"] == [
-        ("m:menu", "input", "9"), ("m:menu", "input", "1")]
+        ("m:menu", "input", "9"),
+        ("m:menu", "input", "1"),
+    ]
     assert port.played == [["menu_prompt"], ["menu_prompt"]]  # a fresh visit, not a reprompt
 
 
@@ -112,14 +125,33 @@ async def test_menu_barge_in_skips_rest_of_prompt() -> None:
 
 def collect_flow(**overrides: object) -> Flow:
     spec: dict[str, object] = dict(
-        prompts=("enter",), store_as="number", next="done", on_fail="failed", min_digits=2,
-        max_digits=4, terminator="#", allowed=DIGITS, first_timeout=7.0, inter_timeout=2.0,
-        check="even", exits={"zero": "zero", "*": "star"}, retries=Retries(1, 1))
+        prompts=("enter",),
+        store_as="number",
+        next="done",
+        on_fail="failed",
+        min_digits=2,
+        max_digits=4,
+        terminator="#",
+        allowed=DIGITS,
+        first_timeout=7.0,
+        inter_timeout=2.0,
+        check="even",
+        exits={"zero": "zero", "*": "star"},
+        retries=Retries(1, 1),
+    )
     spec.update(overrides)
-    return Flow("c", "collect test", "ask", {
-        "ask": Collect(**spec),  # type: ignore[arg-type]
-        "done": End("done"), "failed": End("failed"), "zero": End("zero"), "star": End("star"),
-    })
+    return Flow(
+        "c",
+        "collect test",
+        "ask",
+        {
+            "ask": Collect(**spec),  # type: ignore[arg-type]
+            "done": End("done"),
+            "failed": End("failed"),
+            "zero": End("zero"),
+            "star": End("star"),
+        },
+    )
 
 
 async def test_collect_first_and_inter_digit_timeouts_keep_digits() -> None:
@@ -135,10 +167,22 @@ async def test_collect_terminator_and_max_digits() -> None:
     ctx = CallContext(hotline="c")
     assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
     assert ctx.vars["number"] == "46"
-    port = FakePort(["1", "2", "3", "4"])  # max reached: no terminator needed
+    port = FakePort(["1", "2", "3", "4", None])  # max reached: no terminator needed
     ctx = CallContext(hotline="c")
     assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
-    assert ctx.vars["number"] == "1234" and len(port.waits) == 4
+    assert ctx.vars["number"] == "1234"
+    assert port.waits[-1] == (1.5, False)  # a short wait for a trailing terminator
+
+
+async def test_terminator_after_full_entry_is_swallowed_and_extra_digit_rejected() -> None:
+    port = FakePort(["1", "2", "3", "4", "#"])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "1234"
+    port = FakePort(["1", "2", "3", "4", "5", "2", "2", "#"])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "22" and port.played[1] == ["invalid_entry", "enter"]
 
 
 async def test_collect_check_rejects_with_targeted_prompt_then_fails() -> None:
@@ -161,7 +205,7 @@ async def test_collect_too_short_is_a_no_match_and_lone_terminator_no_input() ->
 async def test_collect_exit_key_and_check_leave() -> None:
     port = FakePort(["*"])
     assert (await engine_for(collect_flow()).run("c", port, CallContext("c"))).outcome == "star"
-    port = FakePort(["0", "0", "0", "0"])
+    port = FakePort(["0", "0", "0", "0", "#"])
     assert (await engine_for(collect_flow()).run("c", port, CallContext("c"))).outcome == "zero"
 
 
@@ -183,13 +227,19 @@ async def test_redact_applies_to_plain_entries() -> None:
 
 
 async def test_sub_flow_outcome_and_action_results() -> None:
-    inner = Flow("inner", "inner", "a", {"a": Action("act", {"ok": "e"}, {"tag": "x"}),
-                                         "e": End("fine")})
-    outer = Flow("outer", "outer", "s", {
-        "s": Sub("inner", {"fine": "say"}),
-        "say": Say(("done_prompt",), next="end", serves=True),
-        "end": End("served", then="hangup"),
-    })
+    inner = Flow(
+        "inner", "inner", "a", {"a": Action("act", {"ok": "e"}, {"tag": "x"}), "e": End("fine")}
+    )
+    outer = Flow(
+        "outer",
+        "outer",
+        "s",
+        {
+            "s": Sub("inner", {"fine": "say"}),
+            "say": Say(("done_prompt",), next="end", serves=True),
+            "end": End("served", then="hangup"),
+        },
+    )
     ctx = CallContext(hotline="outer")
     port = FakePort([])
     end = await engine_for(outer, inner).run("outer", port, ctx)
@@ -207,12 +257,17 @@ async def test_unhandled_action_result_is_an_error() -> None:
 
 
 def test_bad_definitions_fail_when_the_engine_is_built() -> None:
-    broken = Flow("b", "broken", "menu", {
-        "menu": Menu(("p",), {"1": "nowhere"}, on_fail="end"),
-        "orphan": Say(("p",), next="end"),
-        "act": Action("missing_action", {"ok": "end"}),
-        "end": End("x"),
-    })
+    broken = Flow(
+        "b",
+        "broken",
+        "menu",
+        {
+            "menu": Menu(("p",), {"1": "nowhere"}, on_fail="end"),
+            "orphan": Say(("p",), next="end"),
+            "act": Action("missing_action", {"ok": "end"}),
+            "end": End("x"),
+        },
+    )
     with pytest.raises(FlowError) as error:
         Engine({"b": broken}, {}, {})
     message = str(error.value)

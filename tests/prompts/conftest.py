@@ -21,6 +21,9 @@ menu_main:
   zh: 查询个人账户请按1，人工服务请按0。
   en: For your personal account, press 1. For an agent, press 0.
   es: Para consultar su cuenta, pulse 1. Para hablar con un agente, pulse 0.
+offer_english:
+  voice: en
+  all: For English, press seven.
 """
 SMALL_FRAGMENTS = """\
 zh:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydub.generators import Sine
 
 from ivr.cli import prompts_cmd
 from ivr.config import Settings
-from ivr.prompts import FORMATS, build_prompts, built_sound_path
+from ivr.prompts import FORMATS, BuildReport, Processing, build_prompts, built_sound_path
+from ivr.prompts.build import tts_hash
 from ivr.prompts.espeak import EspeakEngine, EspeakVoice
 from ivr.prompts.gtts_engine import GttsEngine
-from ivr.prompts.manifest import Entry, Manifest, prompt_hash
-from ivr.prompts.tts import create_engine
+from ivr.prompts.manifest import Entry, Manifest
+from ivr.prompts.tts import create_engine, is_reachable
 from ivr.speech.catalog import LANGUAGES, Catalog
 
 
@@ -22,7 +24,7 @@ def _keys(catalog: Catalog) -> list[tuple[str, str]]:
     return [(lang, key) for lang in LANGUAGES for key in sorted(catalog.keys(lang))]
 
 
-async def _build(settings: Settings, catalog_dir: Path, **options: object):  # type: ignore[no-untyped-def]
+async def _build(settings: Settings, catalog_dir: Path, **options: Any) -> BuildReport:
     catalog = Catalog.load(catalog_dir)
     return await build_prompts(
         settings, catalog, engine="espeak", recorded_dir=catalog_dir / "recorded", **options
@@ -39,7 +41,7 @@ def test_built_sound_path_follows_asterisk_layout(settings: Settings) -> None:
 
 
 async def test_small_catalog_builds_every_format(
-    settings: Settings, small_catalog_dir: Path, sound
+    settings: Settings, small_catalog_dir: Path, sound: Any
 ) -> None:
     report = await _build(settings, small_catalog_dir, jobs=2)
 
@@ -56,7 +58,18 @@ async def test_small_catalog_builds_every_format(
         assert sln16 == pytest.approx(wav.duration_s * 16000 * 2, rel=0.02)
         ulaw = built_sound_path(settings, lang, key, "ulaw").stat().st_size
         assert ulaw == pytest.approx(wav.duration_s * 8000, rel=0.02)
-    assert "zh: 4 built, 0 unchanged, 0 failed" in report.summary()
+    assert "zh: 5 built, 0 unchanged, 0 failed" in report.summary()
+
+
+async def test_a_prompt_for_every_folder_is_spoken_by_its_own_voice(
+    settings: Settings, small_catalog_dir: Path
+) -> None:
+    """``voice: en`` + ``all:``: "For English, press seven" sounds the same in the zh folder."""
+    await _build(settings, small_catalog_dir)
+
+    english = built_sound_path(settings, "en", "offer_english").read_bytes()
+    assert built_sound_path(settings, "zh", "offer_english").read_bytes() == english
+    assert built_sound_path(settings, "es", "offer_english").read_bytes() == english
 
 
 async def test_rebuild_redoes_only_what_changed(
@@ -80,20 +93,21 @@ async def test_rebuild_redoes_only_what_changed(
         ("en", "welcome"),
         ("es", "num_3"),
     }
-    assert Manifest.load(settings.prompts_dir).get("en", "welcome") == Entry(
-        hash=Manifest.load(settings.prompts_dir).get("en", "welcome").hash,  # type: ignore[union-attr]
-        text="Welcome to the 12333 hotline.",
-        source="tts",
-        engine="espeak",
+    entry = Manifest.load(settings.prompts_dir).get("en", "welcome")
+    assert entry is not None
+    assert (entry.text, entry.source, entry.engine) == (
+        "Welcome to the 12333 hotline.",
+        "tts",
+        "espeak",
     )
 
     forced = await _build(settings, small_catalog_dir, force=True, languages=["zh"])
-    assert [r.status for r in forced.results] == ["built"] * 4
+    assert [r.status for r in forced.results] == ["built"] * 5
     assert {r.lang for r in forced.results} == {"zh"}
 
 
 async def test_a_recording_wins_over_synthesis(
-    settings: Settings, small_catalog_dir: Path, sound
+    settings: Settings, small_catalog_dir: Path, sound: Any
 ) -> None:
     recorded = small_catalog_dir / "recorded" / "zh" / "welcome.wav"
     recorded.parent.mkdir(parents=True)
@@ -114,9 +128,8 @@ async def test_a_recording_wins_over_synthesis(
 
     # Replacing the recording rebuilds that prompt; removing it falls back to synthesis.
     tone.export(str(recorded), format="wav")
-    assert [
-        r.key for r in (await _build(settings, small_catalog_dir)).results if r.status == "built"
-    ] == ["welcome"]
+    replaced = await _build(settings, small_catalog_dir, languages=["zh"])
+    assert [r.key for r in replaced.results if r.status == "built"] == ["welcome"]
     recorded.unlink()
     after = await _build(settings, small_catalog_dir, languages=["zh"])
     welcome = next(r for r in after.results if r.key == "welcome")
@@ -155,39 +168,34 @@ async def test_a_prompt_that_cannot_be_built_fails_the_build(
 
     assert not report.ok
     failed = {(r.lang, r.key): r.error for r in report.failures}
+    catalog = Catalog.load(small_catalog_dir)
+    # Everything but English fails; "For English, press seven" is English in every folder.
     assert set(failed) == {
-        (lang, key) for lang, key in _keys(Catalog.load(small_catalog_dir)) if lang != "en"
+        (lang, key) for lang, key in _keys(catalog) if catalog.voice(lang, key) != "en"
     }
     assert "no voice 'no-such-voice'" in failed["zh", "welcome"]
     assert "no voice configured for language 'es'" in failed["es", "welcome"]
-    assert report.counts("en")["built"] == 3
+    assert report.counts("en")["built"] == 4
+    assert report.counts("zh")["built"] == report.counts("es")["built"] == 1
     assert "FAILED zh/welcome" in report.summary()
     # Nothing half-built is left behind, and the next build tries the failures again.
     assert not built_sound_path(settings, "zh", "welcome").exists()
     retry = await _build(settings, small_catalog_dir)
-    assert retry.ok and retry.counts("zh")["built"] == 4 and retry.counts("en")["unchanged"] == 3
+    assert retry.ok
+    assert retry.counts("zh")["built"] == 4 and retry.counts("en")["unchanged"] == 4
 
 
 async def test_auto_offline_keeps_what_gtts_built(
     settings: Settings, small_catalog_dir: Path
 ) -> None:
     """A gTTS voice is not downgraded to espeak-ng just because this build runs offline."""
-    from ivr.prompts.tts import is_reachable
-
     if await is_reachable():
         pytest.skip("Google is reachable here: auto would use gTTS")
     await _build(settings, small_catalog_dir, languages=["en"])
     catalog = Catalog.load(small_catalog_dir)
     manifest = Manifest.load(settings.prompts_dir)
-    gtts = GttsEngine()
-    processing = __import__("ivr.prompts.audio", fromlist=["Processing"]).Processing()
     text = catalog.text("en", "welcome")
-    gtts_hash = prompt_hash(
-        text=text,
-        engine="gtts",
-        voice=gtts.settings_fingerprint("en"),
-        processing=processing.fingerprint(),
-    )
+    gtts_hash = tts_hash(GttsEngine(), "en", text, Processing())
     manifest.set("en", "welcome", Entry(gtts_hash, text, "tts", "gtts"))
     manifest.save()
 
@@ -225,21 +233,26 @@ def _cli(argv: list[str], settings: Settings) -> int:
     return int(args.func(args, settings))
 
 
+def _rows(listing: str) -> list[tuple[str, ...]]:
+    return [tuple(line.split(None, 3)) for line in listing.splitlines()]
+
+
 def test_cli_build_and_list(
     settings: Settings, small_catalog_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalog = ["--catalog", str(small_catalog_dir)]
     assert _cli(["prompts", "list", "--lang", "en", *catalog], settings) == 0
-    assert (
-        "welcome    en    no     Welcome to the social security hotline." in capsys.readouterr().out
-    )
+    listing = _rows(capsys.readouterr().out)
+    assert listing[0] == ("key", "lang", "built", "text")
+    assert ("welcome", "en", "no", "Welcome to the social security hotline.") in listing
+    assert {row[1] for row in listing[1:]} == {"en"}
 
     assert _cli(["prompts", "build", "--engine", "espeak", "--jobs", "2", *catalog], settings) == 0
     out = capsys.readouterr().out
-    assert "engine espeak" in out and "es: 3 built, 0 unchanged, 0 failed" in out
+    assert "engine espeak" in out and "es: 4 built, 0 unchanged, 0 failed" in out
 
     assert _cli(["prompts", "build", "--lang", "zh", "--engine", "auto", *catalog], settings) == 0
-    assert "zh: 0 built, 4 unchanged, 0 failed" in capsys.readouterr().out
+    assert "zh: 0 built, 5 unchanged, 0 failed" in capsys.readouterr().out
 
     catalog_file = small_catalog_dir / "catalog.yaml"
     catalog_file.write_text(
@@ -247,9 +260,14 @@ def test_cli_build_and_list(
         encoding="utf-8",
     )
     assert _cli(["prompts", "list", *catalog], settings) == 0
-    listing = capsys.readouterr().out
-    assert "menu_main  en    stale  For your account, press 1." in listing
-    assert "num_3      zh    yes    三" in listing
+    listing = _rows(capsys.readouterr().out)
+    assert (
+        "menu_main",
+        "en",
+        "stale",
+        "For your account, press 1. For an agent, press 0.",
+    ) in listing
+    assert ("num_3", "zh", "yes", "三") in listing
 
 
 def test_cli_exits_non_zero_when_a_key_fails(

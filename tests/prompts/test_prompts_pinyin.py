@@ -60,3 +60,13 @@ def test_espeak_reads_tone_numbers_and_neutral_five() -> None:
     assert _phonemes(to_tone_pinyin("您好")) == "n'i35n_| X'Au214_|"
     # The explicit neutral 5 is read exactly like a bare syllable: it is accepted, not spelled.
     assert _phonemes("wo3 de5") == _phonemes("wo3 de")
+
+
+def test_latin_letters_are_named_in_pinyin() -> None:
+    # The X of an ID number, as Mandarin speakers say it ("ai ke si"), not skipped by the voice.
+    assert to_tone_pinyin("X") == "ai4 ke4 si1"
+    assert to_tone_pinyin("尾号是X。") == "wei3 hao4 shi4 ai4 ke4 si1."
+
+
+def test_year_zero_is_read_as_ling() -> None:
+    assert to_tone_pinyin("二〇二六年") == "er4 ling2 er4 liu4 nian2"

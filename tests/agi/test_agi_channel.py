@@ -1,0 +1,350 @@
+"""AGIChannel over a real TCP socket, with the Asterisk side driven line by line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from ivr.agi import AGIChannel, AGICommandError, AGIHangup, AGIProtocolError, RecordResult
+from ivr.agi.channel import read_env
+from tests.agipeer import RawCall
+
+DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
+
+
+def test_call_facts_from_the_header_block(raw_call: RawCall) -> None:
+    channel = raw_call.channel
+    assert channel.env["agi_uniqueid"] == "1700000000.1" == channel.uniqueid
+    assert channel.channel == "PJSIP/6001-00000001"
+    assert channel.caller_id == "13800000000"
+    assert channel.network_script == "12333"
+    assert channel.script_args == {"lang": "zh", "x": "1"}
+    assert channel.args == ("first", "second, with comma")
+    assert channel.language == "en"
+    assert not channel.hung_up
+
+
+async def test_withheld_caller_id_and_leading_slash() -> None:
+    reader = asyncio.StreamReader()
+    env = {"agi_callerid": "unknown", "agi_network_script": "/96102/"}
+    channel = AGIChannel(reader, None, env)  # type: ignore[arg-type]
+    assert channel.caller_id == ""
+    assert channel.network_script == "96102"
+    assert channel.script_args == {}
+    assert channel.args == ()
+
+
+async def test_typed_helpers_send_quoted_commands_and_read_replies(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    assert await raw_call.answer(ch.answer(), "200 result=0") == ("ANSWER", None)
+    assert await raw_call.answer(
+        ch.stream_file("hotline/menu", "12#"), "200 result=50 endpos=800"
+    ) == (
+        'STREAM FILE "hotline/menu" "12#"',
+        ("2", 800),
+    )
+    assert (await raw_call.answer(ch.stream_file("hotline/bye"), "200 result=0 endpos=9000"))[
+        1
+    ] == (
+        None,
+        9000,
+    )
+    assert await raw_call.answer(ch.wait_for_digit(5000), "200 result=42") == (
+        "WAIT FOR DIGIT 5000",
+        "*",
+    )
+    assert (await raw_call.answer(ch.wait_for_digit(5000), "200 result=0"))[1] is None
+    assert await raw_call.answer(
+        ch.get_data("hotline/id", 6000, 18), "200 result=1101 (timeout)"
+    ) == (
+        'GET DATA "hotline/id" 6000 18',
+        ("1101", True),
+    )
+    assert (await raw_call.answer(ch.get_data("x", 100, 4), "200 result=1234"))[1] == (
+        "1234",
+        False,
+    )
+    assert (await raw_call.answer(ch.get_data("x", 100, 4), "200 result= (timeout)"))[1] == (
+        "",
+        True,
+    )
+    assert await raw_call.answer(ch.set_variable("A B", 'say "hi" \\o/'), "200 result=1") == (
+        'SET VARIABLE "A B" "say \\"hi\\" \\\\o/"',
+        None,
+    )
+    assert (await raw_call.answer(ch.get_variable("X"), "200 result=1 (a (b) c)"))[1] == "a (b) c"
+    assert (await raw_call.answer(ch.get_variable("X"), "200 result=1 ()"))[1] == ""
+    assert (await raw_call.answer(ch.get_variable("X"), "200 result=0"))[1] is None
+    command, reply = await raw_call.answer(ch.exec("Playback", "a&b", "noanswer"), "200 result=0")
+    assert command == 'EXEC "Playback" "a&b,noanswer"'
+    assert await raw_call.answer(ch.exec("Hangup"), "200 result=0") == ('EXEC "Hangup"', reply)
+    assert (await raw_call.answer(ch.verbose("hello world", 3), "200 result=1"))[0] == (
+        'VERBOSE "hello world" 3'
+    )
+    assert (await raw_call.answer(ch.set_language("zh"), "200 result=1"))[0] == (
+        'SET VARIABLE CHANNEL(language) "zh"'
+    )
+    assert ch.language == "zh"
+    assert ch.commands_sent == 16
+    assert ch.last_command == 'SET VARIABLE CHANNEL(language) "zh"'
+
+
+async def test_record_file_results(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    command, result = await raw_call.answer(
+        ch.record_file("/var/rec/x", "wav", "#", 60000, silence_s=3),
+        "200 result=35 (dtmf) endpos=40000",
+    )
+    assert command == 'RECORD FILE "/var/rec/x" "wav" "#" 60000 BEEP s=3'
+    assert result == RecordResult("#", "dtmf", 40000)
+    command, result = await raw_call.answer(
+        ch.record_file("x", "wav", "#", 10000, beep=False), "200 result=0 (timeout) endpos=80000"
+    )
+    assert command == 'RECORD FILE "x" "wav" "#" 10000'
+    assert result == RecordResult(None, "timeout", 80000)
+    _, result = await raw_call.answer(
+        ch.record_file("x", "wav", "#", 60000, silence_s=3), "200 result=0 (timeout) endpos=24000"
+    )
+    assert result == RecordResult(None, "silence", 24000)
+    assert not ch.hung_up
+
+
+async def test_hangup_while_recording_returns_the_recording(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    _, result = await raw_call.answer(
+        ch.record_file("x", "wav", "#", 60000), "200 result=-1 (hangup) endpos=34400", "HANGUP"
+    )
+    assert result == RecordResult(None, "hangup", 34400)
+    assert ch.hung_up
+    with pytest.raises(AGIHangup):
+        await ch.stream_file("hotline/thanks")
+    assert await raw_call.nothing_written()
+
+
+async def test_hangup_line_before_the_reply_consumes_the_reply(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    task = asyncio.create_task(ch.stream_file("hotline/menu", "123"))
+    await raw_call.expect()
+    await raw_call.send("HANGUP")
+    await asyncio.sleep(0.05)
+    assert not task.done()  # the reply of the command in flight is still owed
+    await raw_call.send("200 result=0 endpos=1000")
+    with pytest.raises(AGIHangup):
+        await asyncio.wait_for(task, 5)
+    # the in-flight reply was read: nothing stale is left for anyone
+    raw_call.writer.close()
+    assert await asyncio.wait_for(raw_call.server_reader.read(), 5) == b""
+    with pytest.raises(AGIHangup):
+        await ch.wait_for_digit(1000)
+    assert ch.commands_sent == 1
+
+
+async def test_hangup_line_then_511(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(5000))
+    await raw_call.expect()
+    await raw_call.send("HANGUP", DEAD)
+    with pytest.raises(AGIHangup):
+        await asyncio.wait_for(task, 5)
+    assert raw_call.server_reader._buffer == b""  # type: ignore[attr-defined]
+
+
+async def test_511_alone_is_a_hangup(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.answer())
+    await raw_call.expect()
+    await raw_call.send(DEAD)
+    with pytest.raises(AGIHangup, match="511"):
+        await asyncio.wait_for(task, 5)
+    assert raw_call.channel.hung_up
+
+
+async def test_hangup_after_a_failed_playback_is_told_from_a_missing_file(
+    raw_call: RawCall,
+) -> None:
+    # Asterisk cuts the playback with result=-1 and sends HANGUP after that reply: the NOOP
+    # probe sees the HANGUP first
+    task = asyncio.create_task(raw_call.channel.stream_file("hotline/menu", "1"))
+    await raw_call.expect()
+    await raw_call.send("200 result=-1 endpos=400", "HANGUP")
+    assert await raw_call.expect() == "NOOP"
+    await raw_call.send("200 result=0")
+    with pytest.raises(AGIHangup):
+        await asyncio.wait_for(task, 5)
+
+
+async def test_missing_sound_is_a_loud_command_error(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.stream_file("hotline/nope"))
+    await raw_call.expect()
+    await raw_call.send("200 result=-1 endpos=0")
+    assert await raw_call.expect() == "NOOP"
+    await raw_call.send("200 result=0")
+    with pytest.raises(AGICommandError, match="hotline/nope"):
+        await asyncio.wait_for(task, 5)
+    assert not raw_call.channel.hung_up
+
+
+async def test_end_of_stream_is_a_hangup(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(5000))
+    await raw_call.expect()
+    raw_call.writer.write(b"200 res")  # cut in the middle of a line
+    raw_call.writer.close()
+    with pytest.raises(AGIHangup, match="closed"):
+        await asyncio.wait_for(task, 5)
+    with pytest.raises(AGIHangup):
+        await raw_call.channel.answer()
+
+
+async def test_100_trying_is_skipped(raw_call: RawCall) -> None:
+    command, reply = await raw_call.answer(
+        raw_call.channel.command("GOSUB", "sub", "s", "1"),
+        "100 result=0 Trying...",
+        "200 result=0 Gosub complete",
+    )
+    assert command == "GOSUB sub s 1"
+    assert reply.data == "Gosub complete"
+
+
+async def test_510_and_520_are_command_errors(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    task = asyncio.create_task(ch.command("FROB"))
+    await raw_call.expect()
+    await raw_call.send("510 Invalid or unknown command")
+    with pytest.raises(AGICommandError, match="510") as caught:
+        await asyncio.wait_for(task, 5)
+    assert caught.value.command == "FROB"
+    task = asyncio.create_task(ch.command("STREAM", "FILE"))
+    await raw_call.expect()
+    await raw_call.send(
+        "520-Invalid command syntax.  Proper usage follows:",
+        " Usage: STREAM FILE <filename> <escape_digits> [sample offset]",
+        "520 End of proper usage.",
+    )
+    with pytest.raises(AGICommandError, match="520") as caught:
+        await asyncio.wait_for(task, 5)
+    assert caught.value.usage is not None and "STREAM FILE <filename>" in caught.value.usage
+    # the channel is still in step after both
+    assert (await raw_call.answer(ch.get_variable("X"), "200 result=1 (ok)"))[1] == "ok"
+
+
+async def test_application_not_found(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.exec("NoSuchApp", "x"))
+    await raw_call.expect()
+    await raw_call.send("200 result=-2")
+    with pytest.raises(AGICommandError, match="NoSuchApp"):
+        await asyncio.wait_for(task, 5)
+
+
+async def test_garbage_reply_is_a_protocol_error_and_ends_the_channel(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.answer())
+    await raw_call.expect()
+    await raw_call.send("HTTP/1.1 400 Bad Request")
+    with pytest.raises(AGIProtocolError):
+        await asyncio.wait_for(task, 5)
+    with pytest.raises(AGIHangup):
+        await raw_call.channel.answer()
+    assert await raw_call.nothing_written()
+
+
+async def test_command_timeout_for_a_silent_peer(raw_call: RawCall) -> None:
+    raw_call.channel._command_timeout = 0.2
+    with pytest.raises(AGIProtocolError, match="no reply"):
+        await raw_call.channel.wait_for_digit(100)
+    with pytest.raises(AGIHangup):
+        await raw_call.channel.wait_for_digit(100)
+    await raw_call.expect()
+    assert await raw_call.nothing_written()
+
+
+async def test_hangup_is_idempotent_and_marks_the_channel(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    assert await raw_call.answer(ch.hangup(), "200 result=1") == ("HANGUP", None)
+    assert ch.hung_up
+    await ch.hangup()  # writes nothing
+    with pytest.raises(AGIHangup):
+        await ch.verbose("after")
+    assert await raw_call.nothing_written()
+
+
+async def test_arguments_with_line_breaks_are_refused_before_writing(raw_call: RawCall) -> None:
+    with pytest.raises(ValueError):
+        await raw_call.channel.set_variable("X", "a\nANSWER")
+    with pytest.raises(ValueError):
+        await raw_call.channel.set_language("zh\n")
+    assert await raw_call.nothing_written()
+    assert raw_call.channel.commands_sent == 0
+
+
+async def test_sensitive_commands_are_masked_in_logs(
+    raw_call: RawCall, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="ivr.agi")
+    ch = raw_call.channel
+    await raw_call.answer(ch.set_variable("PIN", "s3cr3t-654321", sensitive=True), "200 result=1")
+    await raw_call.answer(ch.get_data("hotline/pin", 5000, 6, sensitive=True), "200 result=987654")
+    await raw_call.answer(ch.set_variable("MENU", "visible-1"), "200 result=1")
+    assert "s3cr3t-654321" not in caplog.text
+    assert "987654" not in caplog.text
+    assert "SET VARIABLE *** ***" in caplog.text
+    assert "visible-1" in caplog.text
+    task = asyncio.create_task(
+        ch.command("SET", "VARIABLE", "PIN", "s3cr3t-654321", sensitive=True)
+    )
+    await raw_call.expect()
+    await raw_call.send("510 Invalid or unknown command")
+    with pytest.raises(AGICommandError) as caught:
+        await task
+    assert "s3cr3t" not in str(caught.value) and "s3cr3t" not in caught.value.command
+
+
+async def _env_from(data: bytes, eof: bool = True, limit_s: float = 1.0) -> dict[str, str] | None:
+    reader = asyncio.StreamReader()
+    reader.feed_data(data)
+    if eof:
+        reader.feed_eof()
+    return await read_env(reader, limit_s)
+
+
+async def test_read_env() -> None:
+    assert await _env_from(b"agi_network: yes\nagi_uniqueid: 1.2\n\n200 left for later\n") == {
+        "agi_network": "yes",
+        "agi_uniqueid": "1.2",
+    }
+    assert await _env_from(b"") is None
+    for bad in (
+        b"agi_network: yes\n",
+        b"agi_network: yes\nagi_uni",
+        b"\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ):
+        with pytest.raises(AGIProtocolError):
+            await _env_from(bad)
+    with pytest.raises(AGIProtocolError, match="within"):
+        await _env_from(b"agi_network: yes\n", eof=False, limit_s=0.1)
+    with pytest.raises(AGIProtocolError, match="too long"):
+        await _env_from(b"".join(b"agi_x%d: 1\n" % n for n in range(600)) + b"\n")
+
+
+async def test_a_cancelled_command_never_leaves_a_stale_reply(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(ch.wait_for_digit(5000), 0.1)  # e.g. a flow's own deadline
+    assert await raw_call.expect() == "WAIT FOR DIGIT 5000"
+    task = asyncio.create_task(ch.get_variable("X"))
+    await asyncio.sleep(0.05)
+    await raw_call.send("200 result=49")  # the late reply of the cancelled command
+    assert await raw_call.expect() == 'GET VARIABLE "X"'
+    await raw_call.send("200 result=1 (mine)")
+    assert await asyncio.wait_for(task, 5) == "mine"
+    assert ch.commands_sent == 2
+
+
+async def test_a_cancelled_command_whose_late_reply_is_a_hangup(raw_call: RawCall) -> None:
+    ch = raw_call.channel
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(ch.wait_for_digit(5000), 0.1)
+    await raw_call.expect()
+    await raw_call.send("HANGUP", "200 result=-1")
+    with pytest.raises(AGIHangup):
+        await asyncio.wait_for(ch.answer(), 5)
+    assert await raw_call.nothing_written()

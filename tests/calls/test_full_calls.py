@@ -1,0 +1,232 @@
+"""Whole calls through the real FastAGI socket, with a peer that speaks AGI as Asterisk does.
+
+Each test asserts what the caller heard and what landed in the records database; the database
+fixture runs every test on SQLite and on a throwaway PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from ivr.domain.cards import CardStatus, ReportStatus
+from ivr.speech import readback
+from ivr.speech.catalog import Catalog
+from ivr.store import models
+from ivr.store.seed import DemoCitizen
+from tests.agipeer import PeerResult, run_call
+from tests.calls.conftest import RunningHotline
+
+
+def keyed_id(citizen: DemoCitizen) -> str:
+    return citizen.id_number.replace("X", "*") + "#"
+
+
+def password(citizen: DemoCitizen) -> str:
+    return citizen.initial_password + "#"
+
+
+def with_card(hotline: RunningHotline, status: CardStatus) -> DemoCitizen:
+    return next(c for c in hotline.citizens if c.card_status == status)
+
+
+def sounds_after(result: PeerResult, sound: str, count: int) -> list[str]:
+    heard = [name.removeprefix("hotline/") for name in result.heard]
+    start = heard.index(sound) + 1
+    return heard[start : start + count]
+
+
+async def call(
+    hotline: RunningHotline, script: str, entries: list[str], **kw: object
+) -> PeerResult:
+    return await run_call(
+        "127.0.0.1",
+        hotline.port,
+        script,
+        entries,
+        recordings_dir=hotline.settings.recordings_dir,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+async def last_call(hotline: RunningHotline) -> models.Call:
+    async with hotline.app.database.read() as session:
+        row = await session.scalar(select(models.Call).order_by(models.Call.id.desc()).limit(1))
+        assert row is not None
+        return row
+
+
+async def count(hotline: RunningHotline, model: type[models.Base]) -> int:
+    async with hotline.app.database.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_12333_pension_balance_read_back_in_mandarin(
+    hotline: RunningHotline, catalog: Catalog
+) -> None:
+    citizen = hotline.citizens[0]
+    assert citizen.id_number == "11010519491231002X"
+    result = await call(hotline, "12333", ["-", "1", keyed_id(citizen), password(citizen), "1"])
+    async with hotline.app.database.read() as session:
+        balance = await session.scalar(
+            select(models.PensionAccount.balance)
+            .join(models.Citizen)
+            .where(models.Citizen.id_masked == citizen.masked)
+        )
+    assert isinstance(balance, Decimal) and balance > 0
+    expected = readback.amount("zh", balance)
+    assert sounds_after(result, "pension_balance_is", len(expected)) == expected
+    spoken = catalog.render("zh", expected)
+    assert spoken.endswith(("分", "角", "元"))
+    row = await last_call(hotline)
+    assert row.hotline == "12333" and row.outcome == "served" and row.language == "zh"
+    assert row.id_masked == "110105********002X" and row.ended_at is not None
+    assert await count(hotline, models.BalanceQuery) == 1
+    async with hotline.app.database.read() as session:
+        steps = (
+            await session.scalars(
+                select(models.CallStep)
+                .where(models.CallStep.call_id == row.id)
+                .order_by(models.CallStep.seq)
+            )
+        ).all()
+    keys = [s.key for s in steps if s.kind == "input"]
+    assert "231002" not in " ".join(k or "" for k in keys)  # the password never lands
+    assert "11010519491231002X" not in " ".join(f"{s.key} {s.detail}" for s in steps)
+
+
+async def test_12333_language_choice_and_wrong_id_explained(hotline: RunningHotline) -> None:
+    citizen = hotline.citizens[1]
+    wrong_check = citizen.id_number[:-1] + ("1" if citizen.id_number[-1] != "1" else "2")
+    result = await call(
+        hotline,
+        "12333",
+        ["7", "1", "12345#", wrong_check + "#", keyed_id(citizen), password(citizen), "2"],
+    )
+    assert result.variables.get("CHANNEL(language)") == "en"
+    heard = [name.removeprefix("hotline/") for name in result.heard]
+    assert "id_error_length" in heard and "id_error_check" in heard
+    assert "medical_balance_is" in heard
+    row = await last_call(hotline)
+    assert row.language == "en" and row.outcome == "served"
+
+
+async def test_wrong_passwords_lock_phone_queries(hotline: RunningHotline) -> None:
+    citizen = hotline.citizens[1]
+    entries = ["-", "1", keyed_id(citizen), "000000#", "111111#", "222222#", "0"]
+    result = await call(hotline, "12333", entries)
+    heard = [name.removeprefix("hotline/") for name in result.heard]
+    assert heard.count("password_wrong") == 2 and "account_locked" in heard
+    assert result.variables.get("HOTLINE_NEXT") == "agent"
+    async with hotline.app.database.read() as session:
+        kinds = list(await session.scalars(select(models.SecurityEvent.kind)))
+        locked = await session.scalar(
+            select(models.Citizen.locked_until).where(models.Citizen.id_masked == citizen.masked)
+        )
+    assert kinds.count("password_failure") == 3 and "locked" in kinds
+    assert locked is not None
+    # A later call with the right password is refused while the lock lasts.
+    again = await call(hotline, "12333", ["-", "1", keyed_id(citizen), "-", "0"])
+    assert "hotline/account_locked" in again.heard
+
+
+async def test_96102_loss_report_with_statement(hotline: RunningHotline, catalog: Catalog) -> None:
+    citizen = with_card(hotline, CardStatus.NORMAL)
+    entries = ["-", "1", keyed_id(citizen), password(citizen), "1", "1", "4", "-"]
+    result = await call(hotline, "96102", entries)
+    heard = [name.removeprefix("hotline/") for name in result.heard]
+    assert "loss_reported" in heard and "statement_saved" in heard
+    row = await last_call(hotline)
+    async with hotline.app.database.read() as session:
+        report = await session.scalar(
+            select(models.LossReport).where(models.LossReport.call_id == row.id)
+        )
+        assert report is not None
+        card = await session.get(models.Card, report.card_id)
+        recording = await session.get(models.Recording, report.statement_recording_id)
+    assert report.status == ReportStatus.PROVISIONAL and report.verified
+    assert card is not None and card.status == CardStatus.PROVISIONALLY_LOST
+    assert card.settlement_stopped_at is not None
+    # The reference is read back digit by digit, twice.
+    digits = readback.digits("zh", report.reference)
+    assert sounds_after(result, "your_reference", len(digits)) == digits
+    assert sounds_after(result, "reference_again", len(digits)) == digits
+    assert recording is not None and recording.duration_s >= 3.5
+    assert (hotline.settings.data_dir / recording.path).stat().st_size > 8000
+    assert row.hotline == "96102" and row.outcome == "served"
+
+
+async def test_96102_report_without_password_needs_verification(hotline: RunningHotline) -> None:
+    citizen = with_card(hotline, CardStatus.NORMAL)
+    result = await call(hotline, "96102", ["-", "1", keyed_id(citizen), "*", "6", "-"])
+    assert "hotline/unverified_recorded" in result.heard
+    row = await last_call(hotline)
+    async with hotline.app.database.read() as session:
+        report = await session.scalar(
+            select(models.LossReport).where(models.LossReport.call_id == row.id)
+        )
+        card_status = await session.scalar(
+            select(models.Card.status)
+            .join(models.Citizen)
+            .where(models.Citizen.id_masked == citizen.masked)
+        )
+    assert report is not None and report.status == ReportStatus.NEEDS_VERIFICATION
+    assert report.statement_recording_id is not None and report.id_masked == citizen.masked
+    assert card_status == CardStatus.NORMAL  # staff verify before the card is stopped
+
+
+async def test_card_status_and_lift_after_report(hotline: RunningHotline) -> None:
+    citizen = with_card(hotline, CardStatus.NORMAL)
+    await call(hotline, "96102", ["-", "1", keyed_id(citizen), password(citizen), "1", "2"])
+    reporting_call = await last_call(hotline)
+    status = await call(hotline, "96102", ["-", "2", keyed_id(citizen), password(citizen)])
+    assert "hotline/status_provisional_since" in status.heard
+    lift = await call(hotline, "96102", ["-", "3", keyed_id(citizen), password(citizen), "1"])
+    assert "hotline/lift_done" in lift.heard
+    async with hotline.app.database.read() as session:
+        card = await session.scalar(
+            select(models.Card)
+            .join(models.Citizen)
+            .where(models.Citizen.id_masked == citizen.masked, models.Card.replaced_by_id.is_(None))
+        )
+        report = await session.scalar(
+            select(models.LossReport).where(models.LossReport.call_id == reporting_call.id)
+        )
+    assert card is not None and card.status == CardStatus.NORMAL
+    assert card.settlement_stopped_at is None
+    assert report is not None and report.status == ReportStatus.LIFTED
+
+
+async def test_voice_message_with_callback_number(hotline: RunningHotline) -> None:
+    result = await call(hotline, "12333", ["-", "4", "5", "13912345678#"], caller_id="02088886666")
+    assert "hotline/message_thanks" in result.heard
+    assert result.variables.get("HOTLINE_NEXT") == "hangup"
+    async with hotline.app.database.read() as session:
+        message = await session.scalar(select(models.VoiceMessage))
+    assert message is not None and message.callback_number == "13912345678"
+    assert (await last_call(hotline)).outcome == "voice_message"
+
+
+async def test_agent_transfer_leaves_dialplan_variables(hotline: RunningHotline) -> None:
+    result = await call(hotline, "12333", ["-", "0"])
+    assert result.variables["HOTLINE_NEXT"] == "agent"
+    assert result.variables["HOTLINE_OUTCOME"] == "agent"
+    row = await last_call(hotline)
+    assert row.outcome == "agent" and row.next_action == "agent"
+    assert result.variables["HOTLINE_CALL_ID"] == str(row.id)
+
+
+async def test_silence_everywhere_ends_politely(hotline: RunningHotline) -> None:
+    result = await call(hotline, "12333", [])
+    heard = [name.removeprefix("hotline/") for name in result.heard]
+    assert heard.count("no_input") == 3 and heard[-1] == "offer_agent"
+    row = await last_call(hotline)
+    assert row.outcome == "failed" and row.next_action == "hangup"
+
+
+async def test_recordings_live_under_the_data_folder(hotline: RunningHotline) -> None:
+    await call(hotline, "12333", ["-", "4", "3", "#"])
+    files = await asyncio.to_thread(lambda: list(hotline.settings.recordings_dir.rglob("*.wav")))
+    assert files and all(f.is_relative_to(hotline.settings.data_dir) for f in files)

@@ -1,0 +1,3 @@
+"""Project-wide test set-up: the database fixtures (SQLite and a throwaway PostgreSQL)."""
+
+pytest_plugins = ["tests.dbfixtures"]

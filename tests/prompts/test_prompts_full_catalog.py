@@ -1,0 +1,83 @@
+"""The whole real catalog (prompts/catalog.yaml + fragments.yaml) builds offline in all languages.
+
+The slowest prompt test: the catalog is built once per session with espeak-ng and every check
+below reads that one build. Run it alone with ``pytest -m full_catalog``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ivr.config import Settings
+from ivr.prompts import RECORDED_DIR, BuildReport, build_prompts, built_sound_path
+from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+
+pytestmark = pytest.mark.full_catalog
+
+FullBuild = tuple[Settings, Catalog, BuildReport]
+# Policy explanations run past half a minute with espeak-ng's pace; longer means a runaway text.
+MAX_SECONDS = 60
+
+
+def _build(settings: Settings, catalog: Catalog) -> BuildReport:
+    return asyncio.run(build_prompts(settings, catalog, engine="espeak", recorded_dir=RECORDED_DIR))
+
+
+@pytest.fixture(scope="session")
+def full_build(tmp_path_factory: pytest.TempPathFactory) -> FullBuild:
+    missing = [n for n in ("catalog.yaml", "fragments.yaml") if not (CATALOG_DIR / n).exists()]
+    if missing:
+        pytest.skip(f"the real catalog is not written yet: {', '.join(missing)} missing")
+    catalog = Catalog.load(CATALOG_DIR)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("full-catalog"))
+    report = _build(settings, catalog)
+    print(f"\n{report.summary()}")  # shown with -s: the timing of a full offline build
+    return settings, catalog, report
+
+
+def test_the_whole_catalog_builds_offline(full_build: FullBuild) -> None:
+    _, catalog, report = full_build
+    assert report.ok, report.summary()
+    built = {(r.lang, r.key) for r in report.results if r.status == "built"}
+    assert built == {(lang, key) for lang in LANGUAGES for key in catalog.keys(lang)}
+    assert all(catalog.keys(lang) for lang in LANGUAGES)
+
+
+def test_every_built_file_is_playable(full_build: FullBuild, sound: Any) -> None:
+    settings, catalog, _ = full_build
+    problems: list[str] = []
+    for lang in LANGUAGES:
+        for key in sorted(catalog.keys(lang)):
+            problems += _check_prompt(settings, lang, key, sound)
+    assert not problems, "\n".join(problems)
+
+
+def _check_prompt(settings: Settings, lang: str, key: str, sound: Any) -> list[str]:
+    name = f"{lang}/{key}"
+    wav = sound.facts(built_sound_path(settings, lang, key, "wav"))
+    problems = []
+    if (wav.rate, wav.width, wav.channels) != (8000, 2, 1):
+        problems.append(f"{name}: {wav.rate} Hz, {wav.width * 8} bit, {wav.channels} channels")
+    if not 0.2 <= wav.duration_s <= MAX_SECONDS:
+        problems.append(f"{name}: lasts {wav.duration_s:.2f} s")
+    if sound.dbfs(wav.rms) < -30:
+        problems.append(f"{name}: nearly silent ({sound.dbfs(wav.rms):.1f} dBFS)")
+    sizes: dict[str, Path] = {
+        ext: built_sound_path(settings, lang, key, ext) for ext in ("sln16", "ulaw")
+    }
+    expected = {"sln16": wav.duration_s * 16000 * 2, "ulaw": wav.duration_s * 8000}
+    for ext, path in sizes.items():
+        size = path.stat().st_size
+        if abs(size - expected[ext]) > 0.02 * expected[ext]:
+            problems.append(f"{name}.{ext}: {size} bytes for {wav.duration_s:.2f} s")
+    return problems
+
+
+def test_a_second_build_has_nothing_to_do(full_build: FullBuild) -> None:
+    settings, catalog, _ = full_build
+    again = _build(settings, catalog)
+    assert {r.status for r in again.results} == {"unchanged"}
