@@ -162,6 +162,13 @@ class CallerScript:
         return reply
 
     # -- input -----------------------------------------------------------------------------------
+    def wants_new_input(self, line: str) -> bool:
+        """This command starts waiting for a new input (as opposed to the next digit of one)."""
+        words = line.upper().split()
+        if words[:2] in (["GET", "DATA"], ["RECORD", "FILE"]):
+            return not self.buffer
+        return words[:3] == ["WAIT", "FOR", "DIGIT"] and not self.buffer and not self._after_digit
+
     def _new_input(self) -> None:
         """The flow waits for a new input: key the next entry (never during inter-digit waits)."""
         if self.buffer or self._after_digit:
@@ -354,6 +361,8 @@ async def run_call(
     trying_for: Collection[str] = (),
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 30.0,  # noqa: ASYNC109 - a whole-call guard, raised as TimeoutError
+    audio_seconds: float = 0.0,
+    hang_up_when_done: bool = False,
 ) -> PeerResult:
     """Place one call on a FastAGI server and play the caller until the server closes.
 
@@ -362,7 +371,11 @@ async def run_call(
     ends as Asterisk ends it on a hang-up, e.g. ``result=-1 (hangup)``, then HANGUP) or ``eof``
     (the connection just closes). After HANGUP every command gets 511 and the peer closes the
     connection ``hangup_linger`` seconds after the last command. ``trying_for``: first command
-    words (e.g. "EXEC") answered with ``100 Trying`` before the final reply.
+    words (e.g. "EXEC") answered with ``100 Trying`` before the final reply. ``audio_seconds``:
+    how long a prompt that plays to its end, or a wait that times out, takes before its reply (the
+    time a real call spends listening; excluded from ``latencies``, which time the server only).
+    ``hang_up_when_done``: once every entry is keyed, the caller hangs up when the flow asks for
+    one more input (a caller who got the answer and puts the phone down).
     """
     number = next(_counter)
     caller = CallerScript(
@@ -405,7 +418,12 @@ async def run_call(
                 count = len(result.commands)
                 if result.hung_up_by_peer:
                     reply = DEAD_REPLY
-                elif count > max_commands or (hangup_after is not None and count > hangup_after):
+                elif (
+                    count > max_commands
+                    or (hangup_after is not None and count > hangup_after)
+                    or (hang_up_when_done and not caller.entries_left
+                        and caller.wants_new_input(line))
+                ):
                     result.hung_up_by_peer = True
                     result.overran = count > max_commands
                     mode = "before_reply" if result.overran else hangup_mode
@@ -419,6 +437,8 @@ async def run_call(
                     reply = caller.respond(line)
                 if line.split(" ", 1)[0].upper() in trying and not reply.startswith("5"):
                     reply = TRYING_REPLY + reply
+                if audio_seconds and reply.startswith("200 result=0"):
+                    await asyncio.sleep(audio_seconds)  # a prompt played out, a wait timed out
                 writer.write(reply.encode())
                 await writer.drain()
                 sent_at = time.perf_counter()

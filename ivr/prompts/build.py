@@ -145,9 +145,6 @@ class _Builder:
         self.processing = processing
         self.manifest = Manifest.load(settings.prompts_dir)
 
-    def _tts_hash(self, engine: TtsEngine, speaker: str, text: str) -> str:
-        return tts_hash(engine, speaker, text, self.processing)
-
     async def plan(self, lang: str, key: str, force: bool) -> _Job | PromptResult:
         """The job that builds ``key``, or its result when nothing needs doing."""
         text = self.catalog.text(lang, key)
@@ -162,11 +159,11 @@ class _Builder:
             job = _Job(lang, key, text, speaker, recording, wanted)
             up_to_date = entry is not None and entry.hash == wanted
         else:
-            wanted = self._tts_hash(self.engine, speaker, text)
+            wanted = tts_hash(self.engine, speaker, text, self.processing)
             job = _Job(lang, key, text, speaker, None, wanted)
-            earlier = {e.name: self._tts_hash(e, speaker, text) for e in self.accepted}
+            earlier = {e.name: tts_hash(e, speaker, text, self.processing) for e in self.accepted}
             up_to_date = entry is not None and earlier.get(entry.engine) == entry.hash
-        if up_to_date and not force and is_built(self.settings, lang, key) and entry:
+        if entry and up_to_date and not force and is_built(self.settings, lang, key):
             return PromptResult(lang, key, "unchanged", entry.source, entry.engine)
         return job
 

@@ -28,7 +28,7 @@ DEFAULT_VOICES: dict[str, EspeakVoice] = {
     "es": EspeakVoice("es", 155),
 }
 # Bump when the text preparation changes, so the next build redoes the affected prompts.
-TEXT_PREPARATION_VERSION = 1
+TEXT_PREPARATION_VERSION = 2
 
 
 # espeak-ng silently falls back to its default voice for an unknown name, so names are checked

@@ -28,6 +28,19 @@ _LETTERS = {
     "U": "you1", "V": "wei1", "W": "da2 bu5 liu2", "X": "ai4 ke4 si1", "Y": "wai4", "Z": "zei4",
 }  # fmt: skip
 _LETTER = re.compile(r"[A-Za-z]")
+# Where pypinyin's dictionary picks the wrong reading for hotline wording (重听 is "hard of
+# hearing" to it, "listen again" to a caller). Add a phrase here when a prompt sounds wrong.
+_PHRASES = {
+    "重听": "chong2 ting1",
+    "重拨": "chong2 bo1",
+    "最长": "zui4 chang2",
+    "行政": "xing2 zheng4",
+    "还款": "huan2 kuan3",
+    "应为": "ying1 wei2",
+}
+_PHRASE = re.compile("|".join(_PHRASES))
+# 为 before a number is "is" (号码为十八位), not "for" (为您转接).
+_WEI_IS = re.compile(r"为(?=[零〇一二两三四五六七八九十百千万])")
 _NUMBER = re.compile(r"(\d+)(?:\.(\d+))?(%?)")
 _PUNCTUATION = str.maketrans(
     {
@@ -111,9 +124,16 @@ def letters_to_pinyin(text: str) -> str:
     return _LETTER.sub(lambda match: f" {_LETTERS[match.group().upper()]} ", text)
 
 
+def _fix_readings(text: str) -> str:
+    """Spell the known misreadings out in pinyin; pypinyin passes pinyin through untouched."""
+    text = _PHRASE.sub(lambda match: f" {_PHRASES[match.group()]} ", text)
+    return _WEI_IS.sub(" wei2 ", text)
+
+
 def to_tone_pinyin(text: str) -> str:
     """``您好，请按1`` -> ``nin2 hao3, qing3 an4 yi1``; ``X`` -> ``ai4 ke4 si1``."""
-    prepared = letters_to_pinyin(digits_to_chinese(text)).translate(_PUNCTUATION)
+    prepared = _fix_readings(letters_to_pinyin(digits_to_chinese(text)))
+    prepared = prepared.translate(_PUNCTUATION)
     syllables = lazy_pinyin(prepared, style=Style.TONE3, neutral_tone_with_five=True)
     joined = " ".join(syllables)
     joined = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", joined))

@@ -88,6 +88,7 @@ async def _finish(records: Records, ctx: CallContext) -> None:
         for s in ctx.steps
     ]
     try:
+        await records.settle()  # the call's deferred audit rows land before its end does
         await records.finish_call(
             ctx.call_id,
             ended_at=datetime.now(UTC),

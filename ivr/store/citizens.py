@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, case, literal, null, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
@@ -169,23 +168,23 @@ class CitizenRecords(RecordsBase):
     async def pension_balance(
         self, citizen_id: int, *, call_id: int | None, now: datetime | None = None
     ) -> Decimal:
-        async with self.db.write() as session:
+        async with self.db.read() as session:
             balance = await session.scalar(
                 select(PensionAccount.balance).where(PensionAccount.citizen_id == citizen_id)
             )
-            if balance is None:
-                raise NotFound("pension account of citizen", citizen_id)
-            _log_query(session, citizen_id, call_id, "pension", now)
+        if balance is None:
+            raise NotFound("pension account of citizen", citizen_id)
+        self.later(self._log_query(citizen_id, call_id, "pension", now))
         return balance
 
     async def medical_account(
         self, citizen_id: int, *, call_id: int | None, now: datetime | None = None
     ) -> MedicalView:
-        async with self.db.write() as session:
+        async with self.db.read() as session:
             account = await session.get(MedicalAccount, citizen_id)
             if account is None:
                 raise NotFound("medical account of citizen", citizen_id)
-            _log_query(session, citizen_id, call_id, "medical", now)
+            self.later(self._log_query(citizen_id, call_id, "medical", now))
             return MedicalView(
                 balance=account.balance,
                 last_credit_amount=account.last_credit_amount,
@@ -195,11 +194,11 @@ class CitizenRecords(RecordsBase):
     async def contributions(
         self, citizen_id: int, *, call_id: int | None, now: datetime | None = None
     ) -> ContributionView:
-        async with self.db.write() as session:
+        async with self.db.read() as session:
             record = await session.get(ContributionRecord, citizen_id)
             if record is None:
                 raise NotFound("contribution record of citizen", citizen_id)
-            _log_query(session, citizen_id, call_id, "contributions", now)
+            self.later(self._log_query(citizen_id, call_id, "contributions", now))
             return ContributionView(
                 insured_status=record.insured_status,
                 last_paid_month=record.last_paid_month,
@@ -207,8 +206,10 @@ class CitizenRecords(RecordsBase):
                 months_paid=record.months_paid,
             )
 
-
-def _log_query(
-    session: AsyncSession, citizen_id: int, call_id: int | None, kind: str, now: datetime | None
-) -> None:
-    session.add(BalanceQuery(call_id=call_id, citizen_id=citizen_id, kind=kind, at=now or utcnow()))
+    async def _log_query(
+        self, citizen_id: int, call_id: int | None, kind: str, now: datetime | None
+    ) -> None:
+        async with self.db.write() as session:
+            session.add(
+                BalanceQuery(call_id=call_id, citizen_id=citizen_id, kind=kind, at=now or utcnow())
+            )

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import signal
 import socket
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO
 
 from ivr.config import Settings
+from ivr.speech.catalog import LANGUAGES
 from ivr.telephony.dialplan import DialplanOptions, write_config
 from ivr.telephony.errors import (
     AlreadyRunningError,
     AsteriskStartError,
     PortInUseError,
     TelephonyError,
-    ToolMissingError,
 )
 from ivr.telephony.layout import (
     ASTERISK_SOUNDS_DIR,
@@ -41,18 +37,17 @@ from ivr.telephony.layout import (
     HostLayout,
     recordings_dir_in_asterisk,
 )
-from ivr.telephony.rootfs import SETUP_HINT, ensure_rootfs, require_tools
+from ivr.telephony.process import PidRecord, run, rx, stop
+from ivr.telephony.rootfs import ensure_rootfs, require_tools
 
 log = logging.getLogger(__name__)
 
-LANGUAGES: tuple[str, ...] = ("zh", "en", "es")
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
 RX_TIMEOUT = 30.0
 
 __all__ = ["LocalAsterisk", "start_local_asterisk", "stop_local_asterisk"]
 
-# Runs inside the new mount namespace: bind each "host-path:root-path" pair, then become Asterisk.
+# Runs inside the new mount namespace: bind each "host-path=root-path" pair, then become Asterisk.
 # The paths arrive as arguments, never pasted into the script, so no quoting can break it.
 _NAMESPACE_SCRIPT = """
 set -eu
@@ -77,34 +72,6 @@ for lang in "$@"; do
   ln -sfn "$prompts/$lang/hotline" "$sounds/$lang/hotline"
 done
 """
-
-
-@dataclass(frozen=True)
-class PidRecord:
-    pid: int
-    rootfs: Path
-
-    @classmethod
-    def read(cls, path: Path) -> PidRecord | None:
-        try:
-            data = json.loads(path.read_text())
-            return cls(pid=int(data["pid"]), rootfs=Path(data["rootfs"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"pid": self.pid, "rootfs": str(self.rootfs)}) + "\n")
-
-    def alive(self) -> bool:
-        """True while the pid is still our Asterisk (not a recycled pid, not a zombie)."""
-        proc = Path(f"/proc/{self.pid}")
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            root = os.readlink(proc / "root")
-        except (OSError, IndexError):
-            return False
-        return state not in {"Z", "X"} and Path(root) == self.rootfs
 
 
 class LocalAsterisk:
@@ -166,7 +133,7 @@ class LocalAsterisk:
         if self._pid is None:
             return
         record = PidRecord(self._pid, self.layout.rootfs)
-        await _stop(record, self._process)
+        await stop(record, self._process)
         self._pid = None
         self._process = None
         with contextlib.suppress(FileNotFoundError):
@@ -176,7 +143,7 @@ class LocalAsterisk:
         """Run one CLI command (``asterisk -rx``) in the running Asterisk and return its output."""
         if self._pid is None:
             raise TelephonyError("Asterisk is not running")
-        return await _rx(self._pid, self.layout.rootfs, command, RX_TIMEOUT)
+        return await rx(self._pid, self.layout.rootfs, command, RX_TIMEOUT)
 
     # --- start-up steps -----------------------------------------------------------------------
 
@@ -250,7 +217,7 @@ class LocalAsterisk:
             str(PROMPTS_DIR),
             *self._languages(),
         ]
-        code, output = await _run(command, RX_TIMEOUT)
+        code, output = await run(command, RX_TIMEOUT)
         if code != 0:
             raise AsteriskStartError(f"could not link the prompts into the root: {output}")
 
@@ -271,12 +238,12 @@ class LocalAsterisk:
             *binds,
             "--",
             # -f: stay in the foreground as our child; -n: no colour codes in the log file.
+            # Verbose output (each dialplan step) goes to full.log in the state folder only.
             "asterisk",
             "-C",
             str(CONFIG_FILE),
             "-f",
             "-n",
-            "-vvv",
         ]
         with _open_log(layout.log_file) as out:
             # A session of its own: Ctrl-C in `hotline up` reaches us, and we stop Asterisk cleanly.
@@ -300,7 +267,7 @@ class LocalAsterisk:
                 raise AsteriskStartError(f"Asterisk exited ({process.returncode}):\n{self._tail()}")
             if not booted:
                 with contextlib.suppress(TelephonyError):
-                    await _rx(self._pid or 0, self.layout.rootfs, "core waitfullybooted", 5)
+                    await rx(self._pid or 0, self.layout.rootfs, "core waitfullybooted", 5)
                     booted = True
             if booted and await self._ami_answers():
                 return
@@ -361,80 +328,6 @@ def _refuse_second_instance(layout: HostLayout) -> None:
     layout.pid_file.unlink()  # left by a process that died without cleaning up
 
 
-async def _run(command: Sequence[str], within: float) -> tuple[int, str]:
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissingError(f"{command[0]} not found: {SETUP_HINT}") from exc
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), within)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise TelephonyError(f"{' '.join(command[-2:])} timed out after {within:.0f} s") from None
-    return process.returncode or 0, output.decode(errors="replace")
-
-
-async def _rx(pid: int, rootfs: Path, command: str, within: float) -> str:
-    # nsenter: the control socket and configuration are only visible in Asterisk's namespace.
-    argv = [
-        "nsenter",
-        f"--target={pid}",
-        "--mount",
-        "--",
-        "chroot",
-        str(rootfs),
-        "asterisk",
-        "-C",
-        str(CONFIG_FILE),
-        "-rx",
-        command,
-    ]
-    code, output = await _run(argv, within)
-    if code != 0 or output.startswith("Unable to connect to remote asterisk"):
-        raise TelephonyError(f"asterisk -rx {command!r} failed ({code}): {output.strip()}")
-    return output
-
-
-async def _stop(record: PidRecord, process: asyncio.subprocess.Process | None = None) -> None:
-    def alive() -> bool:
-        # Our own child is alive until reaped, even before it has entered the root.
-        return process.returncode is None if process is not None else record.alive()
-
-    if alive():
-        with contextlib.suppress(TelephonyError):
-            await _rx(record.pid, record.rootfs, "core stop now", 5)
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
-        if sig is not None and alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(record.pid, sig)
-        if await _exited(record, process, STOP_TIMEOUT if sig is None else 5):
-            return
-    raise TelephonyError(f"Asterisk (pid {record.pid}) did not stop")
-
-
-async def _exited(
-    record: PidRecord, process: asyncio.subprocess.Process | None, within: float
-) -> bool:
-    if process is not None:  # our child: reap it, so it does not linger as a zombie
-        try:
-            await asyncio.wait_for(process.wait(), within)
-            return True
-        except TimeoutError:
-            return False
-    deadline = time.monotonic() + within
-    while record.alive():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
-
-
 async def start_local_asterisk(
     settings: Settings, *, rootfs: Path | None = None, options: DialplanOptions | None = None
 ) -> LocalAsterisk:
@@ -455,7 +348,7 @@ async def stop_local_asterisk(settings: Settings) -> bool:
         return False
     running = record.alive()
     if running:
-        await _stop(record)
+        await stop(record)
     with contextlib.suppress(FileNotFoundError):
         layout.pid_file.unlink()
     return running

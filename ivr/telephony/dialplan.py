@@ -2,18 +2,15 @@
 
 Host, ports and secrets come from :class:`ivr.config.Settings` only; the few choices that are not
 settings of the hotline itself (business hours, RTP ports, where AMI listens in a container) are
-:class:`DialplanOptions`. Run ``python -m ivr.telephony.dialplan --out DIR`` to render by hand
-(the container deployment does this into a shared volume).
+:class:`DialplanOptions`. ``python -m ivr.telephony render --out DIR`` renders by hand (the
+container deployment does this into a shared volume).
 """
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import os
 import re
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -177,35 +174,3 @@ def write_config(
         if stale.name not in rendered:
             stale.unlink()
     return written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render the hotline's Asterisk configuration.")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write *.conf into")
-    parser.add_argument("--templates", type=Path, default=TEMPLATE_DIR)
-    parser.add_argument("--ami-bind", help="address AMI listens on (default: HOTLINE_AMI_HOST)")
-    parser.add_argument("--ami-permit", action="append", help="network allowed to use AMI")
-    parser.add_argument("--external-address", default="", help="address phones reach (NAT)")
-    parser.add_argument("--local-net", default="", help="network not behind that NAT")
-    parser.add_argument("--agent-hours", default=DialplanOptions.agent_hours)
-    parser.add_argument("--agent-days", default=DialplanOptions.agent_days)
-    args = parser.parse_args(argv)
-    options = DialplanOptions(
-        agent_hours=args.agent_hours,
-        agent_days=args.agent_days,
-        ami_bind=args.ami_bind,
-        ami_permit=tuple(args.ami_permit or DialplanOptions.ami_permit),
-        external_address=args.external_address,
-        local_net=args.local_net,
-    )
-    try:
-        for path in write_config(Settings.load(), args.out, options, args.templates):
-            print(path)
-    except ConfigError as exc:
-        print(f"dialplan: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -70,3 +70,18 @@ def test_latin_letters_are_named_in_pinyin() -> None:
 
 def test_year_zero_is_read_as_ling() -> None:
     assert to_tone_pinyin("二〇二六年") == "er4 ling2 er4 liu4 nian2"
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("重听请按九", "chong2 ting1 qing3 an4 jiu3"),  # listen again, not "hard of hearing"
+        ("最长两分钟", "zui4 chang2 liang3 fen1 zhong1"),
+        ("本行政区", "ben3 xing2 zheng4 qu1"),
+        ("号码应为十八位", "hao4 ma3 ying1 wei2 shi2 ba1 wei4"),
+        ("余额为一百元", "yu2 e2 wei2 yi4 bai3 yuan2"),  # 一 before tone 3 is yi4
+        ("为您转接", "wei4 nin2 zhuan3 jie1"),
+    ],
+)
+def test_hotline_wording_gets_the_right_reading(text: str, spoken: str) -> None:
+    assert to_tone_pinyin(text) == spoken

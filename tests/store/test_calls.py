@@ -144,6 +144,7 @@ async def test_balances_are_read_and_each_query_logged(
     contributions = await records.contributions(person.citizen_id, call_id=call_id)
     assert contributions.months_paid == 123
     assert contributions.contribution_base == Decimal("11000.00")
+    await records.settle()  # the query log is written behind the answer
     async with db.read() as session:
         kinds = list(await session.scalars(select(BalanceQuery.kind).order_by(BalanceQuery.id)))
     assert kinds == ["pension", "medical", "contributions"]

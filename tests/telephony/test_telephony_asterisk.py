@@ -1,4 +1,4 @@
-"""The rendered configuration in the real Asterisk 22: what loads, and the call paths of the dialplan."""
+"""The rendered configuration in the real Asterisk 22: what loads, and the dialplan's call paths."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest_asyncio
 from ivr.agi import AGIChannel, FastAGIServer
 from ivr.config import Settings
 from ivr.telephony import LocalAsterisk, host_path_of_recording, recordings_dir_in_asterisk
-from tests.telephony.conftest import AGIListener, AMIClient
+from tests.telephony.callkit import AGIListener, AMIClient, Call
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
 
@@ -27,62 +27,6 @@ async def agents_open(asterisk: LocalAsterisk) -> AsyncIterator[None]:
     await asterisk.rx("dialplan set global HOTLINE_AGENTS open")
     yield
     await asterisk.rx("dialplan set global HOTLINE_AGENTS auto")
-
-
-class Call:
-    """A Local-channel call into a hotline; the dialplan runs on the second half (;2)."""
-
-    def __init__(self, ami: AMIClient, number: str) -> None:
-        self.ami = ami
-        self.number = number
-        self.caller_id = uuid.uuid4().hex[:16]  # ;1, runs Wait
-        self.hotline_id = uuid.uuid4().hex[:16]  # ;2, runs the hotline's dialplan
-
-    async def place(self, wait_s: int = 60) -> None:
-        reply = await self.ami.action(
-            "Originate",
-            Channel=f"Local/{self.number}@hotline-local",
-            Application="Wait",
-            Data=str(wait_s),
-            Async="true",
-            ChannelId=self.caller_id,
-            OtherChannelId=self.hotline_id,
-        )
-        assert reply["Response"] == "Success", reply
-
-    def steps(self) -> list[tuple[str, str]]:
-        return self.ami.app_calls({self.hotline_id})
-
-    def variable(self, name: str) -> str | None:
-        for event in reversed(self.ami.events):
-            if (
-                event.get("Event") == "VarSet"
-                and event.get("Uniqueid") == self.hotline_id
-                and event.get("Variable") == name
-            ):
-                return event.get("Value")
-        return None
-
-    async def reached(self, application: str) -> None:
-        await self.ami.wait_event(
-            lambda e: e.get("Event") == "Newexten"
-            and e.get("Uniqueid") == self.hotline_id
-            and e.get("Application") == application
-        )
-
-    async def ended(self) -> None:
-        await self.ami.wait_event(
-            lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == self.hotline_id
-        )
-
-    async def hang_up(self, after_s: float = 1.0) -> None:
-        await asyncio.sleep(after_s)  # hung up at once, Record would not even open its file
-        channel = await self.ami.wait_event(
-            lambda e: e.get("Event") == "Newchannel" and e.get("Uniqueid") == self.caller_id
-        )
-        reply = await self.ami.action("Hangup", Channel=channel["Channel"])
-        assert reply["Response"] == "Success", reply
-        await self.ended()
 
 
 # --- the configuration loads -----------------------------------------------------------------
@@ -175,9 +119,10 @@ def sip_register(settings: Settings, user: str) -> str:
                 f"Expires: 60\r\nContent-Length: 0\r\n\r\n"
             )
             sock.sendto(request.encode(), (settings.sip_host, settings.sip_port))
-            while True:
+            while True:  # skip provisional replies and Asterisk's own requests (OPTIONS)
                 response = sock.recv(65535).decode()
-                if not response.startswith("SIP/2.0 100"):
+                final = response.startswith("SIP/2.0 ") and not response.startswith("SIP/2.0 1")
+                if final and call_id in response:
                     break
             if not response.startswith("SIP/2.0 401"):
                 return response.splitlines()[0]
@@ -190,8 +135,7 @@ def sip_register(settings: Settings, user: str) -> str:
                 return hashlib.md5(text.encode()).hexdigest()
 
             digest = md5(
-                f"{md5(f'{user}:{realm}:{settings.sip_password}')}:{nonce}:"
-                f"{md5(f'REGISTER:{uri}')}"
+                f"{md5(f'{user}:{realm}:{settings.sip_password}')}:{nonce}:{md5(f'REGISTER:{uri}')}"
             )
             authorization = (
                 f'Authorization: Digest username="{user}", realm="{realm}", nonce="{nonce}", '
@@ -345,9 +289,11 @@ async def test_dtmf_reaches_the_flow_through_a_local_channel(
     connection = await agi_listener.next_call()
     waiting = asyncio.create_task(connection.command("WAIT FOR DIGIT 10000"))
     await ami.wait_event(
-        lambda e: e.get("Event") == "AGIExecStart"
-        and e.get("Uniqueid") == call.hotline_id
-        and e.get("Command", "").startswith("WAIT FOR DIGIT")
+        lambda e: (
+            e.get("Event") == "AGIExecStart"
+            and e.get("Uniqueid") == call.hotline_id
+            and e.get("Command", "").startswith("WAIT FOR DIGIT")
+        )
     )
     caller = await ami.wait_event(
         lambda e: e.get("Event") == "Newchannel" and e.get("Uniqueid") == call.caller_id
