@@ -19,10 +19,10 @@ import os
 import random
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from asyncio.subprocess import Process
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -84,10 +84,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+async def wait_for_port(port: int, process: Process, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process.returncode is not None:
             raise RuntimeError(f"server exited with {process.returncode} before listening")
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -110,16 +110,24 @@ def label(command: str) -> str:
     return " ".join(words[:3])
 
 
-async def load(name: str, port: int, citizens: list[DemoCitizen], calls: int, audio: float,
-               ramp: float) -> Run:
+async def load(
+    name: str, port: int, citizens: list[DemoCitizen], calls: int, audio: float, ramp: float
+) -> Run:
     rng = random.Random(1)
 
     async def one(index: int) -> PeerResult | None:
         await asyncio.sleep(rng.uniform(0, ramp))  # calls arrive over the ramp, then overlap
         citizen = citizens[index % len(citizens)]
         try:
-            return await run_call("127.0.0.1", port, "12333", entries_for(citizen),
-                                  audio_seconds=audio, timeout=600, hang_up_when_done=True)
+            return await run_call(
+                "127.0.0.1",
+                port,
+                "12333",
+                entries_for(citizen),
+                audio_seconds=audio,
+                timeout=600,
+                hang_up_when_done=True,
+            )
         except (OSError, TimeoutError):
             return None
 
@@ -164,49 +172,71 @@ async def main_async(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True)
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
-    citizens = await seed_demo(database, citizens=args.citizens, seed=1,
-                               key=settings.hash_key(), today=date.today())
+    citizens = await seed_demo(
+        database, citizens=args.citizens, seed=1, key=settings.hash_key(), today=date.today()
+    )
     await database.close()
 
     hotline_port, bare_port = free_port(), free_port()
-    hotline = subprocess.Popen([sys.executable, "-m", "ivr.cli.main", "serve", "--port",
-                                str(hotline_port)], cwd=ROOT, env=env)
-    bare = None
+    hotline = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ivr.cli.main",
+        "serve",
+        "--port",
+        str(hotline_port),
+        cwd=ROOT,
+        env=env,
+    )
+    bare: Process | None = None
     try:
         await wait_for_port(hotline_port, hotline)
-        probe = await run_call("127.0.0.1", hotline_port, "12333", entries_for(citizens[0]),
-                               hang_up_when_done=True)
+        probe = await run_call(
+            "127.0.0.1", hotline_port, "12333", entries_for(citizens[0]), hang_up_when_done=True
+        )
         if not any(s.endswith("pension_balance_is") for s in probe.heard):
             raise RuntimeError("the probe call did not reach the balance: the bench is invalid")
         commands_file = workdir / "commands.json"
         commands_file.write_text(json.dumps(probe.commands))
-        bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_responder.py"),
-                                 "--port", str(bare_port), "--commands", str(commands_file)],
-                                stdout=subprocess.DEVNULL)
+        bare = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "bench" / "bare_responder.py"),
+            "--port",
+            str(bare_port),
+            "--commands",
+            str(commands_file),
+            stdout=asyncio.subprocess.DEVNULL,
+        )
         await wait_for_port(bare_port, bare)
         runs = []
         for name, port in (("bare asyncio responder", bare_port), ("hotline serve", hotline_port)):
             runs.append(await load(name, port, citizens, args.calls, args.audio, args.ramp))
     finally:
         for process in (hotline, bare):
-            if process is not None:
+            if process is not None and process.returncode is None:
                 process.terminate()
-                process.wait(timeout=30)
+                await asyncio.wait_for(process.wait(), 30)
 
     baseline, measured = runs
-    print(f"{args.calls} concurrent calls, {len(probe.commands)} AGI commands each, "
-          f"{args.audio:.2f} s per prompt, arrivals over {args.ramp:.1f} s, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"{args.calls} concurrent calls, {len(probe.commands)} AGI commands each, "
+        f"{args.audio:.2f} s per prompt, arrivals over {args.ramp:.1f} s, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"{'server':<24}{'done':>6}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for run in runs:
         s = run.summary()
-        print(f"{s['server']:<24}{s['completed']:>6}{s['calls_per_s']:>9}{s['p50_ms']:>9}"
-              f"{s['p99_ms']:>9}{s['max_ms']:>9}")
+        print(
+            f"{s['server']:<24}{s['completed']:>6}{s['calls_per_s']:>9}{s['p50_ms']:>9}"
+            f"{s['p99_ms']:>9}{s['max_ms']:>9}"
+        )
     other = measured.other_ms()
-    print(f"hotline without the password-verifying reply: p99 {measured.percentile(99, other):.2f}"
-          f" ms; that reply (argon2id, {argon2_ms:.1f} ms of CPU each): p50 "
-          f"{measured.percentile(50, measured.verify_ms):.2f} ms, p99 "
-          f"{measured.percentile(99, measured.verify_ms):.2f} ms")
+    print(
+        f"hotline without the password-verifying reply: p99 {measured.percentile(99, other):.2f}"
+        f" ms; that reply (argon2id, {argon2_ms:.1f} ms of CPU each): p50 "
+        f"{measured.percentile(50, measured.verify_ms):.2f} ms, p99 "
+        f"{measured.percentile(99, measured.verify_ms):.2f} ms"
+    )
     ratio_p50 = measured.percentile(50) / max(baseline.percentile(50), 1e-9)
     ratio_p99 = measured.percentile(99) / max(baseline.percentile(99), 1e-9)
     print(f"hotline / baseline: p50 x{ratio_p50:.1f}, p99 x{ratio_p99:.1f}")
@@ -216,27 +246,47 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"  {measured.percentile(99, values):8.2f}  {command}  (n={len(values)})")
     target = measured.percentile(99) < args.target_p99_ms and measured.completed == args.calls
     target_other = measured.percentile(99, other) < args.target_p99_ms
-    print(f"target: {args.calls} calls completed with p99 < {args.target_p99_ms} ms per command:"
-          f" {'met' if target else 'NOT met'} (all commands); "
-          f"{'met' if target_other else 'NOT met'} (all but the password-verifying reply)")
+    print(
+        f"target: {args.calls} calls completed with p99 < {args.target_p99_ms} ms per command:"
+        f" {'met' if target else 'NOT met'} (all commands); "
+        f"{'met' if target_other else 'NOT met'} (all but the password-verifying reply)"
+    )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "agi_load.json").write_text(json.dumps(
-        {"runs": [r.summary() for r in runs], "ratio_p50": ratio_p50, "ratio_p99": ratio_p99,
-         "argon2_ms": argon2_ms, "target_met": target,
-         "target_met_without_verify": target_other}, indent=2))
+    (out / "agi_load.json").write_text(
+        json.dumps(
+            {
+                "runs": [r.summary() for r in runs],
+                "ratio_p50": ratio_p50,
+                "ratio_p99": ratio_p99,
+                "argon2_ms": argon2_ms,
+                "target_met": target,
+                "target_met_without_verify": target_other,
+            },
+            indent=2,
+        )
+    )
     return 0 if measured.completed == args.calls else 1
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=500, help="concurrent calls (default 500)")
     parser.add_argument("--citizens", type=int, default=50, help="distinct callers (default 50)")
-    parser.add_argument("--audio", type=float, default=0.5,
-                        help="seconds each prompt plays / each silence lasts (default 0.5)")
-    parser.add_argument("--ramp", type=float, default=5.0,
-                        help="calls start uniformly over this many seconds (default 5)")
+    parser.add_argument(
+        "--audio",
+        type=float,
+        default=0.5,
+        help="seconds each prompt plays / each silence lasts (default 0.5)",
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=5.0,
+        help="calls start uniformly over this many seconds (default 5)",
+    )
     parser.add_argument("--target-p99-ms", type=float, default=10.0)
     return asyncio.run(main_async(parser.parse_args()))
 

@@ -22,6 +22,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ivr.cli.simulate_cmd",
     "ivr.cli.flows_cmd",
     "ivr.cli.prompts_cmd",
+    "ivr.cli.up_cmd",
+    "ivr.cli.web_cmd",
+    "ivr.cli.users_cmd",
+    "ivr.cli.call_cmd",
 )
 
 

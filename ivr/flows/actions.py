@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from ivr.config import Settings
@@ -21,7 +21,7 @@ from ivr.engine.context import CallContext
 from ivr.engine.port import Recording
 from ivr.engine.runner import ActionFn, Check, CheckResult, Leave, Reject
 from ivr.store.errors import CardNotReportable, ReportNotLiftable
-from ivr.store.records import CitizenView, Records
+from ivr.store.records import CitizenView, Records, ReportView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -316,7 +316,7 @@ class HotlineActions:
             _known(ctx.call_id), kind, path, recording.duration_s
         )
 
-    def _remember_report(self, ctx: CallContext, report: Any) -> None:
+    def _remember_report(self, ctx: CallContext, report: ReportView) -> None:
         ctx.vars.update(
             report_id=report.id,
             reference=report.reference,

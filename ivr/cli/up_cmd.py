@@ -1,0 +1,142 @@
+"""``hotline up`` / ``hotline down``: the whole local stack in one command, and its stop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from ivr.config import Settings
+from ivr.runtime.stack import Stack, start_stack
+
+
+def add_parser(subparsers: Any) -> None:
+    up = subparsers.add_parser(
+        "up", help="start Asterisk, the FastAGI server, the AMI bridge and the console"
+    )
+    up.add_argument("--detach", action="store_true", help="run in the background")
+    up.add_argument("--no-asterisk", action="store_true", help="FastAGI and console only")
+    up.add_argument("--no-web", action="store_true", help="without the supervisor console")
+    up.set_defaults(func=run_up)
+    down = subparsers.add_parser("down", help="stop what `hotline up` started")
+    down.set_defaults(func=run_down)
+
+
+def pid_file(settings: Settings) -> Path:
+    return settings.data_dir / "hotline-up.pid"
+
+
+def run_up(args: argparse.Namespace, settings: Settings) -> int:
+    if args.detach:
+        return _detach(args, settings)
+    try:
+        asyncio.run(_up(settings, asterisk=not args.no_asterisk, web=not args.no_web))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            pid_file(settings).unlink()
+    return 0
+
+
+async def _up(settings: Settings, *, asterisk: bool, web: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        running = await start_stack(settings, stack, asterisk=asterisk, web=web)
+        print(welcome(running), flush=True)
+        pid_file(settings).write_text(str(os.getpid()))  # last: `up --detach` waits for it
+        await stop.wait()
+        print("hotline: stopping...", flush=True)
+
+
+def welcome(stack: Stack) -> str:
+    s = stack.settings
+    lines = [f"hotline is up: {', '.join(stack.parts)} (data in {s.data_dir.resolve()})"]
+    if "asterisk" in stack.parts:
+        lines += [
+            "",
+            "Register a SIP softphone (Linphone, Zoiper, baresip) on this machine:",
+            f"  server {s.sip_host}:{s.sip_port} (UDP)   users 6001, 6002, 6003   "
+            f"password {s.sip_password}",
+            "  dial 12333 (labour and social security) or 96102 (social-security card line)",
+            "  agents: register 7001 or 7002 (same password) to take transfers (key 0)",
+        ]
+    lines += [
+        "",
+        f"FastAGI: agi://{s.agi_host}:{stack.agi.port}/12333 and /96102",
+        "Test callers (key * for a final X; the password is the initial one):",
+    ]
+    lines += [
+        f"  {c.id_number.replace('X', '*'):<20} {c.initial_password}   card {c.card_status}"
+        for c in stack.testers[:5]
+    ]
+    if stack.web_url:
+        lines += [
+            "",
+            f"Supervisor console: {stack.web_url}  "
+            "(create an account: hotline users add NAME --role supervisor)",
+        ]
+    lines += [
+        "",
+        'Scripted test call: hotline simulate 12333 --keys "-,1,'
+        '11010519491231002*#,231002#,1"   Stop: Ctrl-C or hotline down',
+    ]
+    return "\n".join(lines)
+
+
+def _detach(args: argparse.Namespace, settings: Settings) -> int:
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.log_dir / "hotline-up.log"
+    argv = [sys.executable, "-m", "ivr.cli.main", "up"]
+    argv += ["--no-asterisk"] if args.no_asterisk else []
+    argv += ["--no-web"] if args.no_web else []
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 300  # the first run builds Asterisk's root (about 20 s)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            print(f"hotline up failed; see {log_path}", file=sys.stderr)
+            return 1
+        if pid_file(settings).exists():
+            text = log_path.read_text(errors="replace")
+            print(text[text.rfind("hotline is up") :])
+            return 0
+        time.sleep(0.5)
+    print(f"hotline up is still starting; see {log_path}", file=sys.stderr)
+    return 1
+
+
+def run_down(args: argparse.Namespace, settings: Settings) -> int:
+    path = pid_file(settings)
+    stopped = False
+    if path.exists():
+        pid = int(path.read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.2)
+        stopped = True
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    from ivr.telephony import stop_local_asterisk
+
+    if asyncio.run(stop_local_asterisk(settings)):
+        stopped = True
+    print("hotline stopped" if stopped else "nothing was running")
+    return 0

@@ -1,0 +1,99 @@
+"""``hotline users add|list|passwd``: console accounts (supervisor, staff, auditor).
+
+A password not given with ``--password`` is asked for twice, without echo. Passwords are stored
+only as argon2 hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+from typing import Any
+
+from ivr.config import Settings
+from ivr.store.database import open_database
+from ivr.store.types import utcnow
+from ivr.store.users import Accounts, Role
+from ivr.web.clock import stamp
+from ivr.web.passwords import hash_password_async, password_problem
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("users", help="supervisor console accounts")
+    commands = parser.add_subparsers(dest="users_command", required=True)
+    add = commands.add_parser("add", help="add an account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--password", help="the password (asked for when not given)")
+    add.set_defaults(func=run_add)
+    listing = commands.add_parser("list", help="list the accounts")
+    listing.set_defaults(func=run_list)
+    passwd = commands.add_parser("passwd", help="set a new password (also lifts a lock-out)")
+    passwd.add_argument("name")
+    passwd.add_argument("--password", help="the new password (asked for when not given)")
+    passwd.set_defaults(func=run_passwd)
+
+
+def _password(given: str | None) -> str:
+    password = given if given is not None else getpass.getpass("password: ")
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    if given is None and getpass.getpass("again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
+def run_add(args: argparse.Namespace, settings: Settings) -> int:
+    name = args.name.strip()
+    if not name or len(name) > 64 or any(c.isspace() for c in name):
+        raise ValueError("a user name is 1 to 64 characters without spaces")
+    password = _password(args.password)
+    asyncio.run(_add(settings, name, Role(args.role), password))
+    print(f"added {name} ({args.role})")
+    return 0
+
+
+async def _add(settings: Settings, name: str, role: Role, password: str) -> None:
+    database = await open_database(settings.database_url)
+    try:
+        await Accounts(database).add_user(
+            name, role, await hash_password_async(password), now=utcnow()
+        )
+    finally:
+        await database.close()
+
+
+def run_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def users() -> list[Any]:
+        database = await open_database(settings.database_url)
+        try:
+            return await Accounts(database).list_users()
+        finally:
+            await database.close()
+
+    found = asyncio.run(users())
+    if not found:
+        print("no accounts yet: hotline users add NAME --role supervisor|staff|auditor")
+    now = utcnow()
+    for user in found:
+        lock = f" locked until {stamp(user.locked_until)}" if user.locked_at(now) else ""
+        last = stamp(user.last_login_at) or "never"
+        print(f"{user.username:<20} {user.role.value:<11} last log-in {last}{lock}")
+    return 0
+
+
+def run_passwd(args: argparse.Namespace, settings: Settings) -> int:
+    password = _password(args.password)
+
+    async def change() -> None:
+        database = await open_database(settings.database_url)
+        try:
+            await Accounts(database).set_password(args.name, await hash_password_async(password))
+        finally:
+            await database.close()
+
+    asyncio.run(change())
+    print(f"password of {args.name} changed")
+    return 0

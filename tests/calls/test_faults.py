@@ -1,0 +1,52 @@
+"""A dead or failing database: the caller hears what happens next and goes to an agent."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from sqlalchemy import text
+
+from ivr.agi.server import FastAGIServer
+from ivr.config import Settings
+from ivr.runtime.app import Hotline
+from tests.agipeer import run_call
+from tests.calls.conftest import RunningHotline
+from tests.calls.test_full_calls import keyed_id, last_call, password
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens there once the socket closes
+
+
+async def test_database_down_at_the_start_of_a_call(tmp_path: Path) -> None:
+    url = f"postgresql://hotline:x@127.0.0.1:{closed_port()}/hotline"
+    settings = Settings.load(env={"HOTLINE_ID_HASH_KEY": "k"}, data_dir=tmp_path, db_url=url)
+    app = await Hotline.open(settings)  # connecting is lazy: the first call finds it down
+    server = FastAGIServer(app.agi_routes(), port=0)
+    await server.start()
+    try:
+        result = await run_call("127.0.0.1", server.port, "12333", ["1"])
+    finally:
+        await server.stop()
+        await app.close()
+    assert result.heard == ["hotline/technical_problem"]
+    assert result.variables["HOTLINE_NEXT"] == "agent"
+    assert result.variables["HOTLINE_OUTCOME"] == "error"
+
+
+async def test_database_failing_mid_call(hotline: RunningHotline) -> None:
+    async with hotline.app.database.write() as session:
+        await session.execute(text("DROP TABLE pension_accounts"))
+    citizen = hotline.citizens[0]
+    result = await run_call(
+        "127.0.0.1", hotline.port, "12333", ["-", "1", keyed_id(citizen), password(citizen), "1"]
+    )
+    heard = [sound.removeprefix("hotline/") for sound in result.heard]
+    assert heard[-1] == "technical_problem" and "pension_balance_is" not in heard
+    assert result.variables["HOTLINE_NEXT"] == "agent"
+    row = await last_call(hotline)
+    assert row.outcome == "error" and row.next_action == "agent"
+    assert row.last_node == "12333:pension"  # where it failed, for the supervisor
