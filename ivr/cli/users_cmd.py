@@ -12,7 +12,7 @@ import getpass
 from typing import Any
 
 from ivr.config import Settings
-from ivr.store.database import open_database
+from ivr.store.database import open_database, upgrade_database
 from ivr.store.types import utcnow
 from ivr.store.users import Accounts, Role
 from ivr.web.clock import stamp
@@ -56,6 +56,9 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _add(settings: Settings, name: str, role: Role, password: str) -> None:
+    # The first account is often the first thing made: bring the schema up to date first.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     try:
         await Accounts(database).add_user(

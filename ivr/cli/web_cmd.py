@@ -13,7 +13,7 @@ import signal
 from typing import Any
 
 from ivr.config import Settings
-from ivr.store.database import open_database
+from ivr.store.database import open_database, upgrade_database
 from ivr.web import start_web
 
 log = logging.getLogger("hotline.web")
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve(settings: Settings, *, host: str | None, port: int | None) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade_database(settings.database_url)  # at head already: nothing to do
     database = await open_database(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

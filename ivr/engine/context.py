@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,9 +38,13 @@ class CallContext:
     id_hash: str | None = None  # the caller's keyed ID hash once identified (never the ID)
     id_masked: str | None = None
     served: bool = False  # the caller got what they called for (a balance, a report, ...)
+    # told of every move through the flow (the live view of the supervisor console)
+    on_move: Callable[[CallContext], None] | None = field(default=None, repr=False)
 
     def enter(self, flow: str, node: str) -> None:
         self.node = f"{flow}:{node}"
+        if self.on_move is not None:
+            self.on_move(self)
 
     def log(self, kind: str, key: str = "", detail: str = "") -> Step:
         step = Step(len(self.steps) + 1, datetime.now(UTC), self.node, kind, key, detail)

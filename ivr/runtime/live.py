@@ -30,11 +30,16 @@ class LiveCalls:
 
     def started(self, ctx: CallContext) -> None:
         self._calls[ctx.uniqueid or str(ctx.call_id)] = (ctx, datetime.now(UTC))
+        ctx.on_move = self._moved
         self._notify("started", ctx)
 
     def ended(self, ctx: CallContext) -> None:
+        ctx.on_move = None
         self._calls.pop(ctx.uniqueid or str(ctx.call_id), None)
         self._notify("ended", ctx)
+
+    def _moved(self, ctx: CallContext) -> None:
+        self._notify("moved", ctx)
 
     def snapshot(self) -> list[LiveCall]:
         now = datetime.now(UTC)

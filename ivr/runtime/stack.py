@@ -106,6 +106,6 @@ async def _start_bridge(stack: AsyncExitStack, result: Stack) -> None:
 async def _start_web(stack: AsyncExitStack, result: Stack) -> None:
     from ivr.web.app import start_web
 
-    runner = await start_web(result.settings, result.hotline.database, result.hotline.live)
-    stack.push_async_callback(runner.cleanup)
-    result.web_url = f"http://{result.settings.web_host}:{result.settings.web_port}"
+    server = await start_web(result.settings, result.hotline.database, result.hotline.live)
+    stack.push_async_callback(server.close)
+    result.web_url = server.url

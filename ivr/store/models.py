@@ -19,6 +19,7 @@ from ivr.domain.cards import CardStatus, ReportStatus
 from ivr.store.types import Money, UTCDateTime, utcnow
 
 __all__ = [
+    "AuditLogEntry",
     "BalanceQuery",
     "Base",
     "Call",
@@ -34,7 +35,9 @@ __all__ = [
     "Recording",
     "ReportEvent",
     "SecurityEvent",
+    "User",
     "VoiceMessage",
+    "WebSession",
 ]
 
 NAMING_CONVENTION = {
@@ -253,3 +256,48 @@ class VoiceMessage(Base):
     callback_number: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
+
+
+# -- supervisor console (migration 0002) -------------------------------------------------------
+
+
+class User(Base):
+    """A console account; the password only as its argon2 hash, the lock-out in the row."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # "supervisor" | "staff" | "auditor"
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A console session; the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditLogEntry(Base):
+    """Who looked at or changed what in the console; IDs only masked, never in clear."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # the username typed or logged in
+    role: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    remote: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -161,7 +161,7 @@ class CardReports(RecordsBase):
             report.statement_recording_id = recording_id
 
     async def lift_provisional_report(
-        self, card_id: int, *, call_id: int | None, now: datetime
+        self, card_id: int, *, call_id: int | None, now: datetime, actor: str = "caller"
     ) -> ReportView:
         """The card was found: back to normal; ``ReportNotLiftable`` unless provisional."""
         async with self.db.write() as session:
@@ -177,8 +177,8 @@ class CardReports(RecordsBase):
             report.status = ReportStatus.LIFTED
             report.lifted_at = now
             report.updated_at = now
-            note = "lifted by phone" if call_id is not None else "lifted"
-            _event(session, report, now, "caller", note)
+            note = "lifted by phone" if call_id is not None else "lifted at the counter"
+            _event(session, report, now, actor, note)
             return _report_view(report)
 
     # -- staff steps (supervisor console) ------------------------------------------------------

@@ -1,0 +1,305 @@
+"""The supervisor console's queries: the call log searched and paged, recordings, card cases
+(and one write: a line in a report's history naming the staff member who took a step).
+
+A call is searched by ID number only through its keyed hash (``id_hash``): the console hashes the
+number a supervisor typed and forgets it. Card cases are loss reports with their card (for a report
+waiting for verification: the current card of the person whose ID hash it carries) and history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.domain.cards import ReportStatus
+from ivr.store.base import RecordsBase
+from ivr.store.models import Call, Card, Citizen, LossReport, Recording, ReportEvent, VoiceMessage
+from ivr.store.reports import OPEN_STATUSES
+from ivr.store.views import CallSummary, CardView, ReportEventView
+
+__all__ = [
+    "CallQuery",
+    "CaseView",
+    "ConsoleRecords",
+    "RecordingView",
+    "VoiceMessageView",
+]
+
+
+@dataclass(frozen=True)
+class CallQuery:
+    """Filters of the call log; ``None`` or empty: no filter. Times are aware datetimes."""
+
+    start: datetime | None = None  # started at or after
+    end: datetime | None = None  # started before
+    hotline: str | None = None
+    outcome: str | None = None
+    caller: str | None = None  # part of the calling number
+    id_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    id: int
+    call_id: int
+    kind: str
+    path: str  # relative to the data folder
+    duration_s: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class VoiceMessageView:
+    recording_id: int
+    callback_number: str
+    created_at: datetime
+    handled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    reference: str
+    status: ReportStatus  # effective: a provisional report past its date shows as lapsed
+    id_masked: str
+    reported_at: datetime
+    lapses_on: date | None
+    pickup_on: date | None
+    verified: bool
+    call_id: int | None
+    statement_recording_id: int | None
+    updated_at: datetime
+    card: CardView | None  # the reported card; for an unverified report the person's current one
+    events: list[ReportEventView] = field(default_factory=list)
+
+
+class ConsoleRecords(RecordsBase):
+    # -- call log ------------------------------------------------------------------------------
+
+    async def search_calls(
+        self, query: CallQuery, *, limit: int, offset: int = 0
+    ) -> tuple[int, list[CallSummary]]:
+        """(total matching, one page newest first); the calls come without their steps."""
+        selection = _filtered(select(Call), query)
+        async with self.db.read() as session:
+            total = await session.scalar(select(func.count()).select_from(selection.subquery()))
+            calls = await session.scalars(
+                selection.order_by(Call.started_at.desc(), Call.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return int(total or 0), [_summary(call) for call in calls]
+
+    async def unfinished_calls(self, *, since: datetime) -> list[CallSummary]:
+        """Calls started after ``since`` and not ended (another process's live calls)."""
+        async with self.db.read() as session:
+            calls = await session.scalars(
+                select(Call)
+                .where(Call.ended_at.is_(None), Call.started_at >= since)
+                .order_by(Call.started_at)
+            )
+            return [_summary(call) for call in calls]
+
+    async def call_recordings(self, call_id: int) -> list[RecordingView]:
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(Recording).where(Recording.call_id == call_id).order_by(Recording.id)
+            )
+            return [_recording(r) for r in rows]
+
+    async def call_voice_messages(self, call_id: int) -> list[VoiceMessageView]:
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(VoiceMessage)
+                .where(VoiceMessage.call_id == call_id)
+                .order_by(VoiceMessage.id)
+            )
+            return [
+                VoiceMessageView(m.recording_id, m.callback_number, m.created_at, m.handled_at)
+                for m in rows
+            ]
+
+    async def call_reports(self, call_id: int) -> list[str]:
+        """References of the loss reports made on the call."""
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(LossReport.reference)
+                .where(LossReport.call_id == call_id)
+                .order_by(LossReport.id)
+            )
+            return list(rows)
+
+    async def recording(self, recording_id: int) -> RecordingView | None:
+        async with self.db.read() as session:
+            row = await session.get(Recording, recording_id)
+        return None if row is None else _recording(row)
+
+    async def is_case_statement(self, recording_id: int) -> bool:
+        """True when the recording is the statement of a loss report (what counter staff hear)."""
+        async with self.db.read() as session:
+            found = await session.scalar(
+                select(LossReport.id).where(LossReport.statement_recording_id == recording_id)
+            )
+        return found is not None
+
+    # -- card cases ----------------------------------------------------------------------------
+
+    async def cases(self, *, today: date, closed_since: datetime) -> list[CaseView]:
+        """Open loss reports, and the others changed since ``closed_since``; oldest first."""
+        async with self.db.read() as session:
+            reports = list(
+                await session.scalars(
+                    select(LossReport)
+                    .where(
+                        or_(
+                            LossReport.status.in_(OPEN_STATUSES),
+                            LossReport.updated_at >= closed_since,
+                        )
+                    )
+                    .order_by(LossReport.reported_at, LossReport.id)
+                )
+            )
+            cards = await _cards(session, reports)
+            events = await _events(session, [r.id for r in reports])
+        return [
+            CaseView(
+                reference=r.reference,
+                status=_effective(r, today),
+                id_masked=r.id_masked,
+                reported_at=r.reported_at,
+                lapses_on=r.lapses_on,
+                pickup_on=r.pickup_on,
+                verified=r.verified,
+                call_id=r.call_id,
+                statement_recording_id=r.statement_recording_id,
+                updated_at=r.updated_at,
+                card=cards.get(r.id),
+                events=events.get(r.id, []),
+            )
+            for r in reports
+        ]
+
+    async def case(self, reference: str, *, today: date) -> CaseView | None:
+        async with self.db.read() as session:
+            report = await session.scalar(
+                select(LossReport).where(LossReport.reference == reference)
+            )
+            if report is None:
+                return None
+            cards = await _cards(session, [report])
+            events = await _events(session, [report.id])
+        return CaseView(
+            reference=report.reference,
+            status=_effective(report, today),
+            id_masked=report.id_masked,
+            reported_at=report.reported_at,
+            lapses_on=report.lapses_on,
+            pickup_on=report.pickup_on,
+            verified=report.verified,
+            call_id=report.call_id,
+            statement_recording_id=report.statement_recording_id,
+            updated_at=report.updated_at,
+            card=cards.get(report.id),
+            events=events.get(report.id, []),
+        )
+
+
+def _filtered(selection: Select[Call], query: CallQuery) -> Select[Call]:
+    if query.start is not None:
+        selection = selection.where(Call.started_at >= query.start)
+    if query.end is not None:
+        selection = selection.where(Call.started_at < query.end)
+    if query.hotline:
+        selection = selection.where(Call.hotline == query.hotline)
+    if query.outcome:
+        selection = selection.where(Call.outcome == query.outcome)
+    if query.caller:
+        selection = selection.where(Call.caller_id.contains(query.caller, autoescape=True))
+    if query.id_hash:
+        selection = selection.where(Call.id_hash == query.id_hash)
+    return selection
+
+
+def _effective(report: LossReport, today: date) -> ReportStatus:
+    if (
+        report.status is ReportStatus.PROVISIONAL
+        and report.lapses_on is not None
+        and today >= report.lapses_on
+    ):
+        return ReportStatus.LAPSED
+    return report.status
+
+
+async def _cards(session: AsyncSession, reports: list[LossReport]) -> dict[int, CardView]:
+    """The card of each report: its own, or (not verified yet) the person's current card."""
+    own = {r.id: r.card_id for r in reports if r.card_id is not None}
+    unverified = {r.id: r.id_hash for r in reports if r.card_id is None}
+    found: dict[int, CardView] = {}
+    if own:
+        rows = await session.scalars(select(Card).where(Card.id.in_(set(own.values()))))
+        by_id = {card.id: card for card in rows}
+        found.update({rid: _card(by_id[cid]) for rid, cid in own.items() if cid in by_id})
+    if unverified:
+        rows2 = await session.execute(
+            select(Citizen.id_hash, Card)
+            .join(Card, Card.citizen_id == Citizen.id)
+            .where(Citizen.id_hash.in_(set(unverified.values())), Card.replaced_by_id.is_(None))
+            .order_by(Card.id)
+        )
+        current = {hashed: card for hashed, card in rows2}  # the latest card wins
+        found.update({rid: _card(current[h]) for rid, h in unverified.items() if h in current})
+    return found
+
+
+async def _events(session: AsyncSession, report_ids: list[int]) -> dict[int, list[ReportEventView]]:
+    out: dict[int, list[ReportEventView]] = defaultdict(list)
+    if not report_ids:
+        return out
+    rows = await session.scalars(
+        select(ReportEvent)
+        .where(ReportEvent.report_id.in_(report_ids))
+        .order_by(ReportEvent.at, ReportEvent.id)
+    )
+    for e in rows:
+        out[e.report_id].append(ReportEventView(e.at, e.status, e.actor, e.note))
+    return out
+
+
+def _card(card: Card) -> CardView:
+    return CardView(
+        id=card.id,
+        citizen_id=card.citizen_id,
+        number=card.number,
+        status=card.status,
+        status_since=card.status_since,
+        settlement_stopped_at=card.settlement_stopped_at,
+        issued_on=card.issued_on,
+    )
+
+
+def _recording(row: Recording) -> RecordingView:
+    return RecordingView(row.id, row.call_id, row.kind, row.path, row.duration_s, row.created_at)
+
+
+def _summary(call: Call) -> CallSummary:
+    return CallSummary(
+        id=call.id,
+        hotline=call.hotline,
+        caller_id=call.caller_id,
+        uniqueid=call.uniqueid,
+        channel=call.channel,
+        started_at=call.started_at,
+        ended_at=call.ended_at,
+        language=call.language,
+        outcome=call.outcome,
+        last_node=call.last_node,
+        next_action=call.next_action,
+        id_masked=call.id_masked,
+        hangup_cause=call.hangup_cause,
+        hangup_cause_text=call.hangup_cause_text,
+        duration_s=call.duration_s,
+        billsec=call.billsec,
+    )

@@ -1,0 +1,195 @@
+"""The console's app factory and a helper that serves it; start-up and clean-up come in pairs.
+
+``create_app`` takes its dependencies (settings, the database, the live calls when the console
+runs in the hotline's process) and holds no global state: what handlers need is built at
+start-up into one frozen ``Console`` (``ivr.web.state``). The database belongs to the caller and
+is not closed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from ivr.config import Settings
+from ivr.runtime.live import LiveCalls
+from ivr.speech.catalog import Catalog
+from ivr.store.audit import AuditLog
+from ivr.store.console import ConsoleRecords
+from ivr.store.database import Database
+from ivr.store.records import Records
+from ivr.store.stats import Statistics
+from ivr.store.users import Accounts
+from ivr.web import (
+    api,
+    auditpage,
+    auth,
+    calldetail,
+    calllog,
+    cases,
+    livecalls,
+    openapi,
+    promptspage,
+    statspage,
+)
+from ivr.web.csrf import csrf_middleware
+from ivr.web.passwords import hash_password_async
+from ivr.web.routing import Handler, add_routes
+from ivr.web.secret import load_secret
+from ivr.web.sessions import new_token, session_middleware
+from ivr.web.state import CONSOLE, Console
+from ivr.web.templating import context_processor, filters
+
+__all__ = ["WebServer", "create_app", "start_web"]
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+SHUTDOWN_TIMEOUT_S = 5.0
+
+# Scripts and styles come from /static only: no inline script runs, no CDN is ever asked.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        response = error
+        _secure(request, response)
+        raise
+    _secure(request, response)
+    return response
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    if response.prepared:  # a stream (live events, a file) sent its headers already
+        return
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
+
+
+def create_app(
+    settings: Settings, database: Database, *, live: LiveCalls | None = None
+) -> web.Application:
+    """The console; its state is built when the app starts (see ``_console_context``)."""
+    app = web.Application(middlewares=[security_headers, session_middleware, csrf_middleware])
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        context_processors=[context_processor],
+        filters=filters(),
+    )
+    add_routes(
+        app,
+        auth.routes,
+        livecalls.routes,
+        calllog.routes,
+        calldetail.routes,
+        cases.routes,
+        statspage.routes,
+        promptspage.routes,
+        auditpage.routes,
+        api.routes,
+        openapi.routes,
+    )
+    app.router.add_static("/static", STATIC, name="static")
+    app.cleanup_ctx.append(_console_context(settings, database, live))
+    app.on_shutdown.append(_stop_streams)
+    return app
+
+
+def _console_context(
+    settings: Settings, database: Database, live: LiveCalls | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        # Files are read in worker threads: the event loop may already serve calls.
+        cookie_key = await asyncio.to_thread(load_secret, settings.data_dir)
+        id_key = await asyncio.to_thread(settings.hash_key)
+        catalog = await asyncio.to_thread(Catalog.load)
+        app[CONSOLE] = Console(
+            settings=settings,
+            records=Records(database),
+            calls=ConsoleRecords(database),
+            accounts=Accounts(database),
+            audit=AuditLog(database),
+            stats=Statistics(database),
+            live=live,
+            catalog=catalog,
+            cookie_key=cookie_key,
+            id_key=id_key,
+            dummy_hash=await hash_password_async(new_token()),
+            stopping=asyncio.Event(),
+        )
+        yield  # nothing to undo: the database is the caller's to close
+
+    return context
+
+
+async def _stop_streams(app: web.Application) -> None:
+    """Shutdown begins: the live event streams end instead of holding the server open."""
+    if CONSOLE in app:
+        app[CONSOLE].stopping.set()
+
+
+@dataclass(frozen=True)
+class WebServer:
+    """A running console; ``close`` stops it (the database stays open)."""
+
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+    async def cleanup(self) -> None:
+        """The same as ``close`` (the name ``web.AppRunner`` uses)."""
+        await self.close()
+
+
+async def start_web(
+    settings: Settings,
+    database: Database,
+    live: LiveCalls | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+) -> WebServer:
+    """Serve the console on ``host:port`` (default: the settings; port 0 picks a free one)."""
+    app = create_app(settings, database, live=live)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    bind_host = host or settings.web_host
+    try:
+        site = web.TCPSite(
+            runner, bind_host, settings.web_port if port is None else port, reuse_address=True
+        )
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_port = int(runner.addresses[0][1])
+    return WebServer(runner, bind_host, bound_port)

@@ -1,0 +1,65 @@
+"""The audit log (``/audit``, auditors only): newest first, filtered by action or user."""
+
+from __future__ import annotations
+
+import re
+from math import ceil
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ivr.store.users import Role
+from ivr.web.routing import Routes
+from ivr.web.serialize import audit_json
+from ivr.web.state import console
+
+__all__ = ["routes"]
+
+AUDITORS = frozenset({Role.AUDITOR})
+PER_PAGE = 100
+_WORD = re.compile(r"[A-Za-z0-9_.@:-]{1,64}")
+
+routes = Routes()
+
+
+def _query(request: web.Request) -> tuple[str, str, int]:
+    action = request.query.get("action", "").strip()
+    actor = request.query.get("actor", "").strip()
+    if (action and not _WORD.fullmatch(action)) or (actor and not _WORD.fullmatch(actor)):
+        raise web.HTTPBadRequest(text="unusable filter")
+    try:
+        page = max(1, int(request.query.get("page", "1") or 1))
+    except ValueError:
+        raise web.HTTPBadRequest(text="page numbers are whole numbers") from None
+    return action, actor, page
+
+
+@routes.get("/audit", roles=AUDITORS, name="audit")
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    action, actor, page = _query(request)
+    log = console(request).audit
+    total, entries = await log.entries(
+        limit=PER_PAGE, offset=(page - 1) * PER_PAGE, action=action or None, actor=actor or None
+    )
+    context: dict[str, Any] = {
+        "entries": entries,
+        "total": total,
+        "page": page,
+        "pages": max(1, ceil(total / PER_PAGE)),
+        "action": action,
+        "actor": actor,
+        "actions": await log.actions(),
+    }
+    return aiohttp_jinja2.render_template("audit.html", request, context)
+
+
+@routes.get("/api/audit", roles=AUDITORS)
+async def audit_api(request: web.Request) -> web.StreamResponse:
+    action, actor, page = _query(request)
+    total, entries = await console(request).audit.entries(
+        limit=PER_PAGE, offset=(page - 1) * PER_PAGE, action=action or None, actor=actor or None
+    )
+    return web.json_response(
+        {"total": total, "page": page, "entries": [audit_json(e) for e in entries]}
+    )

@@ -1,0 +1,143 @@
+"""The call log's filters, read from a query string (pages, API, CSV) and written back to links.
+
+An ID number is never among them: a typed number is turned into its keyed hash (``idh``) and
+masked form (``idm``) by ``with_id_number`` and only those travel in URLs, so the clear number
+never reaches an address bar, a browser history or an access log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from urllib.parse import urlencode
+
+from ivr.domain.idnumber import IdNumberError, id_hash, parse_id
+from ivr.flows import HOTLINE_FLOWS
+from ivr.store.console import CallQuery
+from ivr.web.clock import day_bounds, local_today
+
+__all__ = ["OUTCOMES", "CallFilter", "FilterError"]
+
+OUTCOMES = ("served", "agent", "voice_message", "failed", "abandoned", "error")
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+_HASH = re.compile(r"[0-9a-f]{64}")
+_MASKED = re.compile(r"[0-9]{6}\*{5,8}[0-9]{3}[0-9X]")
+_CALLER = re.compile(r"[0-9+*#]{1,40}")
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used; the message is safe to show (never holds an ID)."""
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    hotline: str = ""
+    outcome: str = ""
+    caller: str = ""
+    idh: str = ""  # keyed hash of the ID number searched for
+    idm: str = ""  # its masked form, to show what is being searched
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> CallFilter:
+        def get(name: str) -> str:
+            return str(params.get(name, "")).strip()
+
+        hotline, outcome, caller = get("hotline"), get("outcome"), get("caller")
+        idh, idm = get("idh").lower(), get("idm").upper()
+        if hotline and hotline not in HOTLINE_FLOWS:
+            raise FilterError(f"unknown hotline {hotline!r}")
+        if outcome and outcome not in OUTCOMES:
+            raise FilterError(f"unknown outcome {outcome!r}")
+        if caller and not _CALLER.fullmatch(caller):
+            raise FilterError("a caller number has only digits, + * and #")
+        if idh and not _HASH.fullmatch(idh):
+            raise FilterError("malformed ID reference")
+        if idm and not _MASKED.fullmatch(idm):
+            idm = ""
+        first, last = _date(get("from"), "from"), _date(get("to"), "to")
+        if first and last and first > last:
+            raise FilterError("the first day is after the last")
+        return cls(
+            date_from=first,
+            date_to=last,
+            hotline=hotline,
+            outcome=outcome,
+            caller=caller,
+            idh=idh,
+            idm=idm if idh else "",
+            page=_int(get("page"), 1, 1, 1_000_000),
+            per_page=_int(get("per_page"), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
+        )
+
+    def with_id_number(self, typed: str, key: bytes) -> CallFilter:
+        """Search by a typed ID number: validated, then kept only as hash and masked form."""
+        try:
+            resident = parse_id(typed, today=local_today())
+        except IdNumberError as error:
+            raise FilterError(f"not a valid ID number ({error.problem.value})") from None
+        return replace(self, idh=id_hash(key, resident), idm=resident.masked)
+
+    def query(self) -> CallQuery:
+        start, end = day_bounds(self.date_from, self.date_to)
+        return CallQuery(
+            start=start,
+            end=end,
+            hotline=self.hotline or None,
+            outcome=self.outcome or None,
+            caller=self.caller or None,
+            id_hash=self.idh or None,
+        )
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def params(self, **changes: object) -> dict[str, str]:
+        """The non-empty filters as query parameters (``changes`` override, e.g. ``page=2``)."""
+        values: dict[str, object] = {
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "hotline": self.hotline,
+            "outcome": self.outcome,
+            "caller": self.caller,
+            "idh": self.idh,
+            "idm": self.idm,
+            "page": self.page if self.page != 1 else "",
+            "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else "",
+        }
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+
+    def url(self, path: str, **changes: object) -> str:
+        params = self.params(**changes)
+        return f"{path}?{urlencode(params)}" if params else path
+
+    def describe(self) -> str:
+        """A one-line summary for the audit log (the ID only masked)."""
+        parts = [f"{k}={v}" for k, v in self.params(page="", per_page="").items() if k != "idh"]
+        return ", ".join(parts) or "no filter"
+
+
+def _date(text: str, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FilterError(f"{name}: a date is written YYYY-MM-DD") from None
+
+
+def _int(text: str, default: int, low: int, high: int) -> int:
+    if not text:
+        return default
+    try:
+        return min(max(int(text), low), high)
+    except ValueError:
+        raise FilterError("page numbers are whole numbers") from None

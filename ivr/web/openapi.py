@@ -1,0 +1,331 @@
+"""The OpenAPI 3.1 description of ``/api/`` (hand-written: the API is small and changes rarely)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ivr.web.routing import ALL_ROLES, Routes
+
+__all__ = ["SPEC", "routes"]
+
+routes = Routes()
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _q(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+_NINT = {"type": ["integer", "null"]}
+_TIME = {"type": "string", "format": "date-time"}
+_NTIME = {"type": ["string", "null"], "format": "date-time"}
+_NDATE = {"type": ["string", "null"], "format": "date"}
+_ERRORS = {
+    "401": {"description": "not logged in"},
+    "403": {"description": "the role has no access (or a missing/wrong CSRF token on a POST)"},
+}
+_FILTERS = [
+    _q("from", "first local day (YYYY-MM-DD, China Standard Time)", type="string", format="date"),
+    _q("to", "last local day, included", type="string", format="date"),
+    _q("hotline", "12333 or 96102", type="string", enum=["12333", "96102"]),
+    _q("outcome", "served, agent, voice_message, failed, abandoned, error"),
+    _q("caller", "part of the calling number"),
+    _q("idh", "ID reference returned by /api/calls/search (a keyed hash, not the ID number)"),
+    _q("page", "page number from 1", type="integer", minimum=1),
+    _q("per_page", "calls per page (at most 200)", type="integer", minimum=1, maximum=200),
+]
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Hotline supervisor console API",
+        "version": "1",
+        "description": (
+            "Read the call log, live calls, card cases and statistics of the 12333 and 96102 "
+            "hotlines; move card cases forward. Authentication is the console's session cookie "
+            "(log in at /login); a POST also needs the X-CSRF-Token header from /api/session. "
+            "ID numbers appear only masked; a full ID number is accepted only in the body of "
+            "POST /api/calls/search and is never stored."
+        ),
+    },
+    "components": {
+        "securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "hotline_session"},
+            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+        },
+        "schemas": {
+            "Call": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "hotline": _STR,
+                    "caller_id": _STR,
+                    "started_at": _TIME,
+                    "ended_at": _NTIME,
+                    "language": _STR,
+                    "outcome": _NSTR,
+                    "last_node": _NSTR,
+                    "next_action": _NSTR,
+                    "id_masked": _NSTR,
+                    "hangup_cause": _NINT,
+                    "hangup_cause_text": _NSTR,
+                    "duration_s": {"type": ["number", "null"]},
+                },
+            },
+            "CallPage": {
+                "type": "object",
+                "properties": {
+                    "total": {"type": "integer"},
+                    "page": {"type": "integer"},
+                    "per_page": {"type": "integer"},
+                    "pages": {"type": "integer"},
+                    "idh": _NSTR,
+                    "id_masked": _NSTR,
+                    "calls": {"type": "array", "items": _ref("Call")},
+                },
+            },
+            "CallDetail": {
+                "allOf": [
+                    _ref("Call"),
+                    {
+                        "type": "object",
+                        "properties": {
+                            "steps": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "at": _TIME,
+                                        "node": _STR,
+                                        "kind": _STR,
+                                        "key": {
+                                            "type": ["string", "null"],
+                                            "description": "*** for sensitive entries",
+                                        },
+                                        "detail": _STR,
+                                    },
+                                },
+                            },
+                            "recordings": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "id": {"type": "integer"},
+                                        "kind": _STR,
+                                        "duration_s": {"type": "number"},
+                                        "created_at": _TIME,
+                                        "url": _STR,
+                                    },
+                                },
+                            },
+                            "voice_messages": {"type": "array", "items": {"type": "object"}},
+                            "loss_reports": {"type": "array", "items": _STR},
+                        },
+                    },
+                ]
+            },
+            "Case": {
+                "type": "object",
+                "properties": {
+                    "reference": _STR,
+                    "status": {
+                        "type": "string",
+                        "enum": [
+                            "provisional",
+                            "needs_verification",
+                            "lifted",
+                            "lapsed",
+                            "formal",
+                            "card_made",
+                            "picked_up",
+                        ],
+                    },
+                    "id_masked": _STR,
+                    "reported_at": _TIME,
+                    "lapses_on": _NDATE,
+                    "pickup_on": _NDATE,
+                    "verified": {"type": "boolean"},
+                    "call_id": _NINT,
+                    "statement_url": _NSTR,
+                    "card": {"type": ["object", "null"]},
+                    "events": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "LiveCalls": {
+                "type": "object",
+                "properties": {
+                    "mode": {"type": "string", "enum": ["live", "database"]},
+                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "calls": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "key": _STR,
+                                "call_id": _NINT,
+                                "hotline": _STR,
+                                "language": _STR,
+                                "node": _STR,
+                                "started_at": _TIME,
+                                "seconds": {"type": "number"},
+                            },
+                        },
+                    },
+                },
+            },
+            "Error": {"type": "object", "properties": {"error": _STR}},
+        },
+    },
+    "security": [{"session": []}],
+    "paths": {
+        "/api/session": {
+            "get": {
+                "summary": "The logged-in user, role and CSRF token",
+                "responses": {"200": _ok({"type": "object"}), **_ERRORS},
+            }
+        },
+        "/api/calls": {
+            "get": {
+                "summary": "Call log, filtered and paged, newest first (supervisor)",
+                "parameters": _FILTERS,
+                "responses": {"200": _ok(_ref("CallPage")), "400": _ok(_ref("Error")), **_ERRORS},
+            }
+        },
+        "/api/calls/search": {
+            "post": {
+                "summary": "Call log searched by a full ID number (supervisor; audited, masked)",
+                "security": [{"session": [], "csrf": []}],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "id_number": _STR,
+                                    "from": _STR,
+                                    "to": _STR,
+                                    "hotline": _STR,
+                                    "outcome": _STR,
+                                    "caller": _STR,
+                                    "page": {"type": "integer"},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {"200": _ok(_ref("CallPage")), "400": _ok(_ref("Error")), **_ERRORS},
+            }
+        },
+        "/api/calls/{call_id}": {
+            "get": {
+                "summary": "One call with its steps and recordings (supervisor; audited)",
+                "parameters": [
+                    {
+                        "name": "call_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": {"200": _ok(_ref("CallDetail")), "404": _ok(_ref("Error")), **_ERRORS},
+            }
+        },
+        "/api/cases": {
+            "get": {
+                "summary": "Open loss reports and those closed in the last 7 days (staff)",
+                "responses": {
+                    "200": _ok(
+                        {
+                            "type": "object",
+                            "properties": {"cases": {"type": "array", "items": _ref("Case")}},
+                        }
+                    ),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/cases/{reference}/{action}": {
+            "post": {
+                "summary": "A counter step on a loss report (staff; audited)",
+                "security": [{"session": [], "csrf": []}],
+                "parameters": [
+                    {"name": "reference", "in": "path", "required": True, "schema": _STR},
+                    {
+                        "name": "action",
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["verify", "formal", "lift", "made", "picked-up"],
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": _ok(_ref("Case")),
+                    "404": _ok(_ref("Error")),
+                    "409": _ok(_ref("Error"), "not possible in the report's state"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/stats": {
+            "get": {
+                "summary": "Volumes, outcomes, transfers, handling time, containment, drop-off",
+                "parameters": [_FILTERS[0], _FILTERS[1], _FILTERS[2]],
+                "responses": {"200": _ok({"type": "object"}), **_ERRORS},
+            }
+        },
+        "/api/live": {
+            "get": {
+                "summary": "Calls in progress (supervisor)",
+                "responses": {"200": _ok(_ref("LiveCalls")), **_ERRORS},
+            }
+        },
+        "/api/live/stream": {
+            "get": {
+                "summary": "Calls in progress as server-sent events (event `calls`, LiveCalls)",
+                "responses": {
+                    "200": {
+                        "description": "an event stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/audit": {
+            "get": {
+                "summary": "The audit log, newest first (auditor)",
+                "parameters": [
+                    _q("action", "only this action"),
+                    _q("actor", "only this user"),
+                    _q("page", "page number from 1", type="integer", minimum=1),
+                ],
+                "responses": {"200": _ok({"type": "object"}), **_ERRORS},
+            }
+        },
+    },
+}
+
+
+@routes.get("/api/openapi.json", roles=ALL_ROLES)
+async def openapi(request: web.Request) -> web.StreamResponse:
+    return web.json_response(SPEC)

@@ -1,0 +1,140 @@
+"""Routes as frozen data, each with the roles allowed on it; the guard that enforces them.
+
+Every route names its roles (or says ``public=True``), so a page cannot be added without deciding
+who may see it. A handler that is not a coroutine function, or a route added twice, fails when the
+app is built, not when the page is first requested.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from aiohttp import web
+
+from ivr.store.users import Role
+from ivr.web.state import session_of
+
+__all__ = [
+    "ALL_ROLES",
+    "CASEWORK",
+    "Handler",
+    "Route",
+    "Routes",
+    "add_routes",
+    "forbidden",
+    "is_api",
+    "see_other",
+]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ALL_ROLES = frozenset(Role)
+CASEWORK = frozenset({Role.STAFF, Role.SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[Role]
+    public: bool = False
+    name: str | None = None
+
+
+class Routes:
+    """Collects routes with decorators: ``@routes.get("/calls", roles={Role.SUPERVISOR})``."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def get(
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] = (),
+        public: bool = False,
+        name: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self._add("GET", path, roles, public, name)
+
+    def post(
+        self,
+        path: str,
+        *,
+        roles: Iterable[Role] = (),
+        public: bool = False,
+        name: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self._add("POST", path, roles, public, name)
+
+    def _add(
+        self, method: str, path: str, roles: Iterable[Role], public: bool, name: str | None
+    ) -> Callable[[Handler], Handler]:
+        allowed = frozenset(roles)
+        if public == bool(allowed):
+            raise ValueError(f"{method} {path}: give either roles or public=True")
+
+        def register(handler: Handler) -> Handler:
+            if not inspect.iscoroutinefunction(handler):
+                raise TypeError(f"{method} {path}: handler {handler!r} is not a coroutine function")
+            self._routes.append(Route(method, path, handler, allowed, public, name))
+            return handler
+
+        return register
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(self._routes)
+
+
+def add_routes(app: web.Application, *tables: Routes) -> None:
+    seen: set[tuple[str, str]] = set()
+    for table in tables:
+        for route in table:
+            if (route.method, route.path) in seen:
+                raise ValueError(f"route {route.method} {route.path} defined twice")
+            seen.add((route.method, route.path))
+            app.router.add_route(route.method, route.path, _guarded(route), name=route.name)
+
+
+def see_other(location: str) -> web.Response:
+    """A 303 redirect (after a POST, or to the log-in page) as a plain response."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def forbidden(request: web.Request, message: str = "forbidden") -> web.Response:
+    if is_api(request):
+        return web.json_response({"error": message}, status=403)
+    return web.Response(
+        status=403,
+        text="<!doctype html><title>403</title><h1>403 Forbidden</h1>"
+        f"<p>{html.escape(message)}</p>"
+        '<p><a href="/">Back</a></p>',
+        content_type="text/html",
+    )
+
+
+def _guarded(route: Route) -> Handler:
+    async def guard(request: web.Request) -> web.StreamResponse:
+        if route.public:
+            return await route.handler(request)
+        session = session_of(request)
+        if session is None:
+            if is_api(request):
+                return web.json_response({"error": "login required"}, status=401)
+            target = quote(request.path_qs if request.method == "GET" else "/", safe="")
+            return see_other(f"/login?next={target}")
+        if session.user.role not in route.roles:
+            return forbidden(request, "your role has no access to this page")
+        return await route.handler(request)
+
+    guard.__name__ = getattr(route.handler, "__name__", "guard")
+    return guard

@@ -1,0 +1,156 @@
+"""The JSON shapes of the API (described in ``ivr.web.openapi``): plain dicts from store views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ivr.domain.cards import mask_card
+from ivr.runtime.live import LiveCall
+from ivr.store.audit import AuditView
+from ivr.store.console import CaseView, RecordingView, VoiceMessageView
+from ivr.store.stats import CallStats
+from ivr.store.views import CallSummary
+
+__all__ = [
+    "audit_json",
+    "call_json",
+    "case_json",
+    "detail_json",
+    "live_json",
+    "stats_json",
+]
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def call_json(call: CallSummary) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "hotline": call.hotline,
+        "caller_id": call.caller_id,
+        "started_at": _iso(call.started_at),
+        "ended_at": _iso(call.ended_at),
+        "language": call.language,
+        "outcome": call.outcome,
+        "last_node": call.last_node,
+        "next_action": call.next_action,
+        "id_masked": call.id_masked,
+        "hangup_cause": call.hangup_cause,
+        "hangup_cause_text": call.hangup_cause_text,
+        "duration_s": call.duration,
+    }
+
+
+def recording_json(recording: RecordingView) -> dict[str, Any]:
+    return {
+        "id": recording.id,
+        "kind": recording.kind,
+        "duration_s": recording.duration_s,
+        "created_at": _iso(recording.created_at),
+        "url": f"/recordings/{recording.id}",
+    }
+
+
+def detail_json(
+    call: CallSummary,
+    recordings: list[RecordingView],
+    messages: list[VoiceMessageView],
+    reports: list[str],
+) -> dict[str, Any]:
+    return {
+        **call_json(call),
+        "channel": call.channel,
+        "uniqueid": call.uniqueid,
+        "steps": [
+            {"at": _iso(s.at), "node": s.node, "kind": s.kind, "key": s.key, "detail": s.detail}
+            for s in call.path
+        ],
+        "recordings": [recording_json(r) for r in recordings],
+        "voice_messages": [
+            {
+                "recording_id": m.recording_id,
+                "callback_number": m.callback_number,
+                "created_at": _iso(m.created_at),
+                "handled_at": _iso(m.handled_at),
+            }
+            for m in messages
+        ],
+        "loss_reports": reports,
+    }
+
+
+def case_json(case: CaseView) -> dict[str, Any]:
+    card = case.card
+    return {
+        "reference": case.reference,
+        "status": case.status.value,
+        "id_masked": case.id_masked,
+        "reported_at": _iso(case.reported_at),
+        "lapses_on": _iso(case.lapses_on),
+        "pickup_on": _iso(case.pickup_on),
+        "verified": case.verified,
+        "call_id": case.call_id,
+        "statement_url": (
+            f"/recordings/{case.statement_recording_id}" if case.statement_recording_id else None
+        ),
+        "card": None
+        if card is None
+        else {"number_masked": mask_card(card.number), "status": card.status.value},
+        "events": [
+            {"at": _iso(e.at), "status": e.status.value, "actor": e.actor, "note": e.note}
+            for e in case.events
+        ],
+    }
+
+
+def stats_json(stats: CallStats, dropoff: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "from": _iso(stats.start),
+        "to": _iso(stats.end),
+        "hotlines": [
+            {
+                "hotline": f.hotline,
+                "calls": f.calls,
+                "finished": f.finished,
+                "served": f.served,
+                "agent_transfers": f.transfers,
+                "avg_handling_s": f.avg_handling_s,
+                "containment": f.containment,
+            }
+            for f in stats.figures
+        ],
+        "per_hour": stats.per_hour,
+        "per_day": {
+            line: {day.isoformat(): n for day, n in sorted(days.items())}
+            for line, days in stats.per_day.items()
+        },
+        "outcomes": stats.outcomes,
+        "dropoff": dropoff,
+    }
+
+
+def live_json(call: LiveCall) -> dict[str, Any]:
+    return {
+        "key": call.uniqueid,
+        "call_id": call.call_id,
+        "hotline": call.hotline,
+        "language": call.language,
+        "node": call.node,
+        "started_at": _iso(call.started_at),
+        "seconds": round(call.seconds, 1),
+    }
+
+
+def audit_json(entry: AuditView) -> dict[str, Any]:
+    return {
+        "at": _iso(entry.at),
+        "actor": entry.actor,
+        "role": entry.role,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": entry.detail,
+        "remote": entry.remote,
+    }

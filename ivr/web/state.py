@@ -1,0 +1,51 @@
+"""What the console's handlers share, built once at start-up and frozen: settings, stores, keys.
+
+Handlers reach it through ``console(request)``; nothing here is global, so two apps (tests, or
+``hotline up`` next to ``hotline web``) never see each other's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ivr.config import Settings
+from ivr.runtime.live import LiveCalls
+from ivr.speech.catalog import Catalog
+from ivr.store.audit import AuditLog
+from ivr.store.console import ConsoleRecords
+from ivr.store.records import Records
+from ivr.store.stats import Statistics
+from ivr.store.users import Accounts, SessionView
+
+__all__ = ["CONSOLE", "SESSION", "Console", "console", "session_of"]
+
+
+@dataclass(frozen=True)
+class Console:
+    settings: Settings
+    records: Records
+    calls: ConsoleRecords
+    accounts: Accounts
+    audit: AuditLog
+    stats: Statistics
+    live: LiveCalls | None  # None: the console runs alone; live calls come from the database
+    catalog: Catalog
+    cookie_key: bytes  # signs the session cookies
+    id_key: bytes  # the ID-number HMAC key (to look calls up by a typed ID number)
+    dummy_hash: str  # checked for unknown users, so a login takes as long either way
+    stopping: asyncio.Event  # set at shutdown: live streams end
+
+
+CONSOLE = web.AppKey("console", Console)
+SESSION = web.RequestKey("session", SessionView)
+
+
+def console(request: web.Request) -> Console:
+    return request.app[CONSOLE]
+
+
+def session_of(request: web.Request) -> SessionView | None:
+    return request.get(SESSION)

@@ -1,0 +1,67 @@
+// Live calls: the list arrives whole over server-sent events; the time in call ticks here.
+(function () {
+  "use strict";
+  var body = document.querySelector("#live-calls tbody");
+  var empty = document.getElementById("live-empty");
+  var total = document.getElementById("live-total");
+  var status = document.getElementById("live-status");
+  if (!body) { return; }
+  var received = Date.now();
+
+  function duration(seconds) {
+    var s = Math.max(0, Math.round(seconds));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
+    return h ? h + ":" + mm : mm;
+  }
+
+  function cell(text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text; // text only: nothing from the server is parsed as HTML
+    if (cls) { td.className = cls; }
+    return td;
+  }
+
+  function render(snap) {
+    received = Date.now();
+    var rows = document.createDocumentFragment();
+    snap.calls.forEach(function (call) {
+      var tr = document.createElement("tr");
+      tr.dataset.key = call.key;
+      tr.appendChild(cell(call.hotline));
+      tr.appendChild(cell(call.node ? call.node.replace(":", " › ") : "—", "node"));
+      tr.appendChild(cell(call.language));
+      var elapsed = cell(duration(call.seconds), "elapsed");
+      elapsed.dataset.seconds = call.seconds;
+      tr.appendChild(elapsed);
+      tr.appendChild(cell(call.call_id ? "#" + call.call_id : ""));
+      rows.appendChild(tr);
+    });
+    body.replaceChildren(rows);
+    Object.keys(snap.counts).forEach(function (line) {
+      var n = document.querySelector('.n[data-hotline="' + line + '"]');
+      if (n) { n.textContent = snap.counts[line]; }
+    });
+    total.textContent = snap.calls.length;
+    empty.hidden = snap.calls.length > 0;
+  }
+
+  function tick() {
+    var passed = (Date.now() - received) / 1000;
+    body.querySelectorAll("td.elapsed").forEach(function (td) {
+      td.textContent = duration(parseFloat(td.dataset.seconds) + passed);
+    });
+  }
+
+  var source = new EventSource("/api/live/stream");
+  source.addEventListener("calls", function (event) {
+    render(JSON.parse(event.data));
+    status.textContent = "● connected";
+    status.className = "status ok";
+  });
+  source.onerror = function () {
+    status.textContent = "○ reconnecting…";
+    status.className = "status down";
+  };
+  setInterval(tick, 1000);
+}());

@@ -1,0 +1,178 @@
+"""Statistics (``/stats``; JSON at ``/api/stats``): volumes, outcomes, transfers, handling time,
+containment, and the drop-off per menu node laid out as the flows define their nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ivr.engine.model import Collect, Menu, Record
+from ivr.flows import FLOWS, HOTLINE_FLOWS
+from ivr.store.stats import CallStats
+from ivr.store.users import Role
+from ivr.web.callfilter import OUTCOMES
+from ivr.web.charts import columns, hbars
+from ivr.web.clock import day_bounds, local_today
+from ivr.web.routing import Routes
+from ivr.web.serialize import stats_json
+from ivr.web.state import console
+
+__all__ = ["NodeDrops", "dropoff_by_flow", "routes"]
+
+SUPERVISORS = frozenset({Role.SUPERVISOR})
+WAITING = (Menu, Collect, Record)
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+
+routes = Routes()
+
+
+@dataclass(frozen=True)
+class NodeDrops:
+    node: str  # "flow:name" as calls record it
+    name: str
+    kind: str
+    abandoned: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class FlowDrops:
+    flow: str
+    title: str
+    nodes: list[NodeDrops]
+
+    @property
+    def total(self) -> int:
+        return sum(n.abandoned + n.failed for n in self.nodes)
+
+
+def dropoff_by_flow(dropoff: dict[str, dict[str, int]]) -> list[FlowDrops]:
+    """Each flow's nodes in definition order with their drop-offs. The nodes where a caller
+    waits (menus, entries, recordings) are always listed, the others (announcements, actions,
+    sub-flows, ends) only when a call did end there; nodes no flow defines any more come last."""
+    seen: set[str] = set()
+    out: list[FlowDrops] = []
+    for flow in FLOWS.values():
+        nodes: list[NodeDrops] = []
+        for name, node in flow.nodes.items():
+            key = f"{flow.name}:{name}"
+            seen.add(key)
+            counts = dropoff.get(key, {})
+            if not isinstance(node, WAITING) and not counts:
+                continue
+            nodes.append(
+                NodeDrops(
+                    key,
+                    name,
+                    type(node).__name__.lower(),
+                    counts.get("abandoned", 0),
+                    counts.get("failed", 0),
+                )
+            )
+        out.append(FlowDrops(flow.name, flow.title, nodes))
+    others = [
+        NodeDrops(key, key, "?", c.get("abandoned", 0), c.get("failed", 0))
+        for key, c in sorted(dropoff.items())
+        if key not in seen
+    ]
+    if others:
+        out.append(FlowDrops("other", "Nodes not in the current flows", others))
+    return out
+
+
+def _period(request: web.Request) -> tuple[date, date, str]:
+    today = local_today()
+    try:
+        last = date.fromisoformat(request.query.get("to") or today.isoformat())
+        first = date.fromisoformat(
+            request.query.get("from") or (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        )
+    except ValueError:
+        raise web.HTTPBadRequest(text="dates are written YYYY-MM-DD") from None
+    if first > last or (last - first).days >= MAX_DAYS:
+        raise web.HTTPBadRequest(text=f"a period is 1 to {MAX_DAYS} days, first day first")
+    hotline = request.query.get("hotline", "")
+    if hotline and hotline not in HOTLINE_FLOWS:
+        raise web.HTTPBadRequest(text=f"unknown hotline {hotline!r}")
+    return first, last, hotline
+
+
+async def _stats(request: web.Request) -> tuple[date, date, str, CallStats]:
+    first, last, hotline = _period(request)
+    start, end = day_bounds(first, last)
+    assert start is not None and end is not None
+    stats = await console(request).stats.call_stats(start, end, hotline=hotline or None)
+    return first, last, hotline, stats
+
+
+def _drops_json(flows: list[FlowDrops]) -> list[dict[str, Any]]:
+    return [
+        {
+            "flow": f.flow,
+            "title": f.title,
+            "nodes": [
+                {"node": n.node, "kind": n.kind, "abandoned": n.abandoned, "failed": n.failed}
+                for n in f.nodes
+            ],
+        }
+        for f in flows
+    ]
+
+
+@routes.get("/api/stats", roles=SUPERVISORS)
+async def stats_api(request: web.Request) -> web.StreamResponse:
+    _, _, _, stats = await _stats(request)
+    return web.json_response(stats_json(stats, _drops_json(dropoff_by_flow(stats.dropoff))))
+
+
+@routes.get("/stats", roles=SUPERVISORS, name="stats")
+async def stats_page(request: web.Request) -> web.StreamResponse:
+    first, last, hotline, stats = await _stats(request)
+    lines = [hotline] if hotline else list(HOTLINE_FLOWS)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    per_day = columns(
+        [d.strftime("%m-%d") for d in days],
+        {line: [stats.per_day.get(line, {}).get(d, 0) for d in days] for line in lines},
+        label_every=max(1, len(days) // 14),
+    )
+    per_hour = columns(
+        [f"{h:02d}" for h in range(24)],
+        {line: stats.per_hour.get(line, [0] * 24) for line in lines},
+        label_every=2,
+    )
+    outcome_names = list(OUTCOMES) + sorted(
+        {o for per in stats.outcomes.values() for o in per} - set(OUTCOMES)
+    )
+    outcome_chart = columns(
+        outcome_names,
+        {line: [stats.outcomes.get(line, {}).get(o, 0) for o in outcome_names] for line in lines},
+    )
+    flows = dropoff_by_flow(stats.dropoff)
+    drop_charts = [
+        (
+            f,
+            hbars(
+                [(n.name, (n.abandoned, n.failed)) for n in f.nodes],
+                ("hung up", "failed"),
+            ),
+        )
+        for f in flows
+    ]
+    context: dict[str, Any] = {
+        "first": first,
+        "last": last,
+        "hotline": hotline,
+        "hotlines": HOTLINE_FLOWS,
+        "stats": stats,
+        "per_day": per_day,
+        "per_hour": per_hour,
+        "outcome_chart": outcome_chart,
+        "drop_charts": drop_charts,
+    }
+    return aiohttp_jinja2.render_template("stats.html", request, context)

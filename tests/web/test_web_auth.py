@@ -1,0 +1,206 @@
+"""Log-in, lock-out, sessions, CSRF and who reaches what: each role only what it may."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from ivr.store.models import AuditLogEntry, User, WebSession
+from ivr.store.types import utcnow
+from tests.web.support import PASSWORD, Client, Env, csrf_token, login
+
+PAGES = ("/live", "/calls", "/calls/1", "/calls.csv", "/cases", "/stats", "/prompts", "/audit")
+API = (
+    "/api/calls",
+    "/api/calls/1",
+    "/api/cases",
+    "/api/stats",
+    "/api/live",
+    "/api/audit",
+    "/api/openapi.json",
+    "/api/session",
+)
+SUPERVISOR_ONLY = {
+    "/live",
+    "/calls",
+    "/calls/1",
+    "/calls.csv",
+    "/stats",
+    "/prompts",
+    "/api/calls",
+    "/api/calls/1",
+    "/api/stats",
+    "/api/live",
+}
+CASEWORK = {"/cases", "/api/cases"}
+AUDITOR_ONLY = {"/audit", "/api/audit"}
+EVERYONE = {"/api/openapi.json", "/api/session"}
+ALLOWED = {
+    "sup": SUPERVISOR_ONLY | CASEWORK | EVERYONE,
+    "clerk": CASEWORK | EVERYONE,
+    "aud": AUDITOR_ONLY | EVERYONE,
+}
+
+
+async def audit_actions(env: Env) -> list[tuple[str, str, str]]:
+    async with env.hotline.database.read() as session:
+        rows = await session.execute(
+            select(AuditLogEntry.actor, AuditLogEntry.action, AuditLogEntry.detail).order_by(
+                AuditLogEntry.id
+            )
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_every_page_needs_a_login(client: Client) -> None:
+    for path in PAGES:
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303, path
+        assert response.headers["Location"].startswith("/login?next=%2F"), path
+    for path in API:
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 401, path
+    login_page = await client.get("/login")
+    assert login_page.status == 200 and 'name="password"' in await login_page.text()
+
+
+@pytest.mark.parametrize("username", ["sup", "clerk", "aud"])
+async def test_each_role_reaches_only_what_it_may(client: Client, username: str) -> None:
+    assert await login(client, username) == 303
+    for path in PAGES + API:
+        response = await client.get(path, allow_redirects=False)
+        expected = 200 if path in ALLOWED[username] else 403
+        assert response.status == expected, (username, path, response.status)
+
+
+async def test_login_lands_on_the_roles_home_and_sets_a_strict_cookie(client: Client) -> None:
+    page = await client.get("/login")
+    token = page.cookies["hotline_login"].value.split(".")[0]
+    response = await client.post(
+        "/login",
+        data={"csrf_token": token, "username": "clerk", "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert response.status == 303 and response.headers["Location"] == "/cases"
+    cookie = response.cookies["hotline_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    assert "Content-Security-Policy" in response.headers
+
+
+async def test_next_after_login_stays_on_this_site(client: Client) -> None:
+    for target, expected in (("/stats", "/stats"), ("//evil.example/x", "/live")):
+        client.session.cookie_jar.clear_domain("127.0.0.1")
+        page = await client.get("/login")
+        token = page.cookies["hotline_login"].value.split(".")[0]
+        response = await client.post(
+            "/login",
+            data={"csrf_token": token, "username": "sup", "password": PASSWORD, "next": target},
+            allow_redirects=False,
+        )
+        assert response.headers["Location"] == expected
+
+
+async def test_wrong_and_unknown_logins_fail_alike_and_are_audited(
+    client: Client, env: Env
+) -> None:
+    assert await login(client, "sup", "wrong password!") == 401
+    assert await login(client, "nobody", "wrong password!") == 401
+    assert await login(client, "sup") == 303
+    actions = await audit_actions(env)
+    assert [a[:2] for a in actions] == [
+        ("sup", "login_failed"),
+        ("nobody", "login_failed"),
+        ("sup", "login"),
+    ]
+    assert actions[0][2] == "wrong password 1/5"
+    assert all("wrong password!" not in detail for _, _, detail in actions)
+
+
+async def test_five_failures_lock_the_account_for_fifteen_minutes(client: Client, env: Env) -> None:
+    for _ in range(5):
+        assert await login(client, "clerk", "not the password") == 401
+    assert await login(client, "clerk") == 429  # the right password is not even checked now
+    async with env.hotline.database.read() as session:
+        user = await session.scalar(select(User).where(User.username == "clerk"))
+    assert user is not None and user.failed_logins == 5 and user.locked_until is not None
+    left = user.locked_until - utcnow()
+    assert timedelta(minutes=14) < left <= timedelta(minutes=15)
+    actions = [a[1] for a in await audit_actions(env)]
+    assert actions == ["login_failed"] * 5 + ["login_locked"]
+    # Fifteen minutes later (the lock moved into the past) the right password works again.
+    async with env.hotline.database.write() as session:
+        await session.execute(
+            update(User).where(User.username == "clerk").values(locked_until=utcnow())
+        )
+    assert await login(client, "clerk") == 303
+    async with env.hotline.database.read() as session:
+        user = await session.scalar(select(User).where(User.username == "clerk"))
+    assert user is not None and user.failed_logins == 0 and user.locked_until is None
+
+
+async def test_posts_without_the_right_csrf_token_are_refused(client: Client) -> None:
+    # Log-in form: no token, or a token not matching the form's cookie.
+    response = await client.post(
+        "/login", data={"username": "sup", "password": PASSWORD}, allow_redirects=False
+    )
+    assert response.status == 403
+    await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={"csrf_token": "forged", "username": "sup", "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert response.status == 403
+    assert await login(client, "sup") == 303
+    token = await csrf_token(client)
+    for data in ({}, {"csrf_token": "forged"}):
+        response = await client.post("/logout", data=data, allow_redirects=False)
+        assert response.status == 403
+        response = await client.post("/cases/0/formal", data=data, allow_redirects=False)
+        assert response.status == 403
+    response = await client.post("/api/calls/search", json={"caller": "138"})
+    assert response.status == 403
+    response = await client.post(
+        "/api/calls/search", json={"caller": "138"}, headers={"X-CSRF-Token": "forged"}
+    )
+    assert response.status == 403
+    response = await client.post(
+        "/api/calls/search", json={"caller": "138"}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status == 200
+    response = await client.post(
+        "/calls",
+        data={"csrf_token": token},
+        headers={"Origin": "http://evil.example"},
+        allow_redirects=False,
+    )
+    assert response.status == 403  # the right token from another site's page: refused too
+    response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 303
+
+
+async def test_logout_ends_the_session_for_good(client: Client, env: Env) -> None:
+    assert await login(client, "sup") == 303
+    stolen = client.session.cookie_jar.filter_cookies(client.make_url("/"))["hotline_session"]
+    token = await csrf_token(client)
+    response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 303
+    async with env.hotline.database.read() as session:
+        assert (await session.scalars(select(WebSession))).all() == []
+    # The old cookie, replayed, is worth nothing: the session row is gone.
+    response = await client.get(
+        "/api/session", headers={"Cookie": f"hotline_session={stolen.value}"}
+    )
+    assert response.status == 401
+
+
+async def test_a_forged_cookie_is_refused(client: Client) -> None:
+    assert await login(client, "sup") == 303
+    good = client.session.cookie_jar.filter_cookies(client.make_url("/"))["hotline_session"]
+    token, _, _ = good.value.rpartition(".")
+    client.session.cookie_jar.clear()
+    for value in (f"{token}.AAAA", f"x{token[1:]}.{good.value.rpartition('.')[2]}", token):
+        response = await client.get("/api/session", headers={"Cookie": f"hotline_session={value}"})
+        assert response.status == 401

@@ -1,0 +1,247 @@
+"""The console in a real browser (Debian's chromium, driven by Playwright) against a real server.
+
+A supervisor watches a simulated call appear and move on the live page, filters the call log,
+searches it by ID number, opens a call and plays a recording; counter staff move a card case
+forward; an auditor reads what they all did. Every page is screenshotted under
+``test-output/web`` and each screenshot must be a real picture, not an empty page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import select
+
+from ivr.config import REPO_ROOT
+from ivr.domain.cards import CardStatus, ReportStatus, pickup_date
+from ivr.engine.context import CallContext
+from ivr.runtime.call import run_call
+from ivr.sim.console import ConsolePort
+from ivr.speech.catalog import Catalog
+from ivr.store.models import Call, LossReport
+from ivr.web import WebServer, start_web
+from ivr.web.clock import local_today
+from tests.web.support import PASSWORD, Env, keyed, open_env, simulate
+
+SHOTS = REPO_ROOT / "test-output" / "web"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MIN_SHOT_BYTES = 5_000
+
+
+@pytest.fixture
+async def served(
+    sqlite_url: str, tmp_path: Path, catalog: Catalog
+) -> AsyncIterator[tuple[Env, WebServer]]:
+    env = await open_env(sqlite_url, tmp_path, catalog)
+    reporter = next(c for c in env.citizens[1:] if c.card_status is CardStatus.NORMAL)
+    await simulate(
+        env, "96102", ["-", "1", keyed(reporter), reporter.initial_password + "#", "1", "1", "4"]
+    )
+    await simulate(env, "12333", ["-", "0"])
+    await simulate(env, "12333", ["-"])  # hangs up at the main menu
+    await simulate(env, "96102", ["-", "1"])  # hangs up when asked for the ID number
+    server = await start_web(
+        env.settings, env.hotline.database, env.hotline.live, host="127.0.0.1", port=0
+    )
+    try:
+        yield env, server
+    finally:
+        await server.close()
+        await env.hotline.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def log_in(browser: Browser, server: WebServer, username: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{server.url}/")
+    await expect(page).to_have_url(f"{server.url}/login?next=%2F")
+    await page.fill('input[name="username"]', username)
+    await page.fill('input[name="password"]', PASSWORD)
+    await page.click('button[type="submit"]')
+    await expect(page.locator("header .who")).to_contain_text(username)
+    return page
+
+
+async def shot(page: Page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > MIN_SHOT_BYTES, f"{path} looks like an empty page"
+    return path
+
+
+class WaitingCaller:
+    """A caller who keys the next entry only when the test says so (so the call stays live)."""
+
+    def __init__(self) -> None:
+        self.entries: queue.Queue[str | None] = queue.Queue()
+
+    def ask(self, prompt: str) -> str:  # runs in a worker thread (ConsolePort calls to_thread)
+        try:
+            entry = self.entries.get(timeout=60)
+        except queue.Empty:
+            entry = None
+        if entry is None:
+            raise EOFError  # the caller hangs up
+        return entry
+
+    def key(self, *entries: str) -> None:
+        for entry in entries:
+            self.entries.put(entry)
+
+    def hang_up(self) -> None:
+        self.entries.put(None)
+
+
+async def test_supervisor_watches_a_live_call_then_reviews_it(
+    served: tuple[Env, WebServer], browser: Browser
+) -> None:
+    env, server = served
+    page = await log_in(browser, server, "sup")
+    await expect(page).to_have_url(f"{server.url}/live")
+    await expect(page.locator("#live-status")).to_contain_text("connected")
+
+    caller = WaitingCaller()
+    citizen = env.citizen(0)
+    port = ConsolePort(env.catalog, env.settings.recordings_dir, ask=caller.ask, say=lambda _: None)
+    ctx = CallContext(hotline="12333", caller_id="13700000000", channel="Console/browser")
+    ctx.uniqueid = "browser-live-1"
+    call = asyncio.create_task(
+        run_call(env.hotline.engine, env.hotline.records, port, ctx, live=env.hotline.live)
+    )
+    try:
+        row = page.locator('#live-calls tbody tr[data-key="browser-live-1"]')
+        await expect(row).to_be_visible(timeout=10_000)
+        await expect(row.locator("td.node")).to_have_text("language › greeting")
+        await expect(page.locator('.n[data-hotline="12333"]')).to_have_text("1")
+        caller.key("-")  # silence: Mandarin, on to the main menu
+        await expect(row.locator("td.node")).to_have_text("12333 › main", timeout=10_000)
+        await shot(page, "live")
+        caller.key("1", keyed(citizen), citizen.initial_password + "#", "1")
+        caller.hang_up()
+        finished = await asyncio.wait_for(call, 30)
+        await expect(row).to_have_count(0, timeout=10_000)
+    finally:
+        caller.hang_up()
+        if not call.done():
+            call.cancel()
+    assert finished.outcome == "served"
+
+    # The call log, filtered by hotline and outcome.
+    await page.click('header nav a[href="/calls"]')
+    await page.select_option('select[name="hotline"]', "12333")
+    await page.select_option('select[name="outcome"]', "served")
+    await page.click('#call-filter button[type="submit"]')
+    await expect(page).to_have_url(f"{server.url}/calls?hotline=12333&outcome=served")
+    await expect(page.locator("#calls tbody tr[data-call]")).to_have_count(1)
+    # Searched by the full ID number: the URL gets a keyed hash, the page the masked number.
+    await page.goto(f"{server.url}/calls")
+    await page.fill('input[name="id_number"]', citizen.id_number)
+    await page.click('#call-filter button[type="submit"]')
+    await expect(page.locator(".chip")).to_contain_text(citizen.masked)
+    assert citizen.id_number not in page.url
+    rows = page.locator("#calls tbody tr[data-call]")
+    await expect(rows).to_have_count(1)
+    await shot(page, "calls")
+
+    # The call itself: its path through the menus, with the password masked.
+    await rows.first.locator("a").click()
+    await expect(page.locator("h1")).to_contain_text(f"Call #{finished.call_id}")
+    timeline = page.locator("#timeline")
+    await expect(timeline).to_contain_text("12333 › query_menu")
+    await expect(timeline).to_contain_text("***")
+    await expect(page.locator("#call-outcome")).to_have_text("served")
+    await shot(page, "call")
+
+    # A call with a recorded statement: the recording loads and plays in the page.
+    async with env.hotline.database.read() as session:
+        with_statement = await session.scalar(
+            select(Call.id).join(LossReport, LossReport.call_id == Call.id)
+        )
+    await page.goto(f"{server.url}/calls/{with_statement}")
+    audio = page.locator("audio").first
+    await audio.evaluate("a => { a.preload = 'auto'; a.load(); }")
+    await page.wait_for_function(
+        "() => { const a = document.querySelector('audio');"
+        " return a.readyState >= 1 && a.duration > 0; }",
+        timeout=10_000,
+    )
+    duration = await audio.evaluate("a => a.duration")
+    assert 3.5 <= duration <= 4.5  # the caller spoke four seconds
+    await audio.evaluate("a => { a.muted = true; return a.play(); }")
+    await shot(page, "recording")
+
+    await page.click('header nav a[href="/stats"]')
+    await expect(page.locator("#figures")).to_contain_text("12333")
+    await expect(page.locator("#dropoff-12333 svg rect")).to_have_count(1)
+    await expect(page.locator("#dropoff-identity_loss svg")).to_contain_text("enter_id")
+    await shot(page, "stats")
+
+
+async def test_staff_move_a_card_case_forward_and_the_auditor_sees_it(
+    served: tuple[Env, WebServer], browser: Browser
+) -> None:
+    env, server = served
+    async with env.hotline.database.read() as session:
+        seeded = await session.scalar(
+            select(LossReport.reference)
+            .where(LossReport.status == ReportStatus.PROVISIONAL, LossReport.call_id.is_(None))
+            .limit(1)
+        )
+    assert seeded is not None
+    page = await log_in(browser, server, "clerk")
+    await expect(page).to_have_url(f"{server.url}/cases")
+    await expect(page.locator("header nav a")).to_have_count(1)  # staff see the cases only
+    row = page.locator(f"#case-{seeded}")
+    await expect(row).to_contain_text("lapses on")
+
+    await row.locator("button.action-formal").click()
+    await expect(page.locator(".notice")).to_contain_text(f"Formal report recorded: {seeded}")
+    expected = pickup_date(local_today(), env.settings.reissue_working_days)
+    row = page.locator(f"#case-{seeded}")
+    await expect(row.locator(".pickup")).to_have_text(expected.isoformat())
+    await expect(row.locator("button.action-made")).to_be_visible()
+    await shot(page, "cases")
+    await row.locator("button.action-made").click()
+    await expect(page.locator(f"#section-card_made #case-{seeded}")).to_be_visible()
+
+    # The statement recorded on the reporting call plays for staff too.
+    statement = page.locator("#section-provisional audio").first
+    await statement.evaluate("a => { a.preload = 'auto'; a.load(); }")
+    await expect(statement).to_have_js_property("readyState", 4, timeout=10_000)
+
+    auditor = await log_in(browser, server, "aud")
+    await expect(auditor).to_have_url(f"{server.url}/audit")
+    table = auditor.locator("#audit")
+    await expect(table).to_contain_text("case_formal")
+    await expect(table).to_contain_text("case_made")
+    await expect(table).to_contain_text("play_recording")
+    await expect(table).to_contain_text(f"report:{seeded}")
+    await shot(auditor, "audit")
+    denied = await auditor.goto(f"{server.url}/cases")
+    assert denied is not None and denied.status == 403

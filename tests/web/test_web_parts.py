@@ -1,0 +1,87 @@
+"""The console's pure parts: filters and their URLs, cookie signing, CSV cells, paths, charts."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ivr.web.audio import contained
+from ivr.web.callfilter import CallFilter, FilterError
+from ivr.web.calllog import _cell
+from ivr.web.charts import columns, hbars, nice_max
+from ivr.web.sessions import sign, unsign
+
+
+def test_filter_round_trips_through_its_url() -> None:
+    flt = CallFilter.parse(
+        {"from": "2025-03-01", "to": "2025-03-03", "hotline": "96102", "caller": "138", "page": "2"}
+    )
+    assert flt.date_from == date(2025, 3, 1) and flt.page == 2
+    again = CallFilter.parse(dict(p.split("=") for p in flt.url("/calls").split("?")[1].split("&")))
+    assert again == flt
+    start, end = flt.query().start, flt.query().end
+    assert start is not None and end is not None
+    assert start.isoformat() == "2025-02-28T16:00:00+00:00"  # local midnight, in UTC
+    assert end.isoformat() == "2025-03-03T16:00:00+00:00"  # the last day included
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hotline": "110"},
+        {"outcome": "drop table"},
+        {"caller": "13800'--"},
+        {"from": "yesterday"},
+        {"from": "2025-03-02", "to": "2025-03-01"},
+        {"idh": "not-a-hash"},
+        {"page": "two"},
+    ],
+)
+def test_filter_refuses_what_it_cannot_use(params: dict[str, str]) -> None:
+    with pytest.raises(FilterError):
+        CallFilter.parse(params)
+
+
+def test_an_id_number_becomes_hash_and_mask_only() -> None:
+    flt = CallFilter().with_id_number("11010519491231002x", b"key")
+    assert flt.idm == "110105********002X" and len(flt.idh) == 64
+    assert "11010519491231002" not in flt.url("/calls") + flt.describe()
+    with pytest.raises(FilterError, match="check_character") as caught:
+        CallFilter().with_id_number("110105194912310021", b"key")
+    assert "110105194912310021" not in str(caught.value)
+
+
+def test_cookie_signature() -> None:
+    value = sign(b"k" * 32, "token")
+    assert unsign(b"k" * 32, value) == "token"
+    assert unsign(b"x" * 32, value) is None
+    assert unsign(b"k" * 32, "token") is None
+    assert unsign(b"k" * 32, "other." + value.split(".")[1]) is None
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _cell("+8613800000000") == "'+8613800000000"
+    assert _cell("-12") == "-12" and _cell("-x") == "'-x" and _cell("12333") == "12333"
+
+
+def test_paths_stay_in_their_folder(tmp_path: Path) -> None:
+    (tmp_path / "data" / "recordings").mkdir(parents=True)
+    base = tmp_path / "data"
+    assert contained(base, "recordings/a.wav") == (base / "recordings" / "a.wav").resolve()
+    assert contained(base, "../x.wav") is None
+    assert contained(base, "/etc/passwd") is None
+    assert contained(base, "") is None
+
+
+def test_chart_geometry() -> None:
+    assert [nice_max(v) for v in (0, 3, 5, 9, 37, 150)] == [4, 4, 8, 12, 40, 200]
+    chart = columns(["a", "b"], {"x": [1, 4], "y": [0, 2]}, width=200, height=100)
+    assert len(chart.bars) == 4 and not chart.empty
+    tallest = max(chart.bars, key=lambda b: b.height)
+    assert tallest.value == 4 and tallest.y == pytest.approx(8.0)  # reaches the top of the plot
+    assert all(b.x + b.width <= 200 for b in chart.bars)
+    rows = hbars([("main", (3, 1)), ("menu", (0, 0))], ("hung up", "failed"))
+    assert [len(r.parts) for r in rows.rows] == [2, 0] and rows.rows[0].total == 4

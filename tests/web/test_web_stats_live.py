@@ -1,0 +1,146 @@
+"""Statistics, live calls (in-process and from the database), the event stream, OpenAPI, prompts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ivr.engine.context import CallContext
+from ivr.flows import FLOWS
+from ivr.sim.console import write_tone
+from ivr.store.types import utcnow
+from ivr.web import create_app
+from tests.web.support import Client, Env, login
+
+
+async def test_statistics_figures_and_dropoff_in_flow_order(client: Client) -> None:
+    assert await login(client, "sup") == 303
+    stats = await (await client.get("/api/stats")).json()
+    figures = {f["hotline"]: f for f in stats["hotlines"]}
+    assert figures["12333"]["calls"] == 3 and figures["96102"]["calls"] == 2
+    assert figures["12333"]["agent_transfers"] == 1
+    assert figures["12333"]["containment"] == pytest.approx(1 / 3)
+    assert figures["96102"]["containment"] == pytest.approx(1.0)
+    assert figures["12333"]["avg_handling_s"] is not None
+    assert sum(stats["per_hour"]["12333"]) == 3
+    assert sum(stats["per_day"]["96102"].values()) == 2
+    assert stats["outcomes"]["12333"] == {"served": 1, "agent": 1, "abandoned": 1}
+    flows = [f["flow"] for f in stats["dropoff"]]
+    assert flows == list(FLOWS)  # the order of the flow definitions
+    main = stats["dropoff"][0]["nodes"]
+    defined = [f"12333:{name}" for name in FLOWS["12333"].nodes]
+    assert [n["node"] for n in main] == [n for n in defined if n in {m["node"] for m in main}]
+    assert next(n for n in main if n["node"] == "12333:main")["abandoned"] == 1
+    page = await client.get("/stats", params={"hotline": "12333"})
+    html = await page.text()
+    # Volumes per day, per hour, outcomes, and a drop-off chart for the one flow with drop-offs.
+    assert page.status == 200 and html.count("<svg") == 4
+    assert 'id="dropoff-12333"' in html and "No caller gave up here." in html
+    assert (
+        await client.get("/stats", params={"from": "2025-02-01", "to": "2025-01-01"})
+    ).status == 400
+
+
+async def test_live_calls_in_process(client: Client, env: Env) -> None:
+    ctx = CallContext(hotline="96102", uniqueid="live-1", call_id=None, language="en")
+    ctx.enter("card_services", "menu")
+    assert env.hotline.live is not None
+    env.hotline.live.started(ctx)
+    assert await login(client, "sup") == 303
+    snap = await (await client.get("/api/live")).json()
+    assert snap["mode"] == "live" and snap["counts"] == {"12333": 0, "96102": 1}
+    assert snap["calls"][0]["node"] == "card_services:menu"
+    assert snap["calls"][0]["language"] == "en"
+    html = await (await client.get("/live")).text()
+    assert "card_services › menu" in html
+    env.hotline.live.ended(ctx)
+    assert (await (await client.get("/api/live")).json())["calls"] == []
+
+
+async def test_live_stream_sends_the_list_and_each_change(client: Client, env: Env) -> None:
+    assert await login(client, "sup") == 303
+    response = await client.get("/api/live/stream")
+    assert response.headers["Content-Type"] == "text/event-stream"
+
+    async def next_event() -> dict[str, Any]:
+        data = ""
+        while True:
+            line = (await asyncio.wait_for(response.content.readline(), 5)).decode()
+            if line.startswith("data: "):
+                data = line[6:]
+            elif line == "\n" and data:
+                parsed: dict[str, Any] = json.loads(data)
+                return parsed
+
+    assert (await next_event())["calls"] == []
+    ctx = CallContext(hotline="12333", uniqueid="live-2")
+    ctx.enter("12333", "main")
+    assert env.hotline.live is not None
+    env.hotline.live.started(ctx)
+    event = await next_event()
+    assert [c["key"] for c in event["calls"]] == ["live-2"]
+    ctx.enter("12333", "query_menu")  # a move in the menus shows within a second
+    event = await next_event()
+    assert event["calls"][0]["node"] == "12333:query_menu"
+    env.hotline.live.ended(ctx)
+    assert (await next_event())["calls"] == []
+    response.close()
+
+
+@pytest.fixture
+async def alone(env: Env) -> AsyncIterator[Client]:
+    """The console as ``hotline web`` runs it: no live calls object, the database only."""
+    app = create_app(env.settings, env.hotline.database)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def test_live_calls_from_the_database_when_running_alone(alone: Client, env: Env) -> None:
+    started = utcnow() - timedelta(seconds=30)
+    call_id = await env.hotline.records.start_call(
+        "12333", "13900000000", "db-live", "SIP/x", "zh", started
+    )
+    await env.hotline.records.start_call(
+        "96102", "13900000001", "stale", "SIP/y", "zh", utcnow() - timedelta(hours=5)
+    )
+    assert await login(alone, "sup") == 303
+    snap = await (await alone.get("/api/live")).json()
+    assert snap["mode"] == "database"
+    assert [c["call_id"] for c in snap["calls"]] == [call_id]  # a 5-hour-old row is not live
+    assert snap["calls"][0]["seconds"] >= 30
+
+
+async def test_openapi_describes_every_api_route(client: Client) -> None:
+    assert await login(client, "aud") == 303
+    spec = await (await client.get("/api/openapi.json")).json()
+    assert spec["openapi"].startswith("3.")
+    app = client.app
+    assert app is not None
+    routes = {
+        r.resource.canonical.replace(r"{call_id:\d+}", "{call_id}").replace(
+            r"{reference:\d{1,12}}", "{reference}"
+        )
+        for r in app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/")
+    }
+    assert routes - {"/api/openapi.json"} == set(spec["paths"])
+
+
+async def test_prompts_page_plays_built_sounds_only(client: Client, env: Env) -> None:
+    built = env.settings.prompts_dir / "zh" / "hotline" / "greeting_12333.wav"
+    await asyncio.to_thread(write_tone, built, 0.5)
+    assert await login(client, "sup") == 303
+    html = await (await client.get("/prompts")).text()
+    assert 'src="/prompts/audio/zh/greeting_12333.wav"' in html
+    assert "欢迎致电一二三三三" in html and "For English, press seven." in html
+    sound = await client.get("/prompts/audio/zh/greeting_12333.wav")
+    assert sound.status == 200 and (await sound.read())[:4] == b"RIFF"
+    assert (await client.get("/prompts/audio/en/greeting_12333.wav")).status == 404  # not built
+    for bad in ("/prompts/audio/xx/greeting_12333.wav", "/prompts/audio/zh/..%2Fsecret.wav"):
+        assert (await client.get(bad)).status == 404
