@@ -70,6 +70,7 @@ class LiveCalls:
             "uniqueid": ctx.uniqueid,
             "hotline": ctx.hotline,
             "call_id": ctx.call_id,
+            "node": ctx.node,
             "outcome": ctx.outcome,
         }
         for queue in self._watchers:
