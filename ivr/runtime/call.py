@@ -50,9 +50,7 @@ async def run_call(
         await engine.run(ctx.hotline, port, ctx)
         if ctx.outcome == "failed" and ctx.served:  # fumbled a menu after getting an answer
             ctx.outcome = "served"
-        await port.set_variable("HOTLINE_NEXT", ctx.then or "hangup")
-        await port.set_variable("HOTLINE_OUTCOME", ctx.outcome or "")
-        await port.set_variable("HOTLINE_CALL_ID", str(ctx.call_id))
+        await _leave_variables(port, ctx)
     except CallerHungUp:
         ctx.outcome = "served" if ctx.served else "abandoned"
         ctx.then = None
@@ -69,15 +67,25 @@ async def run_call(
     return ctx
 
 
+async def _leave_variables(port: CallPort, ctx: CallContext) -> None:
+    """What the dialplan acts on after the AGI: where the caller goes next, and why."""
+    await port.set_variable("HOTLINE_NEXT", ctx.then or "hangup")
+    await port.set_variable("HOTLINE_OUTCOME", ctx.outcome or "")
+    if ctx.call_id is not None:
+        await port.set_variable("HOTLINE_CALL_ID", str(ctx.call_id))
+
+
 async def _technical_problem(port: CallPort, ctx: CallContext) -> None:
+    """Tell the caller and hand them to an agent; best effort, the channel may be what failed."""
     ctx.outcome, ctx.then = "error", "agent"
     ctx.log("error")
     try:
         await port.play([TECHNICAL_PROBLEM], "")
-        await port.set_variable("HOTLINE_NEXT", "agent")
-        await port.set_variable("HOTLINE_OUTCOME", "error")
+        await _leave_variables(port, ctx)
     except CallerHungUp:
         pass
+    except Exception:
+        log.exception("call %s: could not tell the caller about the fault", ctx.call_id)
 
 
 async def _finish(records: Records, ctx: CallContext) -> None:

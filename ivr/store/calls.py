@@ -179,7 +179,7 @@ class CallLog(RecordsBase):
         async with self.db.read() as session:
             calls = list(await session.scalars(query))
             paths = await _paths(session, [call.id for call in calls])
-        return [_summary(call, paths.get(call.id, [])) for call in calls]
+        return [call_summary(call, paths.get(call.id, [])) for call in calls]
 
     async def call_detail(self, call_id: int) -> CallSummary | None:
         async with self.db.read() as session:
@@ -187,7 +187,7 @@ class CallLog(RecordsBase):
             if call is None:
                 return None
             paths = await _paths(session, [call_id])
-        return _summary(call, paths.get(call_id, []))
+        return call_summary(call, paths.get(call_id, []))
 
 
 async def _paths(session: AsyncSession, call_ids: list[int]) -> dict[int, list[StepView]]:
@@ -206,7 +206,7 @@ async def _paths(session: AsyncSession, call_ids: list[int]) -> dict[int, list[S
     return paths
 
 
-def _summary(call: Call, path: list[StepView]) -> CallSummary:
+def call_summary(call: Call, path: list[StepView] | None = None) -> CallSummary:
     return CallSummary(
         id=call.id,
         hotline=call.hotline,
@@ -224,5 +224,5 @@ def _summary(call: Call, path: list[StepView]) -> CallSummary:
         hangup_cause_text=call.hangup_cause_text,
         duration_s=call.duration_s,
         billsec=call.billsec,
-        path=path,
+        path=path or [],
     )

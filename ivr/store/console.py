@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.cards import ReportStatus
 from ivr.store.base import RecordsBase
+from ivr.store.calls import call_summary
 from ivr.store.models import Call, Card, Citizen, LossReport, Recording, ReportEvent, VoiceMessage
-from ivr.store.reports import OPEN_STATUSES
+from ivr.store.reports import OPEN_STATUSES, card_view
 from ivr.store.views import CallSummary, CardView, ReportEventView
 
 __all__ = [
@@ -91,7 +92,7 @@ class ConsoleRecords(RecordsBase):
                 .limit(limit)
                 .offset(offset)
             )
-            return int(total or 0), [_summary(call) for call in calls]
+            return int(total or 0), [call_summary(call) for call in calls]
 
     async def unfinished_calls(self, *, since: datetime) -> list[CallSummary]:
         """Calls started after ``since`` and not ended (another process's live calls)."""
@@ -101,7 +102,7 @@ class ConsoleRecords(RecordsBase):
                 .where(Call.ended_at.is_(None), Call.started_at >= since)
                 .order_by(Call.started_at)
             )
-            return [_summary(call) for call in calls]
+            return [call_summary(call) for call in calls]
 
     async def call_recordings(self, call_id: int) -> list[RecordingView]:
         async with self.db.read() as session:
@@ -241,7 +242,7 @@ async def _cards(session: AsyncSession, reports: list[LossReport]) -> dict[int, 
     if own:
         rows = await session.scalars(select(Card).where(Card.id.in_(set(own.values()))))
         by_id = {card.id: card for card in rows}
-        found.update({rid: _card(by_id[cid]) for rid, cid in own.items() if cid in by_id})
+        found.update({rid: card_view(by_id[cid]) for rid, cid in own.items() if cid in by_id})
     if unverified:
         rows2 = await session.execute(
             select(Citizen.id_hash, Card)
@@ -250,7 +251,7 @@ async def _cards(session: AsyncSession, reports: list[LossReport]) -> dict[int, 
             .order_by(Card.id)
         )
         current = {hashed: card for hashed, card in rows2}  # the latest card wins
-        found.update({rid: _card(current[h]) for rid, h in unverified.items() if h in current})
+        found.update({rid: card_view(current[h]) for rid, h in unverified.items() if h in current})
     return found
 
 
@@ -268,38 +269,5 @@ async def _events(session: AsyncSession, report_ids: list[int]) -> dict[int, lis
     return out
 
 
-def _card(card: Card) -> CardView:
-    return CardView(
-        id=card.id,
-        citizen_id=card.citizen_id,
-        number=card.number,
-        status=card.status,
-        status_since=card.status_since,
-        settlement_stopped_at=card.settlement_stopped_at,
-        issued_on=card.issued_on,
-    )
-
-
 def _recording(row: Recording) -> RecordingView:
     return RecordingView(row.id, row.call_id, row.kind, row.path, row.duration_s, row.created_at)
-
-
-def _summary(call: Call) -> CallSummary:
-    return CallSummary(
-        id=call.id,
-        hotline=call.hotline,
-        caller_id=call.caller_id,
-        uniqueid=call.uniqueid,
-        channel=call.channel,
-        started_at=call.started_at,
-        ended_at=call.ended_at,
-        language=call.language,
-        outcome=call.outcome,
-        last_node=call.last_node,
-        next_action=call.next_action,
-        id_masked=call.id_masked,
-        hangup_cause=call.hangup_cause,
-        hangup_cause_text=call.hangup_cause_text,
-        duration_s=call.duration_s,
-        billsec=call.billsec,
-    )

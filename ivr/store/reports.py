@@ -49,7 +49,7 @@ class CardReports(RecordsBase):
             card = await session.scalar(_current_card(citizen_id))
             if card is None:
                 return None
-            view = _card_view(card)
+            view = card_view(card)
             if today is not None and card.status is CardStatus.PROVISIONALLY_LOST:
                 report = await session.scalar(_open_report(card.id))
                 if report is not None and _lapsed(report, today):
@@ -394,7 +394,7 @@ async def _unused_card_number(session: AsyncSession) -> str:
     raise RuntimeError("no free card number found")
 
 
-def _card_view(card: Card) -> CardView:
+def card_view(card: Card) -> CardView:
     return CardView(
         id=card.id,
         citizen_id=card.citizen_id,
