@@ -43,7 +43,14 @@ def check_catalog(catalog: Catalog) -> None:
         catalog.require(required_sounds(language), [language])
 
 
+def redact_entry(digits: str) -> str:
+    """An entry as the call log keeps it: an ID number masked, its keyed ``*`` shown as X."""
+    if len(digits) == 18 and digits.endswith("*"):
+        digits = digits[:-1] + "X"
+    return mask_ids_in_text(digits)
+
+
 def build_engine(services: Services, catalog: Catalog | None = None) -> Engine:
     check_catalog(catalog or Catalog.load())
     actions = HotlineActions(services)
-    return Engine(FLOWS, actions.actions(), actions.checks(), redact=mask_ids_in_text)
+    return Engine(FLOWS, actions.actions(), actions.checks(), redact=redact_entry)

@@ -101,6 +101,7 @@ async def _start_bridge(stack: AsyncExitStack, result: Stack) -> None:
 
     bridge = await start_bridge(result.settings, result.hotline.records, result.hotline.live)
     stack.push_async_callback(bridge.close)
+    result.hotline.live.attach_channels(bridge.snapshot)
 
 
 async def _start_web(stack: AsyncExitStack, result: Stack) -> None:

@@ -1,0 +1,40 @@
+"""AMI for the hotline: the wire format (pure), the client, the live-call bridge, scripted calls."""
+
+from ivr.ami.bridge import AMIBridge, HangupStore, LiveChannel, start_bridge
+from ivr.ami.client import ActionList, AMIClient, Backoff
+from ivr.ami.errors import (
+    AMIActionError,
+    AMIConnectError,
+    AMIDisconnected,
+    AMIError,
+    AMILoginError,
+    AMITimeout,
+)
+from ivr.ami.keys import KeyScript, parse_keys
+from ivr.ami.protocol import Framer, Message, ProtocolError, format_action, parse_message
+from ivr.ami.scripted_call import ScriptedCall, ScriptedCallResult
+
+__all__ = [
+    "AMIActionError",
+    "AMIBridge",
+    "AMIClient",
+    "AMIConnectError",
+    "AMIDisconnected",
+    "AMIError",
+    "AMILoginError",
+    "AMITimeout",
+    "ActionList",
+    "Backoff",
+    "Framer",
+    "HangupStore",
+    "KeyScript",
+    "LiveChannel",
+    "Message",
+    "ProtocolError",
+    "ScriptedCall",
+    "ScriptedCallResult",
+    "format_action",
+    "parse_keys",
+    "parse_message",
+    "start_bridge",
+]

@@ -1,0 +1,57 @@
+"""AMI test fixtures: recorded transcripts, a fake AMI server, and (for the end-to-end tests) the
+real Asterisk of ``tests/telephony``.
+
+The transcripts in ``transcripts/`` are bytes read from Asterisk 22 (Debian unstable) with fixed
+ActionIDs: ``queue_call.ami`` is one Local-channel call into 12333 (language menu left to time
+out, ``0`` for an agent, the flow ends, the caller waits in the agent queue while agent 7001
+rings, then the caller is hung up), with a Ping, a CoreShowChannels list and a Logoff;
+``login_refused.ami`` is a login with a wrong secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from ivr.ami.protocol import Framer, Message, parse_message
+from tests.ami.fakeami import FakeAMI
+
+# The real Asterisk and its settings, shared with the telephony tests' definitions.
+from tests.telephony.conftest import asterisk, asterisk_settings  # noqa: F401
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
+
+
+def transcript_bytes(name: str) -> bytes:
+    return (TRANSCRIPTS / name).read_bytes()
+
+
+def transcript_messages(name: str) -> list[Message]:
+    """The messages of a transcript, after its banner line."""
+    data = transcript_bytes(name)
+    _, _, rest = data.partition(b"\r\n")
+    return [parse_message(text) for text in Framer().feed(rest)]
+
+
+def transcript_events(name: str) -> list[Message]:
+    return [m for m in transcript_messages(name) if m.event and "ActionID" not in m]
+
+
+async def until(check: Callable[[], bool], within: float = 5.0, step: float = 0.02) -> None:
+    """Wait until ``check()`` holds: state that the client's or bridge's own tasks change."""
+    async with asyncio.timeout(within):
+        while not check():  # noqa: ASYNC110 - the code under test has no event to wait on
+            await asyncio.sleep(step)
+
+
+@pytest.fixture
+async def fake_ami() -> AsyncIterator[FakeAMI]:
+    server = FakeAMI()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -1,0 +1,328 @@
+"""AMIBridge on events recorded from Asterisk 22: live state, watchers, and call records completed
+in a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ivr.ami.bridge import AMIBridge, start_bridge
+from ivr.ami.client import AMIClient, Backoff
+from ivr.ami.protocol import Message
+from ivr.config import Settings
+from ivr.domain.idnumber import mask_ids_in_text
+from ivr.engine.context import CallContext
+from ivr.runtime.live import LiveCalls
+from ivr.store.database import open_database, upgrade_database
+from ivr.store.records import Records
+from tests.ami.conftest import (
+    transcript_bytes,
+    transcript_events,
+    transcript_messages,
+    until,
+)
+from tests.ami.fakeami import FakeAMI
+
+CALLER = "1700000000.102"  # the ;2 half: runs the flow, its uniqueid is in the call record
+LOCAL_ONE = "1700000000.101"  # the ;1 half, dialled by Originate
+AGENT = "1795590808.2"  # agent 7001's phone, rung by the queue
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class NoRecords:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def complete_hangup(self, uniqueid: str, **facts: Any) -> bool:
+        self.calls.append((uniqueid, facts))
+        return False
+
+
+def make_bridge(store: Any, clock: Clock | None = None, **options: Any) -> AMIBridge:
+    client = AMIClient("127.0.0.1", 1, "hotline", "x")  # never connected: events are fed
+    return AMIBridge(client, store, redact=mask_ids_in_text, clock=clock or Clock(), **options)
+
+
+def feed(bridge: AMIBridge, events: Iterable[Message], clock: Clock, step: float = 0.5) -> None:
+    for event in events:
+        clock.now += step
+        bridge.feed(event)
+
+
+def until_event(events: list[Message], name: str, **fields: str) -> int:
+    """Index just after the first event ``name`` with these fields."""
+    for index, event in enumerate(events):
+        if event.event == name and all(event.get(k) == v for k, v in fields.items()):
+            return index + 1
+    raise AssertionError(f"no {name} {fields} in the transcript")
+
+
+@pytest.fixture
+async def records(database_url: str) -> AsyncIterator[Records]:
+    await upgrade_database(database_url)
+    database = await open_database(database_url)
+    try:
+        yield Records(database)
+    finally:
+        await database.close()
+
+
+async def open_call(records: Records, uniqueid: str = CALLER) -> int:
+    return await records.start_call(
+        hotline="12333",
+        caller_id="13800000000",
+        uniqueid=uniqueid,
+        channel="Local/12333@hotline-local-00000000;2",
+        language="zh",
+        started_at=datetime.now(UTC),
+    )
+
+
+def test_live_state_of_a_call_through_the_flow_into_the_queue() -> None:
+    events = transcript_events("queue_call.ami")
+    clock = Clock()
+    bridge = make_bridge(NoRecords(), clock)
+    menu = until_event(events, "AGIExecStart", Command="WAIT FOR DIGIT 5000")
+    feed(bridge, events[:menu], clock)
+    (call,) = bridge.snapshot()
+    assert call.uniqueid == CALLER and call.linkedid == LOCAL_ONE
+    assert call.hotline == "12333" and call.channel.endswith(";2")
+    assert call.application == "AGI" and call.command == "WAIT FOR DIGIT 5000"
+    assert call.state == "Up" and call.caller_id == "13800000000" and call.queue is None
+    assert call.seconds > 0 and not call.fallback and not call.outgoing
+
+    rung = until_event(events, "Newexten", Uniqueid=AGENT)  # the queue rings agent 7001
+    assert rung > until_event(events, "QueueCallerJoin")
+    feed(bridge, events[menu:rung], clock, step=0)
+    clock.now += 7
+    (call,) = bridge.snapshot()
+    assert call.application == "Queue" and call.command is None
+    assert call.queue == "hotline-agents" and call.waiting_seconds == 7.0
+    everything = {c.uniqueid: c for c in bridge.snapshot(everything=True)}
+    assert set(everything) == {CALLER, LOCAL_ONE, AGENT}
+    # The ;1 half and the agent's phone are legs Asterisk dialled: not calls, though the agent's
+    # channel inherited HOTLINE from the caller.
+    assert everything[LOCAL_ONE].outgoing and everything[AGENT].outgoing
+    assert everything[AGENT].hotline == "12333"
+
+
+async def test_only_the_callers_hang_up_is_recorded() -> None:
+    events = transcript_events("queue_call.ami")
+    store = NoRecords()
+    clock = Clock()
+    bridge = make_bridge(store, clock, retry_delays=())
+    feed(bridge, events, clock)
+    await bridge.settle()
+    assert [uniqueid for uniqueid, _ in store.calls] == [CALLER]
+    assert bridge.snapshot(everything=True) == []
+
+
+async def test_hang_up_completes_the_call_record(records: Records) -> None:
+    call_id = await open_call(records)
+    other = await open_call(records, "1700000000.999")
+    events = transcript_events("queue_call.ami")
+    clock = Clock()
+    bridge = make_bridge(records, clock)
+    created = until_event(events, "Newchannel", Uniqueid=CALLER)
+    answered = until_event(events, "Newstate", Uniqueid=CALLER)
+    feed(bridge, events[:created], clock, step=0)
+    feed(bridge, events[created:answered], clock, step=2)  # ringing: 2 s per event
+    feed(bridge, events[answered:], clock, step=1)
+    await bridge.settle()
+    assert bridge.completed == 1 and bridge.unmatched == 0
+    row = await records.call_detail(call_id)
+    assert row is not None
+    assert row.hangup_cause == 0 and row.hangup_cause_text == "Unknown"  # hung up over AMI
+    hung_up = until_event(events, "Hangup", Uniqueid=CALLER)
+    assert row.duration_s == 2 * (answered - created) + (hung_up - answered)
+    assert row.billsec == hung_up - answered
+    untouched = await records.call_detail(other)
+    assert untouched is not None and untouched.hangup_cause is None
+
+
+async def test_a_hang_up_before_the_record_exists_is_retried(records: Records) -> None:
+    clock = Clock()
+    bridge = make_bridge(records, clock, retry_delays=(0.05, 0.05, 0.2, 0.5))
+    base = [("Channel", "PJSIP/6001-00000007"), ("Uniqueid", "1.7"), ("Linkedid", "1.7")]
+    bridge.feed(Message([("Event", "Newchannel"), *base, ("ChannelState", "4")]))
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "96102"), ("Application", "AGI")]))
+    bridge.feed(
+        Message([("Event", "AGIExecStart"), *base, ("Command", "ANSWER"), ("CommandId", "1")])
+    )
+    clock.now += 3
+    bridge.feed(
+        Message([("Event", "Hangup"), *base, ("Cause", "16"), ("Cause-txt", "Normal Clearing")])
+    )
+    await asyncio.sleep(0.08)  # the first attempts find nothing: the flow is still opening it
+    call_id = await open_call(records, "1.7")
+    await bridge.settle()
+    row = await records.call_detail(call_id)
+    assert row is not None and row.hangup_cause == 16 and row.hangup_cause_text == "Normal Clearing"
+    assert row.duration_s == 3 and row.billsec == 0  # never answered
+    assert bridge.completed == 1
+
+
+async def test_a_channel_without_a_record_is_given_up(caplog: pytest.LogCaptureFixture) -> None:
+    store = NoRecords()
+    bridge = make_bridge(store, retry_delays=(0.01, 0.01))
+    base = [("Channel", "PJSIP/6001-1"), ("Uniqueid", "1.8"), ("Linkedid", "1.8")]
+    bridge.feed(Message([("Event", "AGIExecStart"), *base, ("Command", "NOOP")]))
+    bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "16")]))
+    await bridge.settle()
+    assert len(store.calls) == 3 and bridge.unmatched == 1
+    assert store.calls[0][1]["duration_s"] is None  # first seen mid-call: length unknown
+    assert "no call record" in caplog.text
+
+
+async def test_a_database_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        async def complete_hangup(self, uniqueid: str, **facts: Any) -> bool:
+            raise OSError("database is down")
+
+    bridge = make_bridge(Broken())
+    bridge.feed(Message([("Event", "Hangup"), ("Uniqueid", "1.9"), ("Cause", "16")]))
+    await bridge.settle()
+    assert "could not record the hang-up of 1.9" in caplog.text
+
+
+async def test_watchers_see_calls_start_change_and_end() -> None:
+    events = transcript_events("queue_call.ami")
+    clock = Clock()
+    bridge = make_bridge(NoRecords(), clock, retry_delays=())
+    changes = bridge.watch()
+    feed(bridge, events, clock)
+    await bridge.settle()
+    seen: list[dict[str, Any]] = []
+    while not changes.empty():
+        seen.append(changes.get_nowait())
+    assert {change["uniqueid"] for change in seen} == {CALLER}
+    kinds = [change["event"] for change in seen]
+    assert kinds[0] == "started" and kinds[-1] == "ended" and kinds.count("ended") == 1
+    assert any(change.get("queue") == "hotline-agents" for change in seen)
+    assert seen[-1]["cause"] == 0 and seen[-1]["hotline"] == "12333"
+    assert isinstance(seen[0]["started_at"], str)
+    bridge.unwatch(changes)
+
+
+def test_id_numbers_from_ami_are_masked() -> None:
+    bridge = make_bridge(NoRecords())
+    base = [("Channel", "PJSIP/6001-1"), ("Uniqueid", "1.3"), ("Linkedid", "1.3")]
+    bridge.feed(Message([("Event", "Newchannel"), *base, ("CallerIDNum", "13800000000")]))
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "12333"), ("Application", "AGI")]))
+    bridge.feed(
+        Message(
+            [
+                ("Event", "AGIExecStart"),
+                *base,
+                ("CommandId", "5"),
+                ("Command", 'SET VARIABLE "NOTE" "id 11010519491231002X"'),
+            ]
+        )
+    )
+    (call,) = bridge.snapshot()
+    assert call.command == 'SET VARIABLE "NOTE" "id 110105********002X"'
+    assert call.caller_id == "13800000000"  # a phone number is not an ID number
+
+
+def test_the_flow_node_joins_the_channel_view() -> None:
+    live = LiveCalls()
+    live.started(CallContext(hotline="12333", uniqueid=CALLER, node="12333:main"))
+    bridge = make_bridge(
+        NoRecords(), flow_nodes=lambda: {c.uniqueid: c.node for c in live.snapshot()}
+    )
+    events = transcript_events("queue_call.ami")
+    feed(bridge, events[: until_event(events, "AGIExecStart")], Clock())
+    (call,) = bridge.snapshot()
+    assert call.node == "12333:main"
+
+
+# --- through a real AMI client ----------------------------------------------------------------
+
+
+def recorded_channels() -> list[list[tuple[str, str]]]:
+    """The CoreShowChannel items recorded mid-queue, without Event and ActionID."""
+    return [
+        [(k, v) for k, v in m.pairs if k not in ("Event", "ActionID")]
+        for m in transcript_messages("queue_call.ami")
+        if m.event == "CoreShowChannel"
+    ]
+
+
+def settings_for(server: FakeAMI, records_url: str = "") -> Settings:
+    return Settings(
+        ami_host="127.0.0.1", ami_port=server.port, ami_user=server.username,
+        ami_secret=server.secret, db_url=records_url,
+    )  # fmt: skip
+
+
+async def test_start_bridge_follows_a_recorded_call_to_its_record(
+    fake_ami: FakeAMI, records: Records
+) -> None:
+    call_id = await open_call(records)
+    live = LiveCalls()
+    bridge = await start_bridge(settings_for(fake_ami), records, live)
+    try:
+        assert bridge.client.connected
+        await fake_ami.wait_for_action("CoreShowChannels")  # the state is rebuilt at login
+        await asyncio.sleep(0.05)
+        data = transcript_bytes("queue_call.ami").partition(b"\r\n")[2]
+        await fake_ami.push_raw(data, chunk=512)
+        await until(lambda: bridge.completed == 1)
+    finally:
+        await bridge.close()
+    row = await records.call_detail(call_id)
+    assert row is not None and row.hangup_cause == 0 and row.duration_s is not None
+    assert not bridge.client.connected  # the bridge owned its client
+
+
+async def test_calls_up_before_the_bridge_are_picked_up_and_dropped_after_a_restart(
+    fake_ami: FakeAMI,
+) -> None:
+    fake_ami.channels = recorded_channels()
+    fake_ami.handlers["Getvar"] = lambda m: [
+        [("Response", "Success"), ("ActionID", m["ActionID"]), ("Variable", "HOTLINE"),
+         ("Value", "12333" if m["Channel"].endswith(";2") else "")]
+    ]  # fmt: skip
+    client = AMIClient.from_settings(settings_for(fake_ami), backoff=Backoff(0.05, 0.2))
+    await client.connect()
+    bridge = AMIBridge(client, NoRecords(), redact=mask_ids_in_text, owns_client=True)
+    changes = bridge.watch()
+    bridge.start()
+    try:
+        await until(lambda: bool(bridge.snapshot()))
+        (call,) = bridge.snapshot()
+        assert call.uniqueid == CALLER and call.hotline == "12333"
+        assert call.application == "Queue" and 44 <= call.seconds < 46
+        assert len(bridge.snapshot(everything=True)) == 3
+        # Asterisk restarts; the call did not survive it.
+        fake_ami.channels = []
+        await fake_ami.stop()
+        await fake_ami.start()
+        await until(lambda: not bridge.snapshot(everything=True))
+    finally:
+        await bridge.close()
+    kinds = []
+    while not changes.empty():
+        kinds.append(changes.get_nowait())
+    assert [k["event"] for k in kinds] == ["started", "ended"]
+    assert kinds[-1]["cause_text"] == "unknown: AMI was down"
+
+
+def test_live_channel_is_plain_data() -> None:
+    bridge = make_bridge(NoRecords())
+    base = [("Channel", "PJSIP/6001-1"), ("Uniqueid", "1.4"), ("Linkedid", "1.4")]
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "96102"), ("Application", "AGI")]))
+    (call,) = bridge.snapshot()
+    assert dataclasses.asdict(call)["hotline"] == "96102"

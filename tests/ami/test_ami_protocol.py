@@ -1,0 +1,117 @@
+"""AMI framing and parsing on transcripts recorded from Asterisk 22."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ivr.ami.protocol import Framer, Message, ProtocolError, format_action, parse_message
+from tests.ami.conftest import transcript_bytes, transcript_messages
+
+
+def test_transcript_splits_into_messages_with_fixed_action_ids() -> None:
+    messages = transcript_messages("queue_call.ami")
+    replies = {m["ActionID"]: m for m in messages if m.response is not None}
+    assert set(replies) == {
+        "login-1", "ping-1", "originate-1", "dtmf-1", "list-1", "hangup-1", "logoff-1",
+    }  # fmt: skip
+    assert replies["login-1"]["Message"] == "Authentication accepted"
+    assert replies["ping-1"]["Ping"] == "Pong"
+    assert replies["list-1"]["EventList"] == "start"
+    assert replies["logoff-1"].response == "Goodbye"
+    events = [m.event for m in messages if m.event]
+    assert events.count("Hangup") == 3
+    assert events[-1] == "Hangup"
+    # The list's events carry its ActionID; the OriginateResponse event carries the Originate's.
+    listed = [m for m in messages if m.event == "CoreShowChannel"]
+    assert len(listed) == 3 and all(m.action_id == "list-1" for m in listed)
+    originate = next(m for m in messages if m.event == "OriginateResponse")
+    assert originate.action_id == "originate-1" and originate["Response"] == "Success"
+
+
+def test_any_chunking_gives_the_same_messages() -> None:
+    data = transcript_bytes("queue_call.ami").partition(b"\r\n")[2]
+    whole = Framer().feed(data)
+    rng = random.Random(5)
+    for _ in range(20):
+        framer = Framer()
+        pieces: list[str] = []
+        at = 0
+        while at < len(data):
+            size = rng.choice([1, 2, 3, 7, 64, 1000, 4096])
+            pieces += framer.feed(data[at : at + size])
+            at += size
+        assert pieces == whole
+        assert framer.pending == b""
+
+
+def test_partial_message_is_kept_for_the_next_feed() -> None:
+    framer = Framer()
+    assert framer.feed(b"Response: Success\r\nActionID: a1\r\n") == []
+    assert framer.feed(b"\r") == []  # CR of the blank line, LF still to come
+    assert framer.feed(b"\nEvent: Foo\r\n") == ["Response: Success\nActionID: a1"]
+    assert framer.pending == b"Event: Foo\n"
+
+
+def test_refusal_transcript() -> None:
+    (reply,) = transcript_messages("login_refused.ami")
+    assert reply.response == "Error"
+    assert reply.action_id == "login-1"
+    assert reply["Message"] == "Authentication failed"
+
+
+def test_repeated_headers_and_case_insensitive_lookup() -> None:
+    message = parse_message(
+        "Event: Status\nChanVariable: A=1\nChanVariable: B=2\nActionID: x\nAccountCode: \n"
+    )
+    assert message["chanvariable"] == "A=1"
+    assert message.getall("ChanVariable") == ["A=1", "B=2"]
+    assert message["actionid"] == "x" and message.action_id == "x"
+    assert message["AccountCode"] == ""
+    assert list(message) == ["Event", "ChanVariable", "ActionID", "AccountCode"]
+    assert "Missing" not in message and message.get("Missing") is None
+
+
+def test_values_keep_colons_and_old_output_lines_are_kept() -> None:
+    message = parse_message("Response: Follows\nPrivilege: Command\nsome output: with colon\n--END")
+    assert message["Privilege"] == "Command"
+    assert message.getall("Output") == ["some output: with colon", "--END"]
+    assert parse_message("Timestamp: 12:30:01")["Timestamp"] == "12:30:01"
+
+
+def test_format_action_repeats_list_values_and_ends_with_blank_line() -> None:
+    data = format_action(
+        "Originate", "a7", {"Channel": "Local/12333@hotline-local", "Variable": ["A=1", "B=2"]}
+    )
+    assert data == (
+        b"Action: Originate\r\nActionID: a7\r\nChannel: Local/12333@hotline-local\r\n"
+        b"Variable: A=1\r\nVariable: B=2\r\n\r\n"
+    )
+    assert Framer().feed(data) == [data.decode().replace("\r\n", "\n").strip()]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Channel": "x\r\nAction: Command"},  # a value injecting a second action
+        {"Variable": ["A=1", "B=2\nC"]},
+        {"Bad Key": "1"},
+        {"ActionID": "mine"},
+    ],
+)
+def test_format_action_refuses_what_would_change_the_message(fields: dict[str, str]) -> None:
+    with pytest.raises(ProtocolError):
+        format_action("Originate", "a1", fields)
+
+
+def test_an_endless_message_is_refused() -> None:
+    framer = Framer(max_message=100)
+    with pytest.raises(ProtocolError):
+        framer.feed(b"Event: X\r\n" + b"A: " + b"x" * 200)
+
+
+def test_message_is_a_read_only_mapping() -> None:
+    message = Message([("Event", "Hangup"), ("Cause", "16")])
+    assert dict(message) == {"Event": "Hangup", "Cause": "16"}
+    assert len(message) == 2 and message.event == "Hangup" and message.response is None
