@@ -421,8 +421,11 @@ async def run_call(
                 elif (
                     count > max_commands
                     or (hangup_after is not None and count > hangup_after)
-                    or (hang_up_when_done and not caller.entries_left
-                        and caller.wants_new_input(line))
+                    or (
+                        hang_up_when_done
+                        and not caller.entries_left
+                        and caller.wants_new_input(line)
+                    )
                 ):
                     result.hung_up_by_peer = True
                     result.overran = count > max_commands

@@ -13,7 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_benchmark_runs_both_servers_and_completes_every_call() -> None:
     run = subprocess.run(
         [sys.executable, "bench/agi_load.py", "--calls", "12", "--audio", "0", "--ramp", "0.5"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "bare asyncio responder" in run.stdout and "hotline serve" in run.stdout

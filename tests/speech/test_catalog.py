@@ -34,8 +34,11 @@ def catalog() -> Catalog:
 
 def prompt_texts(catalog: Catalog) -> list[tuple[str, str, str, str]]:
     """(folder language, key, text, voice) of every prompt of catalog.yaml."""
-    return [(lang, key, catalog.text(lang, key), catalog.voice(lang, key))
-            for lang in LANGUAGES for key in PROMPT_KEYS]
+    return [
+        (lang, key, catalog.text(lang, key), catalog.voice(lang, key))
+        for lang in LANGUAGES
+        for key in PROMPT_KEYS
+    ]
 
 
 def test_catalog_loads(catalog: Catalog) -> None:
@@ -58,8 +61,12 @@ def test_entry_has_every_language_or_one_voice(key: str) -> None:
 
 
 def test_no_text_is_empty(catalog: Catalog) -> None:
-    empty = [f"{lang}:{key}" for lang in LANGUAGES for key, text in catalog.texts[lang].items()
-             if not text.strip()]
+    empty = [
+        f"{lang}:{key}"
+        for lang in LANGUAGES
+        for key, text in catalog.texts[lang].items()
+        if not text.strip()
+    ]
     assert empty == []
 
 
@@ -71,7 +78,8 @@ def test_no_prompt_key_is_a_fragment_key() -> None:
 def test_loader_refuses_a_prompt_named_like_a_fragment(tmp_path: Path) -> None:
     shutil.copy(CATALOG_DIR / "fragments.yaml", tmp_path / "fragments.yaml")
     (tmp_path / "catalog.yaml").write_text(
-        "d1:\n  zh: 一\n  en: one\n  es: uno\n", encoding="utf-8")
+        "d1:\n  zh: 一\n  en: one\n  es: uno\n", encoding="utf-8"
+    )
     with pytest.raises(ValueError, match="d1"):
         Catalog.load(tmp_path)
 
@@ -85,19 +93,26 @@ def test_voice_overrides_are_languages(catalog: Catalog) -> None:
 
 def test_each_text_suits_the_voice_that_reads_it(catalog: Catalog) -> None:
     # The Mandarin voice cannot read Latin letters; the others cannot read Chinese characters.
-    wrong = [f"{lang}:{key} ({voice} voice): {text}"
-             for lang, key, text, voice in prompt_texts(catalog)
-             if (LATIN if voice == "zh" else CJK).search(text)]
+    wrong = [
+        f"{lang}:{key} ({voice} voice): {text}"
+        for lang, key, text, voice in prompt_texts(catalog)
+        if (LATIN if voice == "zh" else CJK).search(text)
+    ]
     assert wrong == []
 
 
 def test_numbers_are_written_in_words(catalog: Catalog) -> None:
-    with_digits = [f"{lang}:{key}" for lang, key, text, _ in prompt_texts(catalog)
-                   if re.search(r"[0-9]", text)]
+    with_digits = [
+        f"{lang}:{key}" for lang, key, text, _ in prompt_texts(catalog) if re.search(r"[0-9]", text)
+    ]
     assert with_digits == []
 
 
 def test_money_is_yuan_never_dollars(catalog: Catalog) -> None:
-    dollars = [f"{lang}:{key}: {text}" for lang in LANGUAGES
-               for key, text in catalog.texts[lang].items() if DOLLARS.search(text)]
+    dollars = [
+        f"{lang}:{key}: {text}"
+        for lang in LANGUAGES
+        for key, text in catalog.texts[lang].items()
+        if DOLLARS.search(text)
+    ]
     assert dollars == []
