@@ -6,6 +6,7 @@ from the channel language, which ``set_language`` sets.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,7 +52,7 @@ class AgiPort:
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
     ) -> Recording | None:
         local = self.settings.recordings_dir / f"{name}.wav"
-        local.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(local.parent.mkdir, parents=True, exist_ok=True)
         seen_by_asterisk = (
             Path(self.settings.asterisk_recordings_dir or self.settings.recordings_dir.resolve())
             / name
