@@ -41,6 +41,24 @@ __all__ = ["AMIBridge", "FlowCalls", "HangupStore", "LiveChannel", "start_bridge
 
 log = logging.getLogger(__name__)
 
+# Asterisk's texts for the ITU-T Q.850 causes a hotline call ends with.
+Q850_TEXTS: Mapping[int, str] = {
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "User alerting, no answer",
+    21: "Call Rejected",
+    31: "Normal, unspecified",
+    34: "Circuit/channel congestion",
+    127: "Interworking, unspecified",
+}
+
+
+def _cause(event: Message) -> int | None:
+    field = event.get("Cause", "")
+    return int(field) if field.isdigit() else None
+
+
 HOTLINES: tuple[str, ...] = ("12333", "96102")
 _UP = "6"  # ChannelState of an answered channel
 # Keys that identify channels and commands: matched against the records, so never rewritten.
@@ -254,13 +272,23 @@ class AMIBridge:
         channel.waiting_since = None
         self._changed(channel)
 
+    def _on_hangup_request(self, event: Message) -> None:
+        channel = self._channels.get(event.get("Uniqueid", ""))
+        cause = _cause(event)
+        if channel is not None and cause:
+            channel.requested_cause = cause
+
     def _on_hangup(self, event: Message) -> None:
         uniqueid = event.get("Uniqueid", "")
         channel = self._channels.pop(uniqueid, None)
         now = self.clock()
-        cause_field = event.get("Cause", "")
-        cause = int(cause_field) if cause_field.isdigit() else None
+        cause = _cause(event)
         cause_text = event.get("Cause-txt") or None
+        if not cause and channel is not None and channel.requested_cause:
+            # A caller's BYE during the AGI ends with cause 0 (Unknown) on the final event;
+            # the request just before it says what happened.
+            cause = channel.requested_cause
+            cause_text = Q850_TEXTS.get(cause, cause_text)
         duration = billsec = None
         if channel is not None and channel.known_start:
             duration = round(now - channel.created)
@@ -293,6 +321,8 @@ class AMIBridge:
         "QueueCallerLeave": _on_queue_leave,
         "QueueCallerAbandon": _on_queue_leave,
         "AgentConnect": _on_agent_connect,
+        "HangupRequest": _on_hangup_request,
+        "SoftHangupRequest": _on_hangup_request,
         "Hangup": _on_hangup,
     }
 

@@ -59,6 +59,7 @@ class Tracked:
     waiting_since: float | None = None
     agent: str | None = None
     fallback: bool = False
+    requested_cause: int | None = None  # from HangupRequest: who hung up, and why
 
     @property
     def is_call(self) -> bool:

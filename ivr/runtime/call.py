@@ -7,6 +7,7 @@ buffered in memory and written with the call's end in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -51,6 +52,13 @@ async def run_call(
         if ctx.outcome == "failed" and ctx.served:  # fumbled a menu after getting an answer
             ctx.outcome = "served"
         await _leave_variables(port, ctx)
+    except asyncio.CancelledError:
+        # The server is stopping under the caller, who did not abandon anything: say so, and
+        # let the dialplan's fallback (apology, agents) take the call on.
+        ctx.outcome, ctx.then = "interrupted", None
+        ctx.log("interrupted")
+        log.warning("call %s interrupted at %s: the server is stopping", ctx.call_id, ctx.node)
+        raise
     except CallerHungUp:
         ctx.outcome = "served" if ctx.served else "abandoned"
         ctx.then = None

@@ -144,7 +144,8 @@ async def test_hang_up_completes_the_call_record(records: Records) -> None:
     assert bridge.completed == 1 and bridge.unmatched == 0
     row = await records.call_detail(call_id)
     assert row is not None
-    assert row.hangup_cause == 0 and row.hangup_cause_text == "Unknown"  # hung up over AMI
+    # hung up over AMI: the Hangup event says 0 (Unknown), its HangupRequest 16
+    assert row.hangup_cause == 16 and row.hangup_cause_text == "Normal Clearing"
     hung_up = until_event(events, "Hangup", Uniqueid=CALLER)
     assert row.duration_s == 2 * (answered - created) + (hung_up - answered)
     assert row.billsec == hung_up - answered
@@ -211,7 +212,7 @@ async def test_watchers_see_calls_start_change_and_end() -> None:
     kinds = [change["event"] for change in seen]
     assert kinds[0] == "started" and kinds[-1] == "ended" and kinds.count("ended") == 1
     assert any(change.get("queue") == "hotline-agents" for change in seen)
-    assert seen[-1]["cause"] == 0 and seen[-1]["hotline"] == "12333"
+    assert seen[-1]["cause"] == 16 and seen[-1]["hotline"] == "12333"
     assert isinstance(seen[0]["started_at"], str)
     bridge.unwatch(changes)
 
@@ -283,7 +284,7 @@ async def test_start_bridge_follows_a_recorded_call_to_its_record(
     finally:
         await bridge.close()
     row = await records.call_detail(call_id)
-    assert row is not None and row.hangup_cause == 0 and row.duration_s is not None
+    assert row is not None and row.hangup_cause == 16 and row.duration_s is not None
     assert not bridge.client.connected  # the bridge owned its client
 
 
@@ -326,3 +327,20 @@ def test_live_channel_is_plain_data() -> None:
     bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "96102"), ("Application", "AGI")]))
     (call,) = bridge.snapshot()
     assert dataclasses.asdict(call)["hotline"] == "96102"
+
+
+async def test_a_callers_bye_keeps_the_cause_of_the_hangup_request(records: Records) -> None:
+    """Asterisk 22 ends a channel hung up by the caller during AGI with cause 0 on ``Hangup``;
+    the ``HangupRequest`` just before it carries the real cause."""
+    call_id = await open_call(records, "1.8")
+    clock = Clock()
+    bridge = make_bridge(records, clock)
+    base = [("Channel", "PJSIP/6001-00000008"), ("Uniqueid", "1.8"), ("Linkedid", "1.8")]
+    bridge.feed(Message([("Event", "Newchannel"), *base, ("ChannelState", "4")]))
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "12333"), ("Application", "AGI")]))
+    bridge.feed(Message([("Event", "HangupRequest"), *base, ("Cause", "16")]))
+    bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "0"), ("Cause-txt", "Unknown")]))
+    await bridge.settle()
+    row = await records.call_detail(call_id)
+    assert row is not None
+    assert (row.hangup_cause, row.hangup_cause_text) == (16, "Normal Clearing")

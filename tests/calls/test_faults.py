@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -50,3 +51,29 @@ async def test_database_failing_mid_call(hotline: RunningHotline) -> None:
     row = await last_call(hotline)
     assert row.outcome == "error" and row.next_action == "agent"
     assert row.last_node == "12333:pension"  # where it failed, for the supervisor
+
+
+async def test_server_stopped_mid_call_closes_the_record_as_interrupted(
+    hotline: RunningHotline,
+) -> None:
+    citizen = hotline.citizens[0]
+    moves = hotline.app.live.watch()
+    call = asyncio.create_task(
+        run_call(
+            "127.0.0.1",
+            hotline.port,
+            "96102",
+            ["-", "1", keyed_id(citizen), password(citizen)],
+            audio_seconds=0.2,
+        )
+    )
+    async with asyncio.timeout(30):
+        while "identity" not in (await moves.get()).get("node", ""):
+            pass
+    await hotline.server.stop(grace=0.1)
+    result = await call
+    assert not result.hung_up_by_peer  # the server went, not the caller
+    row = await last_call(hotline)
+    assert row.outcome == "interrupted" and row.ended_at is not None
+    assert row.next_action is None  # the dialplan's fallback takes the caller on
+    assert row.last_node is not None and row.last_node.startswith("identity_loss:")
