@@ -163,25 +163,7 @@ class ConsoleRecords(RecordsBase):
                     .order_by(LossReport.reported_at, LossReport.id)
                 )
             )
-            cards = await _cards(session, reports)
-            events = await _events(session, [r.id for r in reports])
-        return [
-            CaseView(
-                reference=r.reference,
-                status=_effective(r, today),
-                id_masked=r.id_masked,
-                reported_at=r.reported_at,
-                lapses_on=r.lapses_on,
-                pickup_on=r.pickup_on,
-                verified=r.verified,
-                call_id=r.call_id,
-                statement_recording_id=r.statement_recording_id,
-                updated_at=r.updated_at,
-                card=cards.get(r.id),
-                events=events.get(r.id, []),
-            )
-            for r in reports
-        ]
+            return await _case_views(session, reports, today)
 
     async def case(self, reference: str, *, today: date) -> CaseView | None:
         async with self.db.read() as session:
@@ -190,22 +172,8 @@ class ConsoleRecords(RecordsBase):
             )
             if report is None:
                 return None
-            cards = await _cards(session, [report])
-            events = await _events(session, [report.id])
-        return CaseView(
-            reference=report.reference,
-            status=_effective(report, today),
-            id_masked=report.id_masked,
-            reported_at=report.reported_at,
-            lapses_on=report.lapses_on,
-            pickup_on=report.pickup_on,
-            verified=report.verified,
-            call_id=report.call_id,
-            statement_recording_id=report.statement_recording_id,
-            updated_at=report.updated_at,
-            card=cards.get(report.id),
-            events=events.get(report.id, []),
-        )
+            (view,) = await _case_views(session, [report], today)
+        return view
 
 
 def _filtered(selection: Select[Call], query: CallQuery) -> Select[Call]:
@@ -222,6 +190,31 @@ def _filtered(selection: Select[Call], query: CallQuery) -> Select[Call]:
     if query.id_hash:
         selection = selection.where(Call.id_hash == query.id_hash)
     return selection
+
+
+async def _case_views(
+    session: AsyncSession, reports: list[LossReport], today: date
+) -> list[CaseView]:
+    """Reports as the counter sees them: effective status, the card, the history."""
+    cards = await _cards(session, reports)
+    events = await _events(session, [r.id for r in reports])
+    return [
+        CaseView(
+            reference=r.reference,
+            status=_effective(r, today),
+            id_masked=r.id_masked,
+            reported_at=r.reported_at,
+            lapses_on=r.lapses_on,
+            pickup_on=r.pickup_on,
+            verified=r.verified,
+            call_id=r.call_id,
+            statement_recording_id=r.statement_recording_id,
+            updated_at=r.updated_at,
+            card=cards.get(r.id),
+            events=events.get(r.id, []),
+        )
+        for r in reports
+    ]
 
 
 def _effective(report: LossReport, today: date) -> ReportStatus:
