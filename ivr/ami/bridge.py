@@ -35,6 +35,7 @@ from ivr.ami.protocol import Message
 from ivr.config import Settings
 
 # The one import outside config: what masks ID numbers in logs must mask them here too.
+from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import mask_ids_in_text
 
 __all__ = ["AMIBridge", "FlowCalls", "HangupStore", "LiveChannel", "start_bridge"]
@@ -59,7 +60,6 @@ def _cause(event: Message) -> int | None:
     return int(field) if field.isdigit() else None
 
 
-HOTLINES: tuple[str, ...] = ("12333", "96102")
 _UP = "6"  # ChannelState of an answered channel
 # Keys that identify channels and commands: matched against the records, so never rewritten.
 _IDENTITY = frozenset({"uniqueid", "linkedid", "destuniqueid", "destlinkedid", "commandid"})

@@ -19,8 +19,8 @@ from ivr.ami.keys import parse_keys
 from ivr.ami.scripted_call import LOCAL_CONTEXT, ScriptedCall, ScriptedCallResult
 from ivr.cli.calls_cmd import format_call
 from ivr.config import Settings
+from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import mask_ids_in_text
-from ivr.flows import HOTLINE_FLOWS
 from ivr.store.database import open_database
 from ivr.store.records import CallSummary, Records
 
@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "call", help="place a scripted test call through Asterisk (AMI) and print its record"
     )
-    parser.add_argument("hotline", choices=HOTLINE_FLOWS)
+    parser.add_argument("hotline", choices=HOTLINES)
     parser.add_argument(
         "--keys",
         default="",

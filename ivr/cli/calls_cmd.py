@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from ivr.config import Settings
+from ivr.domain.hotlines import HOTLINES
 from ivr.store.database import open_database
 from ivr.store.records import CallSummary, Records
 
@@ -15,7 +16,7 @@ from ivr.store.records import CallSummary, Records
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("calls", help="show the latest calls with outcome and path")
     parser.add_argument("--last", type=int, default=10, help="how many calls (default 10)")
-    parser.add_argument("--hotline", choices=("12333", "96102"))
+    parser.add_argument("--hotline", choices=HOTLINES)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
 

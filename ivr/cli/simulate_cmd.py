@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from ivr.config import Settings
+from ivr.domain.hotlines import HOTLINES
 from ivr.engine.context import CallContext
-from ivr.flows import HOTLINE_FLOWS
 from ivr.runtime.app import Hotline
 from ivr.runtime.call import run_call
 from ivr.sim.console import ConsolePort, parse_keys
@@ -18,7 +18,7 @@ from ivr.store.database import upgrade_database
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("simulate", help="run a call flow in the terminal")
-    parser.add_argument("hotline", choices=HOTLINE_FLOWS)
+    parser.add_argument("hotline", choices=HOTLINES)
     parser.add_argument(
         "--keys",
         help='scripted call: one entry per input, "-" for silence, '

@@ -20,7 +20,6 @@ FLOWS: Mapping[str, Flow] = {
     flow.name: flow
     for flow in (HOTLINE_12333, HOTLINE_96102, LANGUAGE, IDENTITY, IDENTITY_FOR_LOSS, CARD_SERVICES)
 }
-HOTLINE_FLOWS = ("12333", "96102")  # the flows a call can enter; the rest are sub-flows
 # Played outside the flows: by the call runner on a fault, by the dialplan when the server is down.
 RUNTIME_PROMPTS = frozenset(
     {"technical_problem", "fallback_apology", "leave_message", "message_saved"}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.engine.model import DIGITS, Action, Choice, Collect, End, Flow, Menu, Node, Retries
-
-HOTLINES = ("12333", "96102")
 
 LANGUAGE = Flow(
     name="language",

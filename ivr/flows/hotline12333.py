@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ivr.domain.hotlines import LABOUR_LINE
 from ivr.engine.model import (
     Action,
     Choice,
@@ -46,7 +47,7 @@ def password_entry(
 
 
 HOTLINE_12333 = Flow(
-    name="12333",
+    name=LABOUR_LINE,
     title="12333 labour and social-security hotline",
     start="language",
     nodes={

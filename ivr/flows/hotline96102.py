@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from ivr.domain.hotlines import CARD_LINE
 from ivr.engine.model import End, Flow, Sub
 
 __all__ = ["HOTLINE_96102"]
 
 HOTLINE_96102 = Flow(
-    name="96102",
+    name=CARD_LINE,
     title="96102 social-security card line (24 h)",
     start="language",
     nodes={

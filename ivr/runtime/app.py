@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from ivr.agi.channel import AGIChannel
 from ivr.config import Settings
+from ivr.domain.hotlines import HOTLINES
 from ivr.engine.context import CallContext
 from ivr.engine.runner import Engine
-from ivr.flows import HOTLINE_FLOWS, build_engine
+from ivr.flows import build_engine
 from ivr.flows.actions import Services
 from ivr.runtime.agi_port import AgiPort
 from ivr.runtime.call import run_call
@@ -42,7 +43,7 @@ class Hotline:
         await self.database.close()
 
     def agi_routes(self) -> dict[str, Callable[[AGIChannel], Awaitable[None]]]:
-        return {name: self._agi_handler(name) for name in HOTLINE_FLOWS}
+        return {name: self._agi_handler(name) for name in HOTLINES}
 
     def _agi_handler(self, hotline: str) -> Callable[[AGIChannel], Awaitable[None]]:
         async def handle(channel: AGIChannel) -> None:

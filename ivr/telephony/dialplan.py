@@ -18,11 +18,11 @@ from typing import Any
 import jinja2
 
 from ivr.config import REPO_ROOT, Settings
+from ivr.domain.hotlines import HOTLINES
 from ivr.telephony.errors import ConfigError
 from ivr.telephony.layout import ETC_DIR, STATE_DIR, recordings_dir_in_asterisk
 
 TEMPLATE_DIR = REPO_ROOT / "dialplan"
-HOTLINES: tuple[str, ...] = ("12333", "96102")
 TESTERS: tuple[str, ...] = ("6001", "6002", "6003")
 AGENTS: tuple[str, ...] = ("7001", "7002")
 SECRET_FIELDS: tuple[str, ...] = ("ami_secret", "sip_password")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import IdNumberError, id_hash, parse_id
-from ivr.flows import HOTLINE_FLOWS
 from ivr.store.console import CallQuery
 from ivr.web.clock import day_bounds, local_today
 
@@ -51,7 +51,7 @@ class CallFilter:
 
         hotline, outcome, caller = get("hotline"), get("outcome"), get("caller")
         idh, idm = get("idh").lower(), get("idm").upper()
-        if hotline and hotline not in HOTLINE_FLOWS:
+        if hotline and hotline not in HOTLINES:
             raise FilterError(f"unknown hotline {hotline!r}")
         if outcome and outcome not in OUTCOMES:
             raise FilterError(f"unknown outcome {outcome!r}")

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.flows import HOTLINE_FLOWS
+from ivr.domain.hotlines import HOTLINES
 from ivr.store.users import Role
 from ivr.store.views import CallSummary
 from ivr.web.auditing import audit
@@ -57,7 +57,7 @@ async def _page(
         "calls": calls,
         "total": total,
         "pages": max(1, ceil(total / flt.per_page)),
-        "hotlines": HOTLINE_FLOWS,
+        "hotlines": HOTLINES,
         "outcomes": OUTCOMES,
         "error": error,
     }

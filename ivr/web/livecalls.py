@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.flows import HOTLINE_FLOWS
+from ivr.domain.hotlines import HOTLINES
 from ivr.store.types import utcnow
 from ivr.store.users import Role
 from ivr.web.routing import Routes
@@ -54,7 +54,7 @@ async def snapshot(state: Console) -> dict[str, Any]:
             for row in rows
         ]
         mode = "database"
-    counts = {line: sum(1 for c in calls if c["hotline"] == line) for line in HOTLINE_FLOWS}
+    counts = {line: sum(1 for c in calls if c["hotline"] == line) for line in HOTLINES}
     return {"mode": mode, "counts": counts, "calls": calls}
 
 

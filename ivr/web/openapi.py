@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.web.routing import ALL_ROLES, Routes
 
 __all__ = ["SPEC", "routes"]
@@ -44,7 +45,7 @@ _ERRORS = {
 _FILTERS = [
     _q("from", "first local day (YYYY-MM-DD, China Standard Time)", type="string", format="date"),
     _q("to", "last local day, included", type="string", format="date"),
-    _q("hotline", "12333 or 96102", type="string", enum=["12333", "96102"]),
+    _q("hotline", " or ".join(HOTLINES), type="string", enum=list(HOTLINES)),
     _q("outcome", "served, agent, voice_message, failed, abandoned, error"),
     _q("caller", "part of the calling number"),
     _q("idh", "ID reference returned by /api/calls/search (a keyed hash, not the ID number)"),

@@ -11,8 +11,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.engine.model import Collect, Menu, Record
-from ivr.flows import FLOWS, HOTLINE_FLOWS
+from ivr.flows import FLOWS
 from ivr.store.stats import CallStats
 from ivr.store.users import Role
 from ivr.web.callfilter import OUTCOMES
@@ -98,7 +99,7 @@ def _period(request: web.Request) -> tuple[date, date, str]:
     if first > last or (last - first).days >= MAX_DAYS:
         raise web.HTTPBadRequest(text=f"a period is 1 to {MAX_DAYS} days, first day first")
     hotline = request.query.get("hotline", "")
-    if hotline and hotline not in HOTLINE_FLOWS:
+    if hotline and hotline not in HOTLINES:
         raise web.HTTPBadRequest(text=f"unknown hotline {hotline!r}")
     return first, last, hotline
 
@@ -134,7 +135,7 @@ async def stats_api(request: web.Request) -> web.StreamResponse:
 @routes.get("/stats", roles=SUPERVISORS, name="stats")
 async def stats_page(request: web.Request) -> web.StreamResponse:
     first, last, hotline, stats = await _stats(request)
-    lines = [hotline] if hotline else list(HOTLINE_FLOWS)
+    lines = [hotline] if hotline else list(HOTLINES)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     per_day = columns(
         [d.strftime("%m-%d") for d in days],
@@ -168,7 +169,7 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
         "first": first,
         "last": last,
         "hotline": hotline,
-        "hotlines": HOTLINE_FLOWS,
+        "hotlines": HOTLINES,
         "stats": stats,
         "per_day": per_day,
         "per_hour": per_hour,
