@@ -1,6 +1,7 @@
 """AMI for the hotline: the wire format (pure), the client, the live-call bridge, scripted calls."""
 
-from ivr.ami.bridge import AMIBridge, HangupStore, LiveChannel, start_bridge
+from ivr.ami.bridge import AMIBridge, start_bridge
+from ivr.ami.channels import Channel
 from ivr.ami.client import ActionList, AMIClient, Backoff
 from ivr.ami.errors import (
     AMIActionError,
@@ -10,6 +11,7 @@ from ivr.ami.errors import (
     AMILoginError,
     AMITimeout,
 )
+from ivr.ami.hangups import HangupRecorder, HangupStore
 from ivr.ami.keys import KeyScript, parse_keys
 from ivr.ami.protocol import Framer, Message, ProtocolError, format_action, parse_message
 from ivr.ami.scripted_call import ScriptedCall, ScriptedCallResult
@@ -25,10 +27,11 @@ __all__ = [
     "AMITimeout",
     "ActionList",
     "Backoff",
+    "Channel",
     "Framer",
+    "HangupRecorder",
     "HangupStore",
     "KeyScript",
-    "LiveChannel",
     "Message",
     "ProtocolError",
     "ScriptedCall",

@@ -1,4 +1,4 @@
-"""What the bridge knows of one channel, and the frozen view the supervisor console reads."""
+"""What the bridge knows of one channel: a frozen value the reducer replaces at each event."""
 
 from __future__ import annotations
 
@@ -8,83 +8,47 @@ from datetime import datetime
 
 from ivr.ami.protocol import Message
 
-__all__ = ["OUTGOING_LINE", "LiveChannel", "Tracked", "caller_id_of", "hms_seconds"]
+__all__ = ["OUTGOING_LINE", "Channel", "Now", "caller_id_of", "hms_seconds"]
 
 OUTGOING_LINE = "(Outgoing Line)"  # Newexten AppData of a leg Asterisk dialled (AppDial, AppQueue)
 
 
 @dataclass(frozen=True)
-class LiveChannel:
-    """One channel as the supervisor console shows it."""
+class Now:
+    """The moment an event is applied: monotonic seconds for lengths, wall time for display."""
 
+    mono: float
+    wall: datetime
+
+
+@dataclass(frozen=True)
+class Channel:
     uniqueid: str
     linkedid: str
-    channel: str
-    hotline: str | None
-    state: str
-    caller_id: str
-    started_at: datetime
-    seconds: float  # time in call so far
-    application: str | None  # the dialplan application running: AGI, Queue, Record...
-    command: str | None  # the AGI command running now (the flow's prompt or input)
-    node: str | None  # the flow's node, when the flow's live calls are wired in
-    queue: str | None  # the agent queue the caller waits in
-    waiting_seconds: float | None  # how long the caller has waited for an agent
-    agent: str | None  # the agent who took the call
-    fallback: bool  # the flow did not finish: apology and agents (or a message)
-    outgoing: bool  # a leg Asterisk dialled (Local ;1, an agent's phone)
-
-
-@dataclass
-class Tracked:
-    """A channel the bridge follows; times are monotonic seconds."""
-
-    uniqueid: str
-    linkedid: str
-    channel: str
-    created: float
+    name: str  # Asterisk's channel name (PJSIP/6001-00000001, Local/12333@hotline-local-...;2)
+    created: float  # monotonic
     started_at: datetime
     known_start: bool = True  # False when first seen mid-call: its length is unknown
     state: str = ""
     caller_id: str = ""
-    answered: float | None = None
+    answered: float | None = None  # monotonic
     hotline: str | None = None
-    outgoing: bool = False
+    outgoing: bool = False  # a leg Asterisk dialled (Local ;1, an agent's phone)
     dialplan: bool = False  # runs dialplan applications itself (a caller, not a dialled leg)
-    application: str | None = None
-    command: str | None = None
+    application: str | None = None  # the dialplan application running: AGI, Queue, Record...
+    command: str | None = None  # the AGI command running now (the flow's prompt or input)
     command_id: str | None = None
     ran_agi: bool = False
-    queue: str | None = None
-    waiting_since: float | None = None
-    agent: str | None = None
-    fallback: bool = False
+    queue: str | None = None  # the agent queue the caller waits in
+    waiting_since: datetime | None = None
+    agent: str | None = None  # the agent who took the call
+    fallback: bool = False  # the flow did not finish: apology and agents (or a message)
     requested_cause: int | None = None  # from HangupRequest: who hung up, and why
 
     @property
     def is_call(self) -> bool:
+        """A caller's own channel on a hotline (not a leg Asterisk dialled for it)."""
         return self.hotline is not None and self.dialplan and not self.outgoing
-
-    def view(self, now: float, node: str | None = None) -> LiveChannel:
-        waiting = round(now - self.waiting_since, 1) if self.waiting_since is not None else None
-        return LiveChannel(
-            uniqueid=self.uniqueid,
-            linkedid=self.linkedid,
-            channel=self.channel,
-            hotline=self.hotline,
-            state=self.state,
-            caller_id=self.caller_id,
-            started_at=self.started_at,
-            seconds=round(now - self.created, 1),
-            application=self.application,
-            command=self.command,
-            node=node,
-            queue=self.queue,
-            waiting_seconds=waiting,
-            agent=self.agent,
-            fallback=self.fallback,
-            outgoing=self.outgoing,
-        )
 
 
 def caller_id_of(event: Message) -> str:

@@ -1,17 +1,17 @@
-"""``hotline serve``: the FastAGI server for both hotlines."""
+"""``hotline serve``: the FastAGI server for both hotlines (a hotline node, without a console)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
+from contextlib import AsyncExitStack
 from typing import Any
 
-from ivr.agi.server import FastAGIServer
-from ivr.ami.bridge import start_bridge
 from ivr.config import Settings
-from ivr.runtime.app import Hotline
+from ivr.stack import start_node
 
 log = logging.getLogger("hotline.serve")
 
@@ -29,43 +29,31 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(
-        serve(
-            settings,
-            host=args.host or settings.agi_host,
-            port=args.port if args.port is not None else settings.agi_port,
-            ami=args.ami,
-        )
-    )
+    if args.host:
+        settings = dataclasses.replace(settings, agi_host=args.host)
+    if args.port is not None:
+        settings = dataclasses.replace(settings, agi_port=args.port)
+    asyncio.run(serve(settings, ami=args.ami))
     return 0
 
 
-async def serve(settings: Settings, *, host: str, port: int, ami: bool = False) -> None:
-    hotline = await Hotline.open(settings)
-    server = FastAGIServer(hotline.agi_routes(), host=host, port=port)
+async def serve(settings: Settings, *, ami: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    bridge = None
-    try:
-        await server.start()
-        if ami:
-            bridge = await start_bridge(settings, hotline.records, hotline.live)
+    async with AsyncExitStack() as stack:
+        node = await start_node(settings, stack, ami=ami)
+        host = settings.agi_host
         log.info(
             "FastAGI listening on %s:%s (agi://%s:%s/12333, /96102); database %s",
             host,
-            server.port,
+            node.agi.port,
             host,
-            server.port,
+            node.agi.port,
             _safe_url(settings.database_url),
         )
         await stop.wait()
-    finally:
-        if bridge is not None:
-            await bridge.close()
-        await server.stop()
-        await hotline.close()
 
 
 def _safe_url(url: str) -> str:

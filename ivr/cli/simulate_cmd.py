@@ -9,10 +9,9 @@ from typing import Any
 from ivr.config import Settings
 from ivr.domain.hotlines import HOTLINES
 from ivr.engine.context import CallContext
-from ivr.runtime.app import Hotline
-from ivr.runtime.call import run_call
 from ivr.sim.console import ConsolePort, parse_keys
 from ivr.speech.catalog import Catalog
+from ivr.stack import running_core
 from ivr.store.database import upgrade_database
 
 
@@ -37,19 +36,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def simulate(settings: Settings, hotline: str, keys: str | None, caller: str) -> CallContext:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade_database(settings.database_url)
-    app = await Hotline.open(settings)
-    try:
+    async with running_core(settings) as core:
         port = ConsolePort(
             Catalog.load(),
             settings.recordings_dir,
             entries=parse_keys(keys) if keys is not None else None,
         )
-        ctx = CallContext(
-            hotline=hotline,
+        ctx = core.runner.context(
+            hotline,
             caller_id=caller,
             channel="Console/simulator",
             uniqueid=f"sim-{asyncio.get_running_loop().time():.6f}",
         )
-        return await run_call(app.engine, app.records, port, ctx, live=app.live)
-    finally:
-        await app.close()
+        return await core.runner.run(port, ctx)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.config import Settings
-from ivr.runtime.stack import Stack, start_stack
+from ivr.stack import Stack, start_stack
 
 
 def add_parser(subparsers: Any) -> None:
@@ -30,11 +30,15 @@ def add_parser(subparsers: Any) -> None:
     down.set_defaults(func=run_down)
 
 
+STOP_WAIT_S = 30.0  # calls get 5 s of grace, the console and the AMI bridge as much
+
+
 def pid_file(settings: Settings) -> Path:
     return settings.data_dir / "hotline-up.pid"
 
 
 def run_up(args: argparse.Namespace, settings: Settings) -> int:
+    _refuse_or_clear_previous(settings)
     if args.detach:
         return _detach(args, settings)
     try:
@@ -72,17 +76,17 @@ def welcome(stack: Stack) -> str:
         ]
     lines += [
         "",
-        f"FastAGI: agi://{s.agi_host}:{stack.agi.port}/12333 and /96102",
+        f"FastAGI: agi://{s.agi_host}:{stack.node.agi.port}/12333 and /96102",
         "Test callers (key * for a final X; the password is the initial one):",
     ]
     lines += [
         f"  {c.id_number.replace('X', '*'):<20} {c.initial_password}   card {c.card_status}"
         for c in stack.testers[:5]
     ]
-    if stack.web_url:
+    if stack.web is not None:
         lines += [
             "",
-            f"Supervisor console: {stack.web_url}  "
+            f"Supervisor console: {stack.web.url}  "
             "(create an account: hotline users add NAME --role supervisor)",
         ]
     lines += [
@@ -91,6 +95,33 @@ def welcome(stack: Stack) -> str:
         '11010519491231002*#,231002#,1"   Stop: Ctrl-C or hotline down',
     ]
     return "\n".join(lines)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _refuse_or_clear_previous(settings: Settings) -> None:
+    """One stack per data folder. A stack that died without stopping (``kill -9``, a crash)
+    leaves its pid file and its Asterisk behind: stop that Asterisk so this start can go on."""
+    path = pid_file(settings)
+    if not path.exists():
+        return
+    pid = int(path.read_text() or 0)
+    if pid and _alive(pid):
+        raise RuntimeError(f"hotline up is already running (pid {pid}): `hotline down` first")
+    print(f"hotline: the last `hotline up` (pid {pid}) died without stopping; cleaning up")
+    from ivr.telephony import stop_local_asterisk
+
+    if asyncio.run(stop_local_asterisk(settings)):
+        print("hotline: stopped the Asterisk it left running")
+    path.unlink(missing_ok=True)
 
 
 def _detach(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,19 +152,28 @@ def _detach(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def run_down(args: argparse.Namespace, settings: Settings) -> int:
     path = pid_file(settings)
     stopped = False
-    if path.exists():
-        pid = int(path.read_text())
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                os.kill(pid, 0)
-                time.sleep(0.2)
+    pid = int(path.read_text() or 0) if path.exists() else 0
+    if pid and _alive(pid):
+        os.kill(pid, signal.SIGTERM)  # calls in progress get their grace, then everything stops
+        if not _gone_within(pid, STOP_WAIT_S):
+            print(f"hotline: pid {pid} did not stop within {STOP_WAIT_S:.0f} s: killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _gone_within(pid, 5)
         stopped = True
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    path.unlink(missing_ok=True)
     from ivr.telephony import stop_local_asterisk
 
     if asyncio.run(stop_local_asterisk(settings)):

@@ -1,20 +1,23 @@
 """``hotline web``: the supervisor console alone, against the hotline's database.
 
-Live calls then come from the database (calls not ended yet); ``hotline up`` runs the console in
-the hotline's own process instead, where it sees each call's menu position as it changes.
+Live calls then come from the database (call records not ended yet, of hotline processes that
+are alive); ``hotline up`` runs the console in the hotline's own process instead, where it reads
+the live board and sees each call's menu position and queue wait as they change.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
+from contextlib import AsyncExitStack
 from typing import Any
 
 from ivr.config import Settings
-from ivr.store.database import open_database, upgrade_database
-from ivr.web import start_web
+from ivr.stack import start_console
+from ivr.store.database import upgrade_database
 
 log = logging.getLogger("hotline.web")
 
@@ -27,24 +30,22 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(serve(settings, host=args.host, port=args.port))
+    if args.host:
+        settings = dataclasses.replace(settings, web_host=args.host)
+    if args.port is not None:
+        settings = dataclasses.replace(settings, web_port=args.port)
+    asyncio.run(serve(settings))
     return 0
 
 
-async def serve(settings: Settings, *, host: str | None, port: int | None) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+async def serve(settings: Settings) -> None:
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     await upgrade_database(settings.database_url)  # at head already: nothing to do
-    database = await open_database(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        server = await start_web(settings, database, host=host, port=port)
-        try:
-            log.info("supervisor console on %s (add accounts with `hotline users add`)", server.url)
-            await stop.wait()
-        finally:
-            await server.close()
-    finally:
-        await database.close()
+    async with AsyncExitStack() as stack:
+        server = await start_console(settings, stack)
+        log.info("supervisor console on %s (add accounts with `hotline users add`)", server.url)
+        await stop.wait()

@@ -38,13 +38,13 @@ class CallContext:
     id_hash: str | None = None  # the caller's keyed ID hash once identified (never the ID)
     id_masked: str | None = None
     served: bool = False  # the caller got what they called for (a balance, a report, ...)
-    # told of every move through the flow (the live view of the supervisor console)
-    on_move: Callable[[CallContext], None] | None = field(default=None, repr=False)
+    # Told of every node the caller enters (the runtime passes the live board's feed when it
+    # makes the context; the engine only announces).
+    observer: Callable[[CallContext], None] = field(default=lambda _: None, repr=False)
 
     def enter(self, flow: str, node: str) -> None:
         self.node = f"{flow}:{node}"
-        if self.on_move is not None:
-            self.on_move(self)
+        self.observer(self)
 
     def log(self, kind: str, key: str = "", detail: str = "") -> Step:
         step = Step(len(self.steps) + 1, datetime.now(UTC), self.node, kind, key, detail)

@@ -3,76 +3,130 @@
 Whatever happens on the call (the caller hangs up at any step, an action fails, the database is
 down), the caller hears what happens next and the call record ends with an outcome. Steps are
 buffered in memory and written with the call's end in one transaction.
+
+The runner announces each call on the live board through ``publish`` (given at construction):
+started once its record is open, every node the caller enters, ended. It never reads the board.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ivr.engine.context import CallContext
 from ivr.engine.port import CallerHungUp, CallPort
 from ivr.engine.runner import Engine
-from ivr.runtime.live import LiveCalls
+from ivr.live.events import FlowEnded, FlowMoved, FlowStarted, LiveEvent
+from ivr.speech.catalog import DEFAULT_LANGUAGE
 from ivr.store.records import Records, StepRecord
+
+__all__ = ["TECHNICAL_PROBLEM", "CallRunner", "live_key"]
 
 log = logging.getLogger(__name__)
 
 TECHNICAL_PROBLEM = "technical_problem"
 
 
-async def run_call(
-    engine: Engine,
-    records: Records,
-    port: CallPort,
-    ctx: CallContext,
-    *,
-    live: LiveCalls | None = None,
-) -> CallContext:
-    started = datetime.now(UTC)
-    ctx.vars["hotline"] = ctx.hotline
-    try:
-        ctx.call_id = await records.start_call(
-            hotline=ctx.hotline,
-            caller_id=ctx.caller_id,
-            uniqueid=ctx.uniqueid,
-            channel=ctx.channel,
-            language=ctx.language,
-            started_at=started,
+def live_key(ctx: CallContext) -> str:
+    """How the live board knows a call: its channel's uniqueid (the AMI bridge's key too)."""
+    return ctx.uniqueid or f"call-{ctx.call_id}"
+
+
+def _unannounced(event: LiveEvent) -> None:
+    """No live board (the simulator, a test that does not watch)."""
+
+
+class CallRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        records: Records,
+        *,
+        publish: Callable[[LiveEvent], None] = _unannounced,
+        run_id: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.records = records
+        self.publish = publish
+        self.run_id = run_id  # this process's run: calls it leaves unended are closed later
+
+    def context(
+        self,
+        hotline: str,
+        *,
+        caller_id: str = "",
+        uniqueid: str = "",
+        channel: str = "",
+        language: str = DEFAULT_LANGUAGE,
+    ) -> CallContext:
+        """A new call's context, its moves announced on the live board."""
+        return CallContext(
+            hotline=hotline,
+            caller_id=caller_id,
+            uniqueid=uniqueid,
+            channel=channel,
+            language=language,
+            observer=self._moved,
         )
-    except Exception:
-        log.exception("cannot open the call record; the caller goes to an agent")
-        await _technical_problem(port, ctx)
+
+    def _moved(self, ctx: CallContext) -> None:
+        if ctx.call_id is not None:  # announced once the record is open
+            self.publish(FlowMoved(live_key(ctx), ctx.node, ctx.language))
+
+    async def run(self, port: CallPort, ctx: CallContext) -> CallContext:
+        started = datetime.now(UTC)
+        ctx.vars["hotline"] = ctx.hotline
+        try:
+            ctx.call_id = await self.records.start_call(
+                hotline=ctx.hotline,
+                caller_id=ctx.caller_id,
+                uniqueid=ctx.uniqueid,
+                channel=ctx.channel,
+                language=ctx.language,
+                started_at=started,
+            )
+        except Exception:
+            log.exception("cannot open the call record; the caller goes to an agent")
+            await _technical_problem(port, ctx)
+            return ctx
+        self.publish(
+            FlowStarted(
+                uniqueid=live_key(ctx),
+                hotline=ctx.hotline,
+                call_id=ctx.call_id,
+                caller_id=ctx.caller_id,
+                language=ctx.language,
+                node=ctx.node,
+                at=started,
+            )
+        )
+        try:
+            await self.engine.run(ctx.hotline, port, ctx)
+            if ctx.outcome == "failed" and ctx.served:  # fumbled a menu after getting an answer
+                ctx.outcome = "served"
+            await _leave_variables(port, ctx)
+        except asyncio.CancelledError:
+            # The server is stopping under the caller, who did not abandon anything: say so, and
+            # let the dialplan's fallback (apology, agents) take the call on.
+            ctx.outcome, ctx.then = "interrupted", None
+            ctx.log("interrupted")
+            log.warning("call %s interrupted at %s: the server is stopping", ctx.call_id, ctx.node)
+            raise
+        except CallerHungUp:
+            ctx.outcome = "served" if ctx.served else "abandoned"
+            ctx.then = None
+            ctx.log("hangup")
+            log.info("call %s: caller hung up at %s", ctx.call_id, ctx.node)
+        except Exception:
+            log.exception("call %s failed at %s", ctx.call_id, ctx.node)
+            await _technical_problem(port, ctx)
+        finally:
+            ctx.vars.clear()  # entries (passwords included) live no longer than the call
+            self.publish(FlowEnded(live_key(ctx), ctx.outcome, ctx.then))
+            await _finish(self.records, ctx)
         return ctx
-    if live is not None:
-        live.started(ctx)
-    try:
-        await engine.run(ctx.hotline, port, ctx)
-        if ctx.outcome == "failed" and ctx.served:  # fumbled a menu after getting an answer
-            ctx.outcome = "served"
-        await _leave_variables(port, ctx)
-    except asyncio.CancelledError:
-        # The server is stopping under the caller, who did not abandon anything: say so, and
-        # let the dialplan's fallback (apology, agents) take the call on.
-        ctx.outcome, ctx.then = "interrupted", None
-        ctx.log("interrupted")
-        log.warning("call %s interrupted at %s: the server is stopping", ctx.call_id, ctx.node)
-        raise
-    except CallerHungUp:
-        ctx.outcome = "served" if ctx.served else "abandoned"
-        ctx.then = None
-        ctx.log("hangup")
-        log.info("call %s: caller hung up at %s", ctx.call_id, ctx.node)
-    except Exception:
-        log.exception("call %s failed at %s", ctx.call_id, ctx.node)
-        await _technical_problem(port, ctx)
-    finally:
-        ctx.vars.clear()  # entries (passwords included) live no longer than the call
-        if live is not None:
-            live.ended(ctx)
-        await _finish(records, ctx)
-    return ctx
 
 
 async def _leave_variables(port: CallPort, ctx: CallContext) -> None:

@@ -1,9 +1,9 @@
 """The console's app factory and a helper that serves it; start-up and clean-up come in pairs.
 
-``create_app`` takes its dependencies (settings, the database, the live calls when the console
-runs in the hotline's process) and holds no global state: what handlers need is built at
-start-up into one frozen ``Console`` (``ivr.web.state``). The database belongs to the caller and
-is not closed here.
+``create_app`` takes its dependencies (settings, the database, the live calls to read: the live
+board in the hotline's process, the database's unended calls alone) and holds no global state:
+what handlers need is built at start-up into one frozen ``Console`` (``ivr.web.state``). The
+database belongs to the caller and is not closed here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jinja2
 from aiohttp import web
 
 from ivr.config import Settings
-from ivr.runtime.live import LiveCalls
+from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
 from ivr.store.console import ConsoleRecords
@@ -85,9 +85,7 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
         headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
 
 
-def create_app(
-    settings: Settings, database: Database, *, live: LiveCalls | None = None
-) -> web.Application:
+def create_app(settings: Settings, database: Database, *, live: LiveView) -> web.Application:
     """The console; its state is built when the app starts (see ``_console_context``)."""
     app = web.Application(middlewares=[security_headers, session_middleware, csrf_middleware])
     aiohttp_jinja2.setup(
@@ -118,7 +116,7 @@ def create_app(
 
 
 def _console_context(
-    settings: Settings, database: Database, live: LiveCalls | None
+    settings: Settings, database: Database, live: LiveView
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         # Files are read in worker threads: the event loop may already serve calls.
@@ -173,7 +171,7 @@ class WebServer:
 async def start_web(
     settings: Settings,
     database: Database,
-    live: LiveCalls | None = None,
+    live: LiveView,
     *,
     host: str | None = None,
     port: int | None = None,

@@ -1,78 +1,99 @@
-"""Live calls: who is calling now, on which hotline, where in the menus, for how long.
+"""Live calls: who is calling now, on which hotline, where in the menus or the queue, for how long.
 
-In the hotline's process the console reads ``LiveCalls`` (node changes show within a second);
-running alone (``hotline web``) it shows the database's calls that have not ended, polled, whose
-menu node is known only when they end. The page updates itself over server-sent events from
-``/api/live/stream``; each message is the whole list, so a missed message costs nothing.
+The console reads a ``LiveView``: in the hotline's process the live board (a change shows at
+once: the page is pushed a new list over server-sent events from ``/api/live/stream``); running
+alone (``hotline web``), the call records not ended yet, polled. Each message is the whole list,
+so a missed message costs nothing; the browser ticks the seconds itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
-from ivr.store.types import utcnow
+from ivr.live.board import LiveCall, LiveSnapshot, Stage
+from ivr.live.fanout import Subscription
 from ivr.store.users import Role
 from ivr.web.routing import Routes
-from ivr.web.serialize import live_json
 from ivr.web.state import Console, console
 
-__all__ = ["routes", "snapshot"]
+__all__ = ["routes", "snapshot_json"]
 
 SUPERVISORS = frozenset({Role.SUPERVISOR})
-DB_WINDOW = timedelta(hours=2)  # older unended rows are calls of a process that died
-TICK_S = 1.0  # how often the in-process list is compared for changes
-DB_POLL_S = 3.0
 KEEPALIVE_S = 15.0
+_TICKING = ("seconds", "waiting_seconds")  # change by themselves: the browser ticks them
 
 routes = Routes()
 
 
-async def snapshot(state: Console) -> dict[str, Any]:
-    if state.live is not None:
-        calls = [live_json(c) for c in sorted(state.live.snapshot(), key=lambda c: c.started_at)]
-        mode = "live"
-    else:
-        now = utcnow()
-        rows = await state.calls.unfinished_calls(since=now - DB_WINDOW)
-        calls = [
-            {
-                "key": row.uniqueid,
-                "call_id": row.id,
-                "hotline": row.hotline,
-                "language": row.language,
-                "node": row.last_node or "",
-                "started_at": row.started_at.isoformat(),
-                "seconds": round((now - row.started_at).total_seconds(), 1),
-            }
-            for row in rows
-        ]
-        mode = "database"
-    counts = {line: sum(1 for c in calls if c["hotline"] == line) for line in HOTLINES}
-    return {"mode": mode, "counts": counts, "calls": calls}
+def where(call: LiveCall) -> str:
+    """Where the caller is, as a supervisor says it."""
+    node = (call.node or "").replace(":", " › ")
+    match call.stage:
+        case Stage.MENUS:
+            return node or "starting the menus"
+        case Stage.WAITING:
+            return f"waiting for an agent ({call.queue})"
+        case Stage.AGENT:
+            return f"with agent {call.agent}"
+        case Stage.FALLBACK:
+            return "fallback: apology, then agents"
+        case Stage.LEAVING:
+            return f"after the menus (last: {node})" if node else "after the menus"
+    return "connecting"
+
+
+def call_json(call: LiveCall) -> dict[str, Any]:
+    return {
+        "key": call.key,
+        "hotline": call.hotline,
+        "stage": call.stage.value,
+        "where": where(call),
+        "node": call.node,
+        "queue": call.queue,
+        "agent": call.agent,
+        "call_id": call.call_id,
+        "caller_id": call.caller_id,
+        "language": call.language,
+        "started_at": call.started_at.isoformat(),
+        "seconds": call.seconds,
+        "waiting_seconds": call.waiting_seconds,
+    }
+
+
+def snapshot_json(snap: LiveSnapshot, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "at": snap.at.isoformat(),
+        "counts": snap.counts(HOTLINES),
+        "calls": [call_json(call) for call in snap.calls],
+    }
+
+
+async def _snapshot(state: Console) -> dict[str, Any]:
+    return snapshot_json(await state.live.snapshot(), state.live.source)
 
 
 @routes.get("/live", roles=SUPERVISORS, name="live")
 async def live_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
-        "live.html", request, {"snap": await snapshot(console(request))}
+        "live.html", request, {"snap": await _snapshot(console(request))}
     )
 
 
 @routes.get("/api/live", roles=SUPERVISORS)
 async def live_json_api(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await snapshot(console(request)))
+    return web.json_response(await _snapshot(console(request)))
 
 
 def _fingerprint(snap: dict[str, Any]) -> str:
-    """What makes a change worth sending (the seconds tick by themselves in the browser)."""
-    return json.dumps([{k: v for k, v in c.items() if k != "seconds"} for c in snap["calls"]])
+    """What makes a change worth sending."""
+    return json.dumps([{k: v for k, v in c.items() if k not in _TICKING} for c in snap["calls"]])
 
 
 @routes.get("/api/live/stream", roles=SUPERVISORS)
@@ -86,44 +107,39 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    queue = state.live.watch() if state.live is not None else None
     last, quiet = "", 0.0
+    loop = asyncio.get_running_loop()
     try:
         await response.write(b"retry: 3000\n\n")
-        while not state.stopping.is_set():
-            snap = await snapshot(state)
-            mark = _fingerprint(snap)
-            if mark != last:
-                data = json.dumps(snap, ensure_ascii=False)
-                await response.write(f"event: calls\ndata: {data}\n\n".encode())
-                last, quiet = mark, 0.0
-            elif quiet >= KEEPALIVE_S:
-                await response.write(b": keep-alive\n\n")
-                quiet = 0.0
-            wait = TICK_S if queue is not None else DB_POLL_S
-            await _wait(state, queue, wait)
-            quiet += wait
+        with state.live.subscribe() as changes:
+            while not state.stopping.is_set():
+                snap = await _snapshot(state)
+                mark = _fingerprint(snap)
+                if mark != last:
+                    data = json.dumps(snap, ensure_ascii=False)
+                    await response.write(f"event: calls\ndata: {data}\n\n".encode())
+                    last, quiet = mark, 0.0
+                elif quiet >= KEEPALIVE_S:
+                    await response.write(b": keep-alive\n\n")
+                    quiet = 0.0
+                began = loop.time()
+                await _next_change(state, changes, state.live.refresh_seconds)
+                quiet += loop.time() - began
     except ConnectionResetError:  # the supervisor closed the page
         pass
-    finally:
-        if queue is not None and state.live is not None:
-            state.live.unwatch(queue)
     return response
 
 
-async def _wait(
-    state: Console, queue: asyncio.Queue[dict[str, Any]] | None, seconds: float
-) -> None:
-    """Until a call starts or ends, shutdown begins, or ``seconds`` pass."""
-    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(state.stopping.wait())]
-    if queue is not None:
-        waiters.append(asyncio.ensure_future(queue.get()))
+async def _next_change(state: Console, changes: Subscription[Any], seconds: float) -> None:
+    """Until a call changes, shutdown begins, or ``seconds`` pass."""
+    waiters = [
+        asyncio.ensure_future(state.stopping.wait()),
+        asyncio.ensure_future(changes.wait(seconds)),
+    ]
     try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
-    if queue is not None:
-        while not queue.empty():  # several changes at once: one snapshot covers them
-            queue.get_nowait()
+    changes.drain()  # several changes at once: one snapshot covers them

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Any
 
 from ivr.domain.cards import mask_card
-from ivr.runtime.live import LiveCall
 from ivr.store.audit import AuditView
 from ivr.store.console import CaseView, RecordingView, VoiceMessageView
 from ivr.store.stats import CallStats
@@ -17,7 +16,6 @@ __all__ = [
     "call_json",
     "case_json",
     "detail_json",
-    "live_json",
     "stats_json",
 ]
 
@@ -129,18 +127,6 @@ def stats_json(stats: CallStats, dropoff: list[dict[str, Any]]) -> dict[str, Any
         },
         "outcomes": stats.outcomes,
         "dropoff": dropoff,
-    }
-
-
-def live_json(call: LiveCall) -> dict[str, Any]:
-    return {
-        "key": call.uniqueid,
-        "call_id": call.call_id,
-        "hotline": call.hotline,
-        "language": call.language,
-        "node": call.node,
-        "started_at": _iso(call.started_at),
-        "seconds": round(call.seconds, 1),
     }
 
 

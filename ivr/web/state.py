@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ivr.config import Settings
-from ivr.runtime.live import LiveCalls
+from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
 from ivr.store.console import ConsoleRecords
@@ -31,7 +31,7 @@ class Console:
     accounts: Accounts
     audit: AuditLog
     stats: Statistics
-    live: LiveCalls | None  # None: the console runs alone; live calls come from the database
+    live: LiveView  # the live board of the hotline's process, or the database's unended calls
     catalog: Catalog
     cookie_key: bytes  # signs the session cookies
     id_key: bytes  # the ID-number HMAC key (to look calls up by a typed ID number)

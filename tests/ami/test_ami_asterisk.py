@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from datetime import date
 from pathlib import Path
 
@@ -19,18 +20,18 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from ivr.agi.server import FastAGIServer
-from ivr.ami.bridge import AMIBridge, LiveChannel, start_bridge
+from ivr.ami.bridge import AMIBridge
 from ivr.ami.client import AMIClient
 from ivr.ami.scripted_call import LOCAL_CONTEXT, ScriptedCall, ScriptedCallResult
 from ivr.cli import call_cmd
 from ivr.config import Settings
 from ivr.domain.cards import CardStatus, ReportStatus
 from ivr.domain.idnumber import mask_ids_in_text
+from ivr.live.board import LiveCall, Stage
 from ivr.prompts.build import build_prompts
 from ivr.prompts.espeak import DEFAULT_VOICES, EspeakEngine, EspeakVoice
-from ivr.runtime.app import Hotline
 from ivr.speech.catalog import Catalog
+from ivr.stack import Core, start_node
 from ivr.store import models
 from ivr.store.database import upgrade_database
 from ivr.store.records import CallSummary
@@ -57,7 +58,7 @@ async def prompts(asterisk_settings: Settings) -> None:
 @dataclasses.dataclass
 class Running:
     settings: Settings
-    app: Hotline
+    app: Core
     bridge: AMIBridge
     client: AMIClient
     citizens: list[DemoCitizen]
@@ -91,23 +92,16 @@ async def hotline(
         asterisk_recordings_dir=str(recordings_dir_in_asterisk(asterisk_settings)),
     )
     await upgrade_database(settings.database_url)
-    app = await Hotline.open(settings)
-    citizens = await seed_demo(
-        app.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
-    )
-    server = FastAGIServer(app.agi_routes(), settings.agi_host, settings.agi_port)
-    await server.start()
-    bridge = await start_bridge(settings, app.records, app.live)
-    client = AMIClient.from_settings(settings)
-    await client.connect()
-    try:
-        assert bridge.client.connected
-        yield Running(settings, app, bridge, client, citizens)
-    finally:
-        await client.close()
-        await bridge.close()
-        await server.stop()
-        await app.close()
+    async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it
+        node = await start_node(settings, stack, ami=True)
+        assert node.bridge is not None and node.bridge.client.connected
+        citizens = await seed_demo(
+            node.core.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
+        )
+        client = AMIClient.from_settings(settings)
+        await client.connect()
+        stack.push_async_callback(client.close)
+        yield Running(settings, node.core, node.bridge, client, citizens)
 
 
 def keyed_id(citizen: DemoCitizen) -> str:
@@ -119,14 +113,18 @@ def password(citizen: DemoCitizen) -> str:
 
 
 async def until_live(
-    bridge: AMIBridge, uniqueid: str, check: Callable[[LiveChannel], bool], within: float = 60
-) -> LiveChannel:
-    async with asyncio.timeout(within):
-        while True:
-            for call in bridge.snapshot():
-                if call.uniqueid == uniqueid and check(call):
-                    return call
-            await asyncio.sleep(0.05)
+    running: Running, uniqueid: str, check: Callable[[LiveCall], bool], within: float = 60
+) -> LiveCall:
+    """The call as the live board shows it, once ``check`` holds."""
+    board = running.app.board
+    with board.subscribe() as changes:
+        async with asyncio.timeout(within):
+            while True:
+                for call in board.current().calls:
+                    if call.key == uniqueid and check(call):
+                        return call
+                await changes.wait(1.0)
+                changes.drain()
 
 
 async def count_rows(running: Running, model: type[models.Base], call_id: int) -> int:
@@ -140,14 +138,15 @@ async def test_12333_balance_check(hotline: Running) -> None:
     keys = ["-", "1", keyed_id(citizen), password(citizen), "1"]
     call = hotline.call("12333", keys)
     running = asyncio.create_task(call.run())
-    # While the caller keys their ID the console sees the call, its AGI command and flow node.
+    # While the caller keys their ID the console sees the call at its flow node, and the bridge
+    # sees the same channel running the AGI.
     live = await until_live(
-        hotline.bridge,
-        call.result.hotline_uniqueid,
-        lambda c: c.node == "identity:enter_id" and (c.command or "").startswith("WAIT FOR DIGIT"),
+        hotline, call.result.hotline_uniqueid, lambda c: c.node == "identity:enter_id"
     )
-    assert live.hotline == "12333" and live.application == "AGI" and live.state == "Up"
-    assert live.channel.startswith("Local/12333@hotline-local-") and live.channel.endswith(";2")
+    assert live.hotline == "12333" and live.stage is Stage.MENUS and live.call_id is not None
+    channel = hotline.bridge.channels[call.result.hotline_uniqueid]
+    assert channel.application == "AGI" and channel.state == "Up" and channel.is_call
+    assert channel.name.startswith("Local/12333@hotline-local-") and channel.name.endswith(";2")
     result = await running
 
     assert result.connected and result.failure is None
@@ -174,9 +173,8 @@ async def test_12333_balance_check(hotline: Running) -> None:
     assert citizen.id_number not in seen and citizen.initial_password not in " ".join(
         result.commands
     )
-    assert hotline.bridge.snapshot() == [] or all(
-        c.uniqueid != result.hotline_uniqueid for c in hotline.bridge.snapshot()
-    )
+    assert result.hotline_uniqueid not in hotline.bridge.channels
+    assert all(c.key != result.hotline_uniqueid for c in hotline.app.board.current().calls)
 
 
 async def test_96102_lost_card_report_with_a_statement(hotline: Running) -> None:
@@ -214,12 +212,12 @@ async def test_a_caller_waiting_for_an_agent(hotline: Running, asterisk: LocalAs
             call = hotline.call("12333", ["-", "0"])
             running = asyncio.create_task(call.run())
             waiting = await until_live(
-                hotline.bridge, call.result.hotline_uniqueid, lambda c: c.queue is not None
+                hotline, call.result.hotline_uniqueid, lambda c: c.stage is Stage.WAITING
             )
-            assert waiting.queue == "hotline-agents" and waiting.application == "Queue"
-            assert waiting.waiting_seconds is not None and waiting.command is None
+            assert waiting.queue == "hotline-agents" and waiting.waiting_seconds is not None
+            assert waiting.node == "12333:agent"  # where the caller left the menus
             await asyncio.sleep(1.5)
-            (still,) = [c for c in hotline.bridge.snapshot() if c.uniqueid == waiting.uniqueid]
+            (still,) = [c for c in hotline.app.board.current().calls if c.key == waiting.key]
             assert still.waiting_seconds is not None and still.waiting_seconds >= 1
             assert agent.invites  # the queue rang agent 7001, who never answers
             await call.hang_up()

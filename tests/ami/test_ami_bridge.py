@@ -1,10 +1,9 @@
-"""AMIBridge on events recorded from Asterisk 22: live state, watchers, and call records completed
-in a real database (SQLite and PostgreSQL)."""
+"""AMIBridge on events recorded from Asterisk 22: what it pushes to the live board, and call records
+completed in a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,11 +12,11 @@ import pytest
 
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.ami.client import AMIClient, Backoff
+from ivr.ami.hangups import HangupRecorder
 from ivr.ami.protocol import Message
 from ivr.config import Settings
-from ivr.domain.idnumber import mask_ids_in_text
-from ivr.engine.context import CallContext
-from ivr.runtime.live import LiveCalls
+from ivr.live.board import LiveBoard, Stage
+from ivr.live.events import FlowMoved, FlowStarted
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.records import Records
 from tests.ami.conftest import (
@@ -50,9 +49,20 @@ class NoRecords:
         return False
 
 
-def make_bridge(store: Any, clock: Clock | None = None, **options: Any) -> AMIBridge:
+def make_bridge(
+    store: Any,
+    clock: Clock | None = None,
+    *,
+    board: LiveBoard | None = None,
+    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
+) -> AMIBridge:
     client = AMIClient("127.0.0.1", 1, "hotline", "x")  # never connected: events are fed
-    return AMIBridge(client, store, redact=mask_ids_in_text, clock=clock or Clock(), **options)
+    return AMIBridge(
+        client,
+        publish=(board or LiveBoard()).publish,
+        hangups=HangupRecorder(store, retry_delays=retry_delays),
+        clock=clock or Clock(),
+    )
 
 
 def feed(bridge: AMIBridge, events: Iterable[Message], clock: Clock, step: float = 0.5) -> None:
@@ -90,32 +100,30 @@ async def open_call(records: Records, uniqueid: str = CALLER) -> int:
     )
 
 
-def test_live_state_of_a_call_through_the_flow_into_the_queue() -> None:
+async def test_the_board_follows_a_call_through_the_flow_into_the_queue() -> None:
     events = transcript_events("queue_call.ami")
     clock = Clock()
-    bridge = make_bridge(NoRecords(), clock)
+    board = LiveBoard()
+    bridge = make_bridge(NoRecords(), clock, board=board)
     menu = until_event(events, "AGIExecStart", Command="WAIT FOR DIGIT 5000")
     feed(bridge, events[:menu], clock)
-    (call,) = bridge.snapshot()
-    assert call.uniqueid == CALLER and call.linkedid == LOCAL_ONE
-    assert call.hotline == "12333" and call.channel.endswith(";2")
-    assert call.application == "AGI" and call.command == "WAIT FOR DIGIT 5000"
-    assert call.state == "Up" and call.caller_id == "13800000000" and call.queue is None
-    assert call.seconds > 0 and not call.fallback and not call.outgoing
+    # The flow's own side of the same call, as the call runner pushes it.
+    board.publish(FlowStarted(CALLER, "12333", 5, "13800000000", "zh", "", datetime.now(UTC)))
+    board.publish(FlowMoved(CALLER, "12333:main", "zh"))
+    (call,) = board.current().calls
+    assert (call.key, call.hotline, call.call_id) == (CALLER, "12333", 5)
+    assert call.stage is Stage.MENUS and call.node == "12333:main"
+    assert call.caller_id == "13800000000"
 
     rung = until_event(events, "Newexten", Uniqueid=AGENT)  # the queue rings agent 7001
-    assert rung > until_event(events, "QueueCallerJoin")
     feed(bridge, events[menu:rung], clock, step=0)
-    clock.now += 7
-    (call,) = bridge.snapshot()
-    assert call.application == "Queue" and call.command is None
-    assert call.queue == "hotline-agents" and call.waiting_seconds == 7.0
-    everything = {c.uniqueid: c for c in bridge.snapshot(everything=True)}
-    assert set(everything) == {CALLER, LOCAL_ONE, AGENT}
-    # The ;1 half and the agent's phone are legs Asterisk dialled: not calls, though the agent's
-    # channel inherited HOTLINE from the caller.
-    assert everything[LOCAL_ONE].outgoing and everything[AGENT].outgoing
-    assert everything[AGENT].hotline == "12333"
+    (call,) = board.current().calls
+    assert call.stage is Stage.WAITING and call.queue == "hotline-agents"
+    # The ;1 half and the agent's phone are legs Asterisk dialled: followed, never listed.
+    assert set(bridge.channels) == {CALLER, LOCAL_ONE, AGENT}
+    feed(bridge, events[rung:], clock)
+    assert board.current().calls == () and bridge.channels == {}
+    await bridge.settle()
 
 
 async def test_only_the_callers_hang_up_is_recorded() -> None:
@@ -126,7 +134,6 @@ async def test_only_the_callers_hang_up_is_recorded() -> None:
     feed(bridge, events, clock)
     await bridge.settle()
     assert [uniqueid for uniqueid, _ in store.calls] == [CALLER]
-    assert bridge.snapshot(everything=True) == []
 
 
 async def test_hang_up_completes_the_call_record(records: Records) -> None:
@@ -141,7 +148,7 @@ async def test_hang_up_completes_the_call_record(records: Records) -> None:
     feed(bridge, events[created:answered], clock, step=2)  # ringing: 2 s per event
     feed(bridge, events[answered:], clock, step=1)
     await bridge.settle()
-    assert bridge.completed == 1 and bridge.unmatched == 0
+    assert bridge.hangups.completed == 1 and bridge.hangups.unmatched == 0
     row = await records.call_detail(call_id)
     assert row is not None
     # hung up over AMI: the Hangup event says 0 (Unknown), its HangupRequest 16
@@ -172,7 +179,7 @@ async def test_a_hang_up_before_the_record_exists_is_retried(records: Records) -
     row = await records.call_detail(call_id)
     assert row is not None and row.hangup_cause == 16 and row.hangup_cause_text == "Normal Clearing"
     assert row.duration_s == 3 and row.billsec == 0  # never answered
-    assert bridge.completed == 1
+    assert bridge.hangups.completed == 1
 
 
 async def test_a_channel_without_a_record_is_given_up(caplog: pytest.LogCaptureFixture) -> None:
@@ -182,7 +189,7 @@ async def test_a_channel_without_a_record_is_given_up(caplog: pytest.LogCaptureF
     bridge.feed(Message([("Event", "AGIExecStart"), *base, ("Command", "NOOP")]))
     bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "16")]))
     await bridge.settle()
-    assert len(store.calls) == 3 and bridge.unmatched == 1
+    assert len(store.calls) == 3 and bridge.hangups.unmatched == 1
     assert store.calls[0][1]["duration_s"] is None  # first seen mid-call: length unknown
     assert "no call record" in caplog.text
 
@@ -198,23 +205,19 @@ async def test_a_database_failure_is_logged_not_raised(caplog: pytest.LogCapture
     assert "could not record the hang-up of 1.9" in caplog.text
 
 
-async def test_watchers_see_calls_start_change_and_end() -> None:
+async def test_board_readers_see_the_call_start_change_and_end_with_its_cause() -> None:
     events = transcript_events("queue_call.ami")
     clock = Clock()
-    bridge = make_bridge(NoRecords(), clock, retry_delays=())
-    changes = bridge.watch()
-    feed(bridge, events, clock)
+    board = LiveBoard()
+    bridge = make_bridge(NoRecords(), clock, board=board, retry_delays=())
+    with board.subscribe() as changes:
+        feed(bridge, events, clock)
+        seen = changes.drain()
     await bridge.settle()
-    seen: list[dict[str, Any]] = []
-    while not changes.empty():
-        seen.append(changes.get_nowait())
-    assert {change["uniqueid"] for change in seen} == {CALLER}
-    kinds = [change["event"] for change in seen]
+    assert {change.key for change in seen} == {CALLER}
+    kinds = [change.kind for change in seen]
     assert kinds[0] == "started" and kinds[-1] == "ended" and kinds.count("ended") == 1
-    assert any(change.get("queue") == "hotline-agents" for change in seen)
-    assert seen[-1]["cause"] == 16 and seen[-1]["hotline"] == "12333"
-    assert isinstance(seen[0]["started_at"], str)
-    bridge.unwatch(changes)
+    assert (seen[-1].cause, seen[-1].cause_text) == (16, "Normal Clearing")
 
 
 def test_id_numbers_from_ami_are_masked() -> None:
@@ -232,21 +235,9 @@ def test_id_numbers_from_ami_are_masked() -> None:
             ]
         )
     )
-    (call,) = bridge.snapshot()
+    call = bridge.channels["1.3"]
     assert call.command == 'SET VARIABLE "NOTE" "id 110105********002X"'
     assert call.caller_id == "13800000000"  # a phone number is not an ID number
-
-
-def test_the_flow_node_joins_the_channel_view() -> None:
-    live = LiveCalls()
-    live.started(CallContext(hotline="12333", uniqueid=CALLER, node="12333:main"))
-    bridge = make_bridge(
-        NoRecords(), flow_nodes=lambda: {c.uniqueid: c.node for c in live.snapshot()}
-    )
-    events = transcript_events("queue_call.ami")
-    feed(bridge, events[: until_event(events, "AGIExecStart")], Clock())
-    (call,) = bridge.snapshot()
-    assert call.node == "12333:main"
 
 
 # --- through a real AMI client ----------------------------------------------------------------
@@ -272,15 +263,15 @@ async def test_start_bridge_follows_a_recorded_call_to_its_record(
     fake_ami: FakeAMI, records: Records
 ) -> None:
     call_id = await open_call(records)
-    live = LiveCalls()
-    bridge = await start_bridge(settings_for(fake_ami), records, live)
+    board = LiveBoard()
+    bridge = await start_bridge(settings_for(fake_ami), records, board.publish)
     try:
         assert bridge.client.connected
         await fake_ami.wait_for_action("CoreShowChannels")  # the state is rebuilt at login
         await asyncio.sleep(0.05)
         data = transcript_bytes("queue_call.ami").partition(b"\r\n")[2]
         await fake_ami.push_raw(data, chunk=512)
-        await until(lambda: bridge.completed == 1)
+        await until(lambda: bridge.hangups.completed == 1)
     finally:
         await bridge.close()
     row = await records.call_detail(call_id)
@@ -298,35 +289,29 @@ async def test_calls_up_before_the_bridge_are_picked_up_and_dropped_after_a_rest
     ]  # fmt: skip
     client = AMIClient.from_settings(settings_for(fake_ami), backoff=Backoff(0.05, 0.2))
     await client.connect()
-    bridge = AMIBridge(client, NoRecords(), redact=mask_ids_in_text, owns_client=True)
-    changes = bridge.watch()
-    bridge.start()
-    try:
-        await until(lambda: bool(bridge.snapshot()))
-        (call,) = bridge.snapshot()
-        assert call.uniqueid == CALLER and call.hotline == "12333"
-        assert call.application == "Queue" and 44 <= call.seconds < 46
-        assert len(bridge.snapshot(everything=True)) == 3
-        # Asterisk restarts; the call did not survive it.
-        fake_ami.channels = []
-        await fake_ami.stop()
-        await fake_ami.start()
-        await until(lambda: not bridge.snapshot(everything=True))
-    finally:
-        await bridge.close()
-    kinds = []
-    while not changes.empty():
-        kinds.append(changes.get_nowait())
-    assert [k["event"] for k in kinds] == ["started", "ended"]
-    assert kinds[-1]["cause_text"] == "unknown: AMI was down"
-
-
-def test_live_channel_is_plain_data() -> None:
-    bridge = make_bridge(NoRecords())
-    base = [("Channel", "PJSIP/6001-1"), ("Uniqueid", "1.4"), ("Linkedid", "1.4")]
-    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "96102"), ("Application", "AGI")]))
-    (call,) = bridge.snapshot()
-    assert dataclasses.asdict(call)["hotline"] == "96102"
+    board = LiveBoard()
+    bridge = AMIBridge(
+        client, publish=board.publish, hangups=HangupRecorder(NoRecords()), owns_client=True
+    )
+    with board.subscribe() as changes:
+        bridge.start()
+        try:
+            await until(lambda: bool(board.current().calls))
+            (call,) = board.current().calls
+            assert call.key == CALLER and call.hotline == "12333"
+            assert call.stage is Stage.WAITING and 44 <= call.seconds < 47
+            assert len(bridge.channels) == 3
+            # Asterisk restarts; the call did not survive it.
+            fake_ami.channels = []
+            await fake_ami.stop()
+            await fake_ami.start()
+            await until(lambda: not bridge.channels)
+        finally:
+            await bridge.close()
+        seen = changes.drain()
+    assert [change.kind for change in seen] == ["started", "ended"]
+    assert seen[-1].cause_text == "unknown: AMI was down"
+    assert board.current().calls == ()
 
 
 async def test_a_callers_bye_keeps_the_cause_of_the_hangup_request(records: Records) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,15 +13,15 @@ import pytest
 
 from ivr.agi.server import FastAGIServer
 from ivr.config import Settings
-from ivr.runtime.app import Hotline
 from ivr.speech.catalog import Catalog
+from ivr.stack import Core, start_node
 from ivr.store.database import upgrade_database
 from ivr.store.seed import DemoCitizen, seed_demo
 
 
 @dataclass
 class RunningHotline:
-    app: Hotline
+    app: Core
     server: FastAGIServer
     settings: Settings
     citizens: list[DemoCitizen]
@@ -39,18 +41,15 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 async def hotline(database_url: str, tmp_path: Path) -> AsyncIterator[RunningHotline]:
+    """The node as ``hotline serve`` builds it (composition root), on an ephemeral port."""
     settings = Settings.load(
         env={"HOTLINE_ID_HASH_KEY": "test-key"}, data_dir=tmp_path / "var", db_url=database_url
     )
+    settings = dataclasses.replace(settings, agi_host="127.0.0.1", agi_port=0)
     await upgrade_database(database_url)
-    app = await Hotline.open(settings)
-    citizens = await seed_demo(
-        app.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
-    )
-    server = FastAGIServer(app.agi_routes(), host="127.0.0.1", port=0)
-    await server.start()
-    try:
-        yield RunningHotline(app, server, settings, citizens)
-    finally:
-        await server.stop()
-        await app.close()
+    async with AsyncExitStack() as stack:
+        node = await start_node(settings, stack, ami=False)
+        citizens = await seed_demo(
+            node.core.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
+        )
+        yield RunningHotline(node.core, node.agi, settings, citizens)

@@ -15,6 +15,7 @@ import shutil
 import time
 import wave
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from ivr.agi.server import FastAGIServer
-from ivr.ami.bridge import AMIBridge, start_bridge
+from ivr.ami.bridge import AMIBridge
 from ivr.config import Settings
 from ivr.domain.cards import CardStatus, ReportStatus
 from ivr.engine.model import End, Flow, Menu, Node, Record, Say
@@ -33,8 +34,8 @@ from ivr.flows.card_services import CARD_SERVICES
 from ivr.flows.common import LANGUAGE
 from ivr.flows.hotline12333 import HOTLINE_12333
 from ivr.prompts.build import PROMPT_FOLDER, build_prompts
-from ivr.runtime.app import Hotline
 from ivr.speech.catalog import Catalog
+from ivr.stack import Core, start_node
 from ivr.store import models
 from ivr.store.database import upgrade_database
 from ivr.store.seed import DemoCitizen, seed_demo
@@ -103,7 +104,7 @@ async def prompts(
 class Line:
     """The hotline behind the session's Asterisk for one test."""
 
-    app: Hotline
+    app: Core
     server: FastAGIServer
     bridge: AMIBridge
     settings: Settings
@@ -185,24 +186,20 @@ async def line(
         asterisk_recordings_dir=str(recordings_dir_in_asterisk(asterisk_settings)),
     )
     await upgrade_database(sqlite_url)
-    app = await Hotline.open(settings)
-    citizens = await seed_demo(
-        app.database, citizens=2, seed=7, key=settings.hash_key(), today=date.today()
-    )
-    server = FastAGIServer(app.agi_routes(), settings.agi_host, settings.agi_port)
-    await server.start()
-    bridge = await start_bridge(settings, app.records, app.live)  # hang-up causes and lengths
-    output = sipkit.OUTPUT / request.node.name
-    shutil.rmtree(output, ignore_errors=True)
-    running = Line(app, server, bridge, settings, citizens, output, time.time())
-    try:
-        yield running
-    finally:
-        for sipp in running.sipps:  # left running by a failed test
-            await sipp.kill()
-        await bridge.close()
-        await server.stop(grace=1.0)
-        await app.close()
+    async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it
+        node = await start_node(settings, stack, ami=True)  # the bridge: hang-up causes, lengths
+        assert node.bridge is not None
+        citizens = await seed_demo(
+            node.core.database, citizens=2, seed=7, key=settings.hash_key(), today=date.today()
+        )
+        output = sipkit.OUTPUT / request.node.name
+        shutil.rmtree(output, ignore_errors=True)
+        running = Line(node.core, node.agi, node.bridge, settings, citizens, output, time.time())
+        try:
+            yield running
+        finally:
+            for sipp in running.sipps:  # left running by a failed test
+                await sipp.kill()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -273,10 +270,10 @@ async def node_reached(line: Line, where: str, within: float) -> None:
     """Wait until the live call is at ``where`` (``flow:node``)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if any(call.node == where for call in line.app.live.snapshot()):
+        if any(call.node == where for call in line.app.board.current().calls):
             return
         await asyncio.sleep(0.05)
-    nodes = [call.node for call in line.app.live.snapshot()]
+    nodes = [call.node for call in line.app.board.current().calls]
     pytest.fail(f"no live call reached {where} within {within:.0f} s (now at {nodes})\n"
                 f"{await line.describe()}", pytrace=False)  # fmt: skip
 

@@ -1,0 +1,101 @@
+"""Rebuilding the bridge's channels after a (re)connection, from ``CoreShowChannels``.
+
+Calls that ended while AMI was down are dropped (their cause is unknown); calls already up are
+adopted, with their length from the listing. Whatever comes from AMI is masked by ``redact``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+
+from ivr.ami.channels import OUTGOING_LINE, Channel, Now, hms_seconds
+from ivr.ami.client import AMIClient
+from ivr.ami.errors import AMIError
+from ivr.ami.protocol import Message
+from ivr.ami.reducer import new_channel
+
+__all__ = ["Resync", "adopt", "list_channels", "vanished"]
+
+# Keys that identify channels and commands: matched against the records, so never rewritten.
+IDENTITY = frozenset({"uniqueid", "linkedid", "destuniqueid", "destlinkedid", "commandid"})
+
+
+def redacted(event: Message, redact: Callable[[str], str]) -> Message:
+    return Message([(k, v if k.lower() in IDENTITY else redact(v)) for k, v in event.pairs])
+
+
+@dataclass(frozen=True)
+class Resync:
+    gone: list[Channel]  # known before the listing was asked for, and not listed
+    adopted: list[Channel]  # listed, not known before
+
+
+def vanished(
+    channels: Mapping[str, Channel], listed: Collection[str], asked: float
+) -> list[Channel]:
+    """Channels known before the listing was asked for and not in it: they ended meanwhile."""
+    return [c for c in channels.values() if c.uniqueid not in listed and c.created <= asked]
+
+
+def adopt(item: Message, now: Now, hotlines: Collection[str]) -> Channel:
+    """A channel that was up before the bridge saw it start (a ``CoreShowChannel`` item)."""
+    duration = item.get("Duration", "")
+    name = item.get("Channel", "")
+    outgoing = item.get("ApplicationData") == OUTGOING_LINE or (
+        name.startswith("Local/") and name.endswith(";1")
+    )
+    channel = new_channel(item, now, created=now.mono - hms_seconds(duration))
+    state = item.get("ChannelStateDesc", "")
+    exten = item.get("Exten", "")
+    application = item.get("Application") or None
+    waiting_in = item.get("ApplicationData", "").split(",")[0] if application == "Queue" else ""
+    return replace(
+        channel,
+        known_start=bool(duration),
+        state=state,
+        application=application,
+        queue=waiting_in or None,  # since when is not listed
+        outgoing=outgoing,
+        dialplan=not outgoing,
+        answered=channel.created if state == "Up" else None,  # billable from the start, at most
+        hotline=exten if exten in hotlines else None,
+    )
+
+
+async def list_channels(
+    client: AMIClient,
+    known: Mapping[str, Channel],
+    *,
+    now: Callable[[], Now],
+    redact: Callable[[str], str],
+    hotlines: Collection[str],
+) -> Resync | None:
+    """What changed while the bridge could not see; None when Asterisk would not list."""
+    asked = now().mono
+    try:
+        listing = await client.action_list("CoreShowChannels")
+    except AMIError:
+        return None
+    moment = now()
+    listed = {raw.get("Uniqueid", "") for raw in listing.events}
+    adopted = []
+    for raw in listing.events:
+        if raw.event != "CoreShowChannel" or raw.get("Uniqueid", "") in known:
+            continue
+        channel = adopt(redacted(raw, redact), moment, hotlines)
+        if channel.hotline is None and channel.dialplan:
+            # Asterisk's own name for the channel: the masked copy may differ
+            hotline = await _hotline_var(client, raw.get("Channel", ""), redact)
+            channel = replace(channel, hotline=hotline)
+        adopted.append(channel)
+    return Resync(vanished(known, listed, asked), adopted)
+
+
+async def _hotline_var(client: AMIClient, channel: str, redact: Callable[[str], str]) -> str | None:
+    try:
+        reply = await client.action("Getvar", Channel=channel, Variable="HOTLINE")
+    except AMIError:
+        return None
+    value = redact(reply.get("Value", ""))
+    return value if value and value != "(null)" else None

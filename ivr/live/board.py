@@ -1,0 +1,229 @@
+"""The live board: every call in progress in this process, merged from what its producers push.
+
+Two producers describe the same call, keyed by the channel's uniqueid: the call runtime (the
+caller's place in the menus) and the AMI bridge (Asterisk's channel: answered, waiting for an
+agent, talking to one, hearing the fallback). The board merges them into one ``LiveCall`` and
+tells subscribers that something changed. Readers (console pages, the event stream, the JSON API,
+tests) read snapshots or subscribe; the board never calls a producer back.
+
+A call leaves the board when Asterisk says its channel hung up, or when its flow ends and no
+channel of it is known (no AMI bridge, or a call the bridge never saw).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from ivr.live.events import (
+    ChannelChanged,
+    ChannelEnded,
+    FlowEnded,
+    FlowMoved,
+    FlowStarted,
+    LiveEvent,
+)
+from ivr.live.fanout import Fanout, Subscription
+
+__all__ = ["LiveBoard", "LiveCall", "LiveChange", "LiveSnapshot", "Stage"]
+
+
+class Stage(enum.StrEnum):
+    """Where a caller is, as a supervisor would say it."""
+
+    CONNECTING = "connecting"  # on the line, the flow not started yet
+    MENUS = "menus"  # in the flow: hearing prompts, keying entries
+    WAITING = "waiting"  # in the agent queue
+    AGENT = "agent"  # talking to an agent
+    FALLBACK = "fallback"  # the flow did not finish: apology, then agents
+    LEAVING = "leaving"  # the flow is over; the dialplan finishes the call (message, goodbye)
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    """One call in progress, as readers see it; ``seconds`` are as of the snapshot."""
+
+    key: str  # the channel's uniqueid
+    hotline: str
+    stage: Stage
+    call_id: int | None  # the call record, once the flow opened it
+    caller_id: str
+    language: str | None
+    node: str | None  # ``flow:node`` in the menus (the last one after them)
+    queue: str | None
+    agent: str | None
+    started_at: datetime
+    seconds: float
+    waiting_seconds: float | None
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    at: datetime
+    calls: tuple[LiveCall, ...]
+
+    def counts(self, hotlines: tuple[str, ...]) -> dict[str, int]:
+        return {line: sum(1 for c in self.calls if c.hotline == line) for line in hotlines}
+
+
+@dataclass(frozen=True)
+class LiveChange:
+    """A call appeared, changed or left; ``cause`` is Asterisk's hang-up cause when it left."""
+
+    kind: str  # "started" | "updated" | "ended"
+    key: str
+    cause: int | None = None
+    cause_text: str | None = None
+
+
+@dataclass(frozen=True)
+class _Flow:
+    call_id: int | None
+    language: str
+    node: str
+    running: bool = True
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    hotline: str
+    started_at: datetime
+    caller_id: str = ""
+    flow: _Flow | None = None
+    channel: ChannelChanged | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LiveBoard:
+    def __init__(self, *, clock: Callable[[], datetime] = _utcnow, capacity: int = 100) -> None:
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._changes: Fanout[LiveChange] = Fanout(capacity)
+
+    source = "board"  # readers may say where the list comes from
+    refresh_seconds = 15.0  # a reader with no change to wait for re-reads this often
+
+    # -- the producers' side ----------------------------------------------------------------------
+    def publish(self, event: LiveEvent) -> None:
+        match event:
+            case FlowStarted():
+                self._flow_started(event)
+            case FlowMoved():
+                self._flow_moved(event)
+            case FlowEnded():
+                self._flow_ended(event)
+            case ChannelChanged():
+                self._channel_changed(event)
+            case ChannelEnded():
+                self._channel_ended(event)
+
+    def _flow_started(self, event: FlowStarted) -> None:
+        before = self._entries.get(event.uniqueid)
+        entry = before or _Entry(event.uniqueid, event.hotline, event.at)
+        self._entries[event.uniqueid] = replace(
+            entry,
+            started_at=min(entry.started_at, event.at),
+            caller_id=entry.caller_id or event.caller_id,
+            flow=_Flow(event.call_id, event.language, event.node),
+        )
+        self._changed("started" if before is None else "updated", event.uniqueid)
+
+    def _flow_moved(self, event: FlowMoved) -> None:
+        entry = self._entries.get(event.uniqueid)
+        if entry is None or entry.flow is None or not entry.flow.running:
+            return  # the call already left (hung up): a late move changes nothing
+        flow = replace(entry.flow, node=event.node, language=event.language)
+        self._entries[event.uniqueid] = replace(entry, flow=flow)
+        self._changed("updated", event.uniqueid)
+
+    def _flow_ended(self, event: FlowEnded) -> None:
+        entry = self._entries.get(event.uniqueid)
+        if entry is None or entry.flow is None:
+            return
+        if entry.channel is None:  # nothing else keeps the caller on the board
+            del self._entries[event.uniqueid]
+            self._changed("ended", event.uniqueid)
+            return
+        self._entries[event.uniqueid] = replace(entry, flow=replace(entry.flow, running=False))
+        self._changed("updated", event.uniqueid)
+
+    def _channel_changed(self, event: ChannelChanged) -> None:
+        before = self._entries.get(event.uniqueid)
+        entry = before or _Entry(event.uniqueid, event.hotline, event.started_at)
+        self._entries[event.uniqueid] = replace(
+            entry,
+            started_at=min(entry.started_at, event.started_at),
+            caller_id=event.caller_id or entry.caller_id,
+            channel=event,
+        )
+        self._changed("started" if before is None else "updated", event.uniqueid)
+
+    def _channel_ended(self, event: ChannelEnded) -> None:
+        if self._entries.pop(event.uniqueid, None) is not None:
+            self._changed("ended", event.uniqueid, event.cause, event.cause_text)
+
+    def _changed(
+        self, kind: str, key: str, cause: int | None = None, cause_text: str | None = None
+    ) -> None:
+        self._changes.publish(LiveChange(kind, key, cause, cause_text))
+
+    # -- the readers' side ------------------------------------------------------------------------
+    def current(self) -> LiveSnapshot:
+        """The calls in progress now, oldest first."""
+        now = self._clock()
+        calls = sorted(
+            (_view(entry, now) for entry in self._entries.values()), key=lambda c: c.started_at
+        )
+        return LiveSnapshot(now, tuple(calls))
+
+    async def snapshot(self) -> LiveSnapshot:
+        """``current()``, for readers that also read the database-backed view (``LiveView``)."""
+        return self.current()
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[Subscription[LiveChange]]:
+        with self._changes.subscribe() as subscription:
+            yield subscription
+
+
+def _stage(entry: _Entry) -> Stage:
+    channel, flow = entry.channel, entry.flow
+    if channel is not None and channel.agent:
+        return Stage.AGENT
+    if channel is not None and channel.queue:
+        return Stage.WAITING
+    if flow is not None and flow.running:
+        return Stage.MENUS
+    if channel is not None and channel.fallback:
+        return Stage.FALLBACK
+    if flow is not None:
+        return Stage.LEAVING
+    return Stage.CONNECTING
+
+
+def _view(entry: _Entry, now: datetime) -> LiveCall:
+    flow, channel = entry.flow, entry.channel
+    waiting_since = channel.waiting_since if channel is not None and channel.queue else None
+    return LiveCall(
+        key=entry.key,
+        hotline=entry.hotline,
+        stage=_stage(entry),
+        call_id=flow.call_id if flow else None,
+        caller_id=entry.caller_id,
+        language=flow.language if flow else None,
+        node=flow.node if flow else None,
+        queue=channel.queue if channel else None,
+        agent=channel.agent if channel else None,
+        started_at=entry.started_at,
+        seconds=round(max(0.0, (now - entry.started_at).total_seconds()), 1),
+        waiting_seconds=(
+            round(max(0.0, (now - waiting_since).total_seconds()), 1) if waiting_since else None
+        ),
+    )

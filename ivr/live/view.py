@@ -1,0 +1,104 @@
+"""What readers of live calls depend on (``LiveView``), and its database-backed form.
+
+In the hotline's own process readers get the ``LiveBoard``. The console running alone
+(``hotline web``) has no board; ``DatabaseLiveView`` lists the call records not ended yet, polled,
+whose menu node is known only once they end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from ivr.live.board import LiveCall, LiveChange, LiveSnapshot, Stage
+from ivr.live.fanout import Fanout, Subscription
+
+__all__ = ["DatabaseLiveView", "LiveView", "UnfinishedCall", "UnfinishedCalls"]
+
+
+class LiveView(Protocol):
+    @property
+    def source(self) -> str:
+        """Where the list comes from: ``board`` (this process) or ``database``."""
+        ...
+
+    @property
+    def refresh_seconds(self) -> float:
+        """How often a reader re-reads when no change is signalled."""
+        ...
+
+    async def snapshot(self) -> LiveSnapshot: ...
+
+    def subscribe(self) -> AbstractContextManager[Subscription[LiveChange]]: ...
+
+
+class UnfinishedCall(Protocol):
+    """A call record not ended yet (``ivr.store.views.CallSummary`` fits)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def uniqueid(self) -> str | None: ...
+    @property
+    def hotline(self) -> str: ...
+    @property
+    def caller_id(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def last_node(self) -> str | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+
+
+class UnfinishedCalls(Protocol):
+    async def unfinished_calls(self, *, since: datetime) -> Sequence[UnfinishedCall]: ...
+
+
+WINDOW = timedelta(hours=2)  # older unended rows are calls of a process that died
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatabaseLiveView:
+    source = "database"
+    refresh_seconds = 3.0
+
+    def __init__(
+        self, records: UnfinishedCalls, *, clock: Callable[[], datetime] = _utcnow
+    ) -> None:
+        self._records = records
+        self._clock = clock
+        self._never: Fanout[LiveChange] = Fanout()  # the database signals nothing: readers poll
+
+    async def snapshot(self) -> LiveSnapshot:
+        now = self._clock()
+        rows = await self._records.unfinished_calls(since=now - WINDOW)
+        calls = tuple(
+            LiveCall(
+                key=row.uniqueid or f"call-{row.id}",
+                hotline=row.hotline,
+                stage=Stage.MENUS,
+                call_id=row.id,
+                caller_id=row.caller_id,
+                language=row.language,
+                node=row.last_node,
+                queue=None,
+                agent=None,
+                started_at=row.started_at,
+                seconds=round(max(0.0, (now - row.started_at).total_seconds()), 1),
+                waiting_seconds=None,
+            )
+            for row in sorted(rows, key=lambda r: r.started_at)
+        )
+        return LiveSnapshot(now, calls)
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[Subscription[LiveChange]]:
+        with self._never.subscribe() as subscription:
+            yield subscription

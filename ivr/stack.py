@@ -1,0 +1,192 @@
+"""The composition root: every long-lived object of a running hotline is built here, once, in
+order, from the settings; each registers its stop on an ``AsyncExitStack`` so they unwind in
+reverse (console, AMI bridge, FastAGI server, Asterisk, database).
+
+    hotline up      start_stack    data ready (schema, prompts, demo seed), Asterisk, node, console
+    hotline serve   start_node     the core and its FastAGI server (and the AMI bridge)
+    hotline web     start_console  the console alone; live calls from the database
+    tests           open_core      database, records, live board, engine and call runner
+
+Data flows one way: the call runner and the AMI bridge publish into the live board, given to
+them here at construction; the console reads the board (or the database) through ``LiveView``.
+Nothing built here is re-wired later, and nothing below this module imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import date
+
+from ivr.agi.server import FastAGIServer
+from ivr.ami.bridge import AMIBridge, start_bridge
+from ivr.config import Settings
+from ivr.flows import build_engine
+from ivr.flows.actions import Services
+from ivr.live.board import LiveBoard
+from ivr.live.view import DatabaseLiveView, LiveView
+from ivr.prompts.build import build_prompts
+from ivr.runtime.agi_routes import AgiHandler, agi_routes
+from ivr.runtime.call import CallRunner
+from ivr.speech.catalog import Catalog
+from ivr.store.console import ConsoleRecords
+from ivr.store.database import Database, open_database, upgrade_database
+from ivr.store.records import Records
+from ivr.store.seed import DemoCitizen, seed_demo
+from ivr.web import WebServer, start_web
+
+__all__ = [
+    "Core",
+    "Node",
+    "Stack",
+    "open_core",
+    "running_core",
+    "start_console",
+    "start_node",
+    "start_stack",
+]
+
+log = logging.getLogger(__name__)
+
+DEMO_CITIZENS = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Core:
+    """What a process that takes calls holds: one database, the live board, the call runner."""
+
+    settings: Settings
+    database: Database
+    records: Records
+    board: LiveBoard
+    runner: CallRunner
+
+    def agi_routes(self) -> dict[str, AgiHandler]:
+        return agi_routes(self.runner, self.settings)
+
+
+async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
+    await asyncio.to_thread(settings.recordings_dir.mkdir, parents=True, exist_ok=True)
+    database = await open_database(settings.database_url)
+    stack.push_async_callback(database.close)
+    records = Records(database)
+    id_key = await asyncio.to_thread(settings.hash_key)
+    engine = build_engine(Services(records=records, settings=settings, id_key=id_key))
+    board = LiveBoard()
+    runner = CallRunner(engine, records, publish=board.publish)
+    return Core(settings, database, records, board, runner)
+
+
+@asynccontextmanager
+async def running_core(settings: Settings) -> AsyncIterator[Core]:
+    """``open_core`` for one ``async with`` block (tests, one-shot commands)."""
+    async with AsyncExitStack() as stack:
+        yield await open_core(settings, stack)
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """A hotline node: the core, its FastAGI server, and the AMI bridge when it follows Asterisk."""
+
+    core: Core
+    agi: FastAGIServer
+    bridge: AMIBridge | None
+
+
+async def start_node(
+    settings: Settings, stack: AsyncExitStack, *, ami: bool, core: Core | None = None
+) -> Node:
+    core = core or await open_core(settings, stack)
+    agi = FastAGIServer(core.agi_routes(), host=settings.agi_host, port=settings.agi_port)
+    await agi.start()
+    stack.push_async_callback(agi.stop)  # before the database closes: calls end their records
+    bridge = None
+    if ami:
+        bridge = await start_bridge(settings, core.records, core.board.publish)
+        stack.push_async_callback(bridge.close)
+    return Node(core, agi, bridge)
+
+
+async def start_console(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    database: Database | None = None,
+    live: LiveView | None = None,
+) -> WebServer:
+    """The supervisor console; alone (no database given) it opens its own and reads live calls
+    from it."""
+    if database is None:
+        database = await open_database(settings.database_url)
+        stack.push_async_callback(database.close)
+    if live is None:
+        live = DatabaseLiveView(ConsoleRecords(database))
+    server = await start_web(settings, database, live)
+    stack.push_async_callback(server.close)
+    return server
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack:
+    """What ``hotline up`` runs, and what its welcome message tells."""
+
+    settings: Settings
+    node: Node
+    testers: list[DemoCitizen]
+    parts: list[str]
+    web: WebServer | None
+
+
+async def start_stack(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    asterisk: bool = True,
+    web: bool = True,
+    ami: bool = True,
+) -> Stack:
+    """Every part of the local hotline, in order; each registers its stop on ``stack``."""
+    if asterisk:
+        from ivr.telephony import recordings_dir_in_asterisk
+
+        settings = dataclasses.replace(
+            settings, asterisk_recordings_dir=str(recordings_dir_in_asterisk(settings))
+        )
+    await _prepare_data(settings)
+    core = await open_core(settings, stack)
+    testers = await seed_demo(
+        core.database,
+        citizens=DEMO_CITIZENS,
+        seed=1,
+        key=await asyncio.to_thread(settings.hash_key),
+        today=date.today(),
+    )
+    parts = ["database", "prompts"]
+    if asterisk:
+        from ivr.telephony import start_local_asterisk, stop_local_asterisk
+
+        await start_local_asterisk(settings)
+        stack.push_async_callback(stop_local_asterisk, settings)
+        parts.append("asterisk")
+    node = await start_node(settings, stack, ami=ami and asterisk, core=core)
+    parts.append("fastagi")
+    if node.bridge is not None:
+        parts.append("ami bridge")
+    console = None
+    if web:
+        console = await start_console(settings, stack, database=core.database, live=core.board)
+        parts.append("web console")
+    return Stack(settings, node, testers, parts, console)
+
+
+async def _prepare_data(settings: Settings) -> None:
+    """Schema up to date and prompts built (incremental): what a call needs before the first."""
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    await upgrade_database(settings.database_url)
+    catalog = await asyncio.to_thread(Catalog.load)
+    report = await build_prompts(settings, catalog)
+    if not report.ok:
+        raise RuntimeError("some prompts could not be built:\n" + report.summary())

@@ -1,0 +1,109 @@
+"""The live board: the flow's side and Asterisk's side of a call merged into one line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ivr.live.board import LiveBoard, Stage
+from ivr.live.events import ChannelChanged, ChannelEnded, FlowEnded, FlowMoved, FlowStarted
+
+T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def started(uniqueid: str = "1.2", at: datetime = T0, hotline: str = "12333") -> FlowStarted:
+    return FlowStarted(uniqueid, hotline, 7, "13800000000", "zh", "", at)
+
+
+def channel(uniqueid: str = "1.2", **fields: object) -> ChannelChanged:
+    base: dict[str, object] = {
+        "uniqueid": uniqueid,
+        "hotline": "12333",
+        "caller_id": "13800000000",
+        "state": "Up",
+        "started_at": T0 - timedelta(seconds=2),
+    }
+    base.update(fields)
+    return ChannelChanged(**base)  # type: ignore[arg-type]
+
+
+def test_a_flow_call_is_listed_at_its_node_and_leaves_when_the_flow_ends() -> None:
+    clock = Clock()
+    board = LiveBoard(clock=clock)
+    board.publish(started())
+    board.publish(FlowMoved("1.2", "12333:main", "zh"))
+    clock.now = T0 + timedelta(seconds=30)
+    (call,) = board.current().calls
+    assert (call.key, call.hotline, call.call_id, call.node) == ("1.2", "12333", 7, "12333:main")
+    assert call.stage is Stage.MENUS and call.seconds == 30.0
+    board.publish(FlowMoved("1.2", "identity:enter_id", "en"))
+    (call,) = board.current().calls
+    assert call.node == "identity:enter_id" and call.language == "en"
+    board.publish(FlowEnded("1.2", "served", None))
+    assert board.current().calls == ()  # no channel known: nothing keeps it on the board
+
+
+def test_asterisks_side_joins_the_flow_and_keeps_a_waiting_caller_listed() -> None:
+    clock = Clock()
+    board = LiveBoard(clock=clock)
+    board.publish(channel(state="Ring"))  # the dialplan answers: no flow yet
+    (call,) = board.current().calls
+    assert call.stage is Stage.CONNECTING and call.node is None and call.seconds == 2.0
+    board.publish(started())
+    board.publish(FlowMoved("1.2", "12333:main", "zh"))
+    (call,) = board.current().calls
+    assert call.stage is Stage.MENUS and call.started_at == T0 - timedelta(seconds=2)
+    board.publish(FlowEnded("1.2", "agent", "agent"))
+    (call,) = board.current().calls
+    assert call.stage is Stage.LEAVING  # the flow is over, the caller still on the line
+    board.publish(channel(queue="hotline-agents", waiting_since=T0))
+    clock.now = T0 + timedelta(seconds=12)
+    (call,) = board.current().calls
+    assert call.stage is Stage.WAITING and call.queue == "hotline-agents"
+    assert call.waiting_seconds == 12.0 and call.node == "12333:main"  # the last node kept
+    board.publish(channel(agent="PJSIP/7001"))
+    (call,) = board.current().calls
+    assert call.stage is Stage.AGENT and call.agent == "PJSIP/7001"
+    board.publish(ChannelEnded("1.2", 16, "Normal Clearing"))
+    assert board.current().calls == ()
+
+
+def test_fallback_and_the_order_of_calls() -> None:
+    board = LiveBoard(clock=Clock())
+    board.publish(started("2.1", T0 + timedelta(seconds=5), "96102"))
+    board.publish(channel("1.1", fallback=True))
+    calls = board.current().calls
+    assert [c.key for c in calls] == ["1.1", "2.1"]  # oldest first
+    assert calls[0].stage is Stage.FALLBACK and calls[1].stage is Stage.MENUS
+    assert board.current().counts(("12333", "96102")) == {"12333": 1, "96102": 1}
+
+
+def test_a_hung_up_call_ignores_late_moves_of_its_flow() -> None:
+    board = LiveBoard(clock=Clock())
+    board.publish(channel())
+    board.publish(started())
+    board.publish(ChannelEnded("1.2", 16, "Normal Clearing"))  # AMI is quicker than the flow
+    board.publish(FlowMoved("1.2", "12333:query_menu", "zh"))
+    board.publish(FlowEnded("1.2", "abandoned", None))
+    assert board.current().calls == ()
+
+
+async def test_readers_are_told_of_each_change_with_the_hang_up_cause() -> None:
+    board = LiveBoard(clock=Clock())
+    with board.subscribe() as changes:
+        board.publish(channel())
+        board.publish(started())
+        board.publish(FlowMoved("1.2", "12333:main", "zh"))
+        board.publish(ChannelEnded("1.2", 16, "Normal Clearing"))
+        seen = changes.drain()
+    assert [c.kind for c in seen] == ["started", "updated", "updated", "ended"]
+    assert {c.key for c in seen} == {"1.2"}
+    assert (seen[-1].cause, seen[-1].cause_text) == (16, "Normal Clearing")
+    assert (await board.snapshot()).calls == ()
