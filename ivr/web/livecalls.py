@@ -40,7 +40,9 @@ async def snapshot(state: Console) -> dict[str, Any]:
         mode = "live"
     else:
         now = utcnow()
-        rows = await state.calls.unfinished_calls(since=now - DB_WINDOW)
+        rows = await state.calls.unfinished_calls(
+            since=now - DB_WINDOW, now=now, stale_after=state.settings.heartbeat_stale_after
+        )
         calls = [
             {
                 "key": row.uniqueid,
