@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A process missing this many heartbeats in a row is dead: its calls are closed, the console
+# stops listing them. More than one, so a single slow beat (a busy database) is not a death.
+STALE_AFTER_BEATS = 3
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,10 @@ class Settings:
     # The key of the ID-number HMAC; empty: a key generated once and kept in the data folder.
     id_hash_key: str = ""
     log_level: str = "INFO"
+    # This process in the ``runs`` table (empty: the host name), and how often it says it is
+    # alive there.
+    node_name: str = ""
+    heartbeat_seconds: int = 5
 
     @property
     def recordings_dir(self) -> Path:
@@ -57,6 +66,19 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "log"
+
+    @property
+    def node(self) -> str:
+        return self.node_name or socket.gethostname()
+
+    @property
+    def heartbeat_interval(self) -> timedelta:
+        return timedelta(seconds=self.heartbeat_seconds)
+
+    @property
+    def heartbeat_stale_after(self) -> timedelta:
+        """Silence after which a process counts as dead (by every node: one rule)."""
+        return STALE_AFTER_BEATS * self.heartbeat_interval
 
     @property
     def database_url(self) -> str:

@@ -29,7 +29,9 @@ class CallLog(RecordsBase):
         started_at: datetime,
         *,
         linkedid: str | None = None,
+        run_id: int | None = None,
     ) -> int:
+        """``run_id``: the process taking the call (``start_run``), so that its death ends it."""
         call = Call(
             hotline=hotline,
             caller_id=clip(caller_id, 40),
@@ -38,6 +40,7 @@ class CallLog(RecordsBase):
             channel=clip(channel, 80),
             language=language,
             started_at=started_at,
+            run_id=run_id,
         )
         async with self.db.write() as session:
             session.add(call)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.cards import ReportStatus
@@ -20,6 +20,7 @@ from ivr.store.base import RecordsBase
 from ivr.store.calls import call_summary
 from ivr.store.models import Call, Card, Citizen, LossReport, Recording, ReportEvent, VoiceMessage
 from ivr.store.reports import OPEN_STATUSES, card_view
+from ivr.store.runs import live_runs
 from ivr.store.views import CallSummary, CardView, ReportEventView
 
 __all__ = [
@@ -94,12 +95,21 @@ class ConsoleRecords(RecordsBase):
             )
             return int(total or 0), [call_summary(call) for call in calls]
 
-    async def unfinished_calls(self, *, since: datetime) -> list[CallSummary]:
-        """Calls started after ``since`` and not ended (another process's live calls)."""
+    async def unfinished_calls(
+        self, *, since: datetime, now: datetime, stale_after: timedelta
+    ) -> list[CallSummary]:
+        """Calls not ended whose process is alive (another process's live calls).
+
+        Alive: not stopped, and seen within ``stale_after`` of ``now``, so a dead process's calls
+        disappear before anyone closes them. A call with no run (written before runs were
+        recorded) counts when it started after ``since``.
+        """
+        alive = Call.run_id.in_(live_runs(now, stale_after))
+        unowned = and_(Call.run_id.is_(None), Call.started_at >= since)
         async with self.db.read() as session:
             calls = await session.scalars(
                 select(Call)
-                .where(Call.ended_at.is_(None), Call.started_at >= since)
+                .where(Call.ended_at.is_(None), or_(alive, unowned))
                 .order_by(Call.started_at)
             )
             return [call_summary(call) for call in calls]

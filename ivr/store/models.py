@@ -34,6 +34,7 @@ __all__ = [
     "PensionAccount",
     "Recording",
     "ReportEvent",
+    "Run",
     "SecurityEvent",
     "User",
     "VoiceMessage",
@@ -134,6 +135,24 @@ class Card(Base):
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
 
 
+class Run(Base):
+    """One running hotline process; its calls point at it, so a dead one's calls can be closed.
+
+    ``last_seen`` is its heartbeat. ``stopped_at`` stays NULL while it runs; ``stop_reason`` is
+    "stopped" for a clean stop, "died" when another process found its heartbeat stale.
+    """
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(String(16))
+
+
 class Call(Base):
     __tablename__ = "calls"
 
@@ -155,6 +174,7 @@ class Call(Base):
     hangup_cause_text: Mapped[str | None] = mapped_column(String(64))
     duration_s: Mapped[int | None]
     billsec: Mapped[int | None]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)  # migration 0003
 
 
 class CallStep(Base):

@@ -16,6 +16,7 @@ from ivr.store.calls import CallLog
 from ivr.store.citizens import CitizenRecords
 from ivr.store.database import Database, open_database
 from ivr.store.reports import CardReports
+from ivr.store.runs import RunRecords
 from ivr.store.views import (
     CallSummary,
     CardView,
@@ -43,8 +44,9 @@ __all__ = [
 ]
 
 
-class Records(CallLog, CitizenRecords, CardReports):
-    """Calls and their steps, citizens and passwords, balances, cards and loss reports."""
+class Records(CallLog, CitizenRecords, CardReports, RunRecords):
+    """Calls and their steps, citizens and passwords, balances, cards and loss reports, and the
+    hotline processes (runs) that take the calls."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from ivr.store.database import open_database, upgrade_database
-from ivr.store.models import Base
+from ivr.store.migrate import alembic_config, upgrade_sync
+from ivr.store.models import Base, Call, CallStep
+from tests.store.support import NOW
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -38,6 +42,34 @@ async def test_upgrade_creates_the_models_schema(
         await db.close()
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
     assert diff == []
+
+
+async def test_runs_are_added_to_a_database_holding_calls(database_url: str) -> None:
+    """0003 adds ``calls.run_id`` in place: rebuilding ``calls`` would break steps' references."""
+    await asyncio.to_thread(upgrade_sync, database_url, "0002")
+    db = await open_database(database_url)
+    try:
+        async with db.write() as session:
+            call_id = await session.scalar(
+                insert(Call)
+                .values(hotline="12333", caller_id="1380", uniqueid="1.1", channel="PJSIP/x")
+                .values(started_at=NOW, language="zh")
+                .returning(Call.id)
+            )
+            await session.execute(
+                insert(CallStep).values(call_id=call_id, seq=0, at=NOW, node="main", kind="input")
+            )
+        await upgrade_database(database_url)
+        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0002")
+        await upgrade_database(database_url)
+        async with db.read() as session:
+            rows = await session.execute(
+                select(Call.run_id, func.count()).join(CallStep).group_by(Call.run_id)
+            )
+            found = [tuple(row) for row in rows]
+    finally:
+        await db.close()
+    assert found == [(None, 1)]
 
 
 async def test_open_database_does_not_migrate(database_url: str) -> None:
