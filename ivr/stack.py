@@ -31,6 +31,7 @@ from ivr.live.view import DatabaseLiveView, LiveView
 from ivr.prompts.build import build_prompts
 from ivr.runtime.agi_routes import AgiHandler, agi_routes
 from ivr.runtime.call import CallRunner
+from ivr.runtime.heartbeat import Heartbeat
 from ivr.speech.catalog import Catalog
 from ivr.store.console import ConsoleRecords
 from ivr.store.database import Database, open_database, upgrade_database
@@ -73,10 +74,20 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     database = await open_database(settings.database_url)
     stack.push_async_callback(database.close)
     records = Records(database)
+    # This process's run: calls a crash leaves open are closed by the next start (or a node
+    # sharing the database). Stopped after the calls end, before the database closes.
+    heartbeat = Heartbeat(
+        records,
+        node=settings.node,
+        interval=settings.heartbeat_interval,
+        stale_after=settings.heartbeat_stale_after,
+    )
+    await heartbeat.start()
+    stack.push_async_callback(heartbeat.close)
     id_key = await asyncio.to_thread(settings.hash_key)
     engine = build_engine(Services(records=records, settings=settings, id_key=id_key))
     board = LiveBoard()
-    runner = CallRunner(engine, records, publish=board.publish)
+    runner = CallRunner(engine, records, publish=board.publish, run=heartbeat)
     return Core(settings, database, records, board, runner)
 
 
@@ -123,7 +134,9 @@ async def start_console(
         database = await open_database(settings.database_url)
         stack.push_async_callback(database.close)
     if live is None:
-        live = DatabaseLiveView(ConsoleRecords(database))
+        live = DatabaseLiveView(
+            ConsoleRecords(database), stale_after=settings.heartbeat_stale_after
+        )
     server = await start_web(settings, database, live)
     stack.push_async_callback(server.close)
     return server

@@ -55,10 +55,15 @@ class UnfinishedCall(Protocol):
 
 
 class UnfinishedCalls(Protocol):
-    async def unfinished_calls(self, *, since: datetime) -> Sequence[UnfinishedCall]: ...
+    """``ivr.store.console.ConsoleRecords`` fits: calls not ended, of processes alive."""
+
+    async def unfinished_calls(
+        self, *, since: datetime, now: datetime, stale_after: timedelta
+    ) -> Sequence[UnfinishedCall]: ...
 
 
-WINDOW = timedelta(hours=2)  # older unended rows are calls of a process that died
+# Rows written before processes recorded their runs: older unended ones are of a process that died.
+OWNERLESS_WINDOW = timedelta(hours=2)
 
 
 def _utcnow() -> datetime:
@@ -70,15 +75,22 @@ class DatabaseLiveView:
     refresh_seconds = 3.0
 
     def __init__(
-        self, records: UnfinishedCalls, *, clock: Callable[[], datetime] = _utcnow
+        self,
+        records: UnfinishedCalls,
+        *,
+        stale_after: timedelta,
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._records = records
+        self._stale_after = stale_after  # a process not heard of for this long is dead
         self._clock = clock
         self._never: Fanout[LiveChange] = Fanout()  # the database signals nothing: readers poll
 
     async def snapshot(self) -> LiveSnapshot:
         now = self._clock()
-        rows = await self._records.unfinished_calls(since=now - WINDOW)
+        rows = await self._records.unfinished_calls(
+            since=now - OWNERLESS_WINDOW, now=now, stale_after=self._stale_after
+        )
         calls = tuple(
             LiveCall(
                 key=row.uniqueid or f"call-{row.id}",

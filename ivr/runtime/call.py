@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from ivr.engine.context import CallContext
 from ivr.engine.port import CallerHungUp, CallPort
@@ -35,7 +36,22 @@ def live_key(ctx: CallContext) -> str:
 
 
 def _unannounced(event: LiveEvent) -> None:
-    """No live board (the simulator, a test that does not watch)."""
+    """No live board (a test that does not watch)."""
+
+
+class CurrentRun(Protocol):
+    """This process's run (``ivr.runtime.heartbeat.Heartbeat`` fits): recorded on each call, so
+    the calls it leaves open when it dies are closed by the next start."""
+
+    @property
+    def run_id(self) -> int | None: ...
+
+
+class _NoRun:
+    run_id = None
+
+
+NO_RUN = _NoRun()  # a runner without a heartbeat (a test of the flows alone)
 
 
 class CallRunner:
@@ -45,12 +61,12 @@ class CallRunner:
         records: Records,
         *,
         publish: Callable[[LiveEvent], None] = _unannounced,
-        run_id: int | None = None,
+        run: CurrentRun = NO_RUN,
     ) -> None:
         self.engine = engine
         self.records = records
         self.publish = publish
-        self.run_id = run_id  # this process's run: calls it leaves unended are closed later
+        self.current_run = run
 
     def context(
         self,
@@ -86,6 +102,7 @@ class CallRunner:
                 channel=ctx.channel,
                 language=ctx.language,
                 started_at=started,
+                run_id=self.current_run.run_id,
             )
         except Exception:
             log.exception("cannot open the call record; the caller goes to an agent")

@@ -2,7 +2,12 @@
 
 At start, and every few beats after, it also closes the runs whose heartbeat went stale (a process
 killed mid-call, here or on another node sharing the database) and their open calls: those end as
-``interrupted`` at the time the dead process was last seen (``ivr.store.runs``).
+``interrupted`` at the time the dead process was last seen (``ivr.store.runs``). A run of this
+node whose process no longer exists on this host is closed at once, without waiting for its
+heartbeat to go stale: a restart right after a crash finds the crashed calls closed.
+
+If the database is down at start, the process still takes calls (they hear the apology and go to
+an agent) and registering is retried at every beat; ``run_id`` is None until then.
 
 A beat that fails (the database is down) is logged and tried again at the next interval: the calls
 go on, and an outage shorter than ``stale_after`` leaves no trace. After a longer one other nodes
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -34,7 +40,10 @@ class RunRegistry(Protocol):
     async def start_run(self, node: str, pid: int, now: datetime) -> int: ...
     async def beat(self, run_id: int, now: datetime) -> bool: ...
     async def stop_run(self, run_id: int, now: datetime) -> int: ...
-    async def close_dead_runs(self, now: datetime, stale_after: timedelta) -> list[ClosedRun]: ...
+    async def open_runs(self, node: str) -> list[tuple[int, int]]: ...
+    async def close_dead_runs(
+        self, now: datetime, stale_after: timedelta, *, gone: Collection[int] = ()
+    ) -> list[ClosedRun]: ...
 
 
 class Clock(Protocol):
@@ -73,10 +82,22 @@ class Heartbeat:
         self._run_id: int | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> int:
-        """Register this process (a database error here fails the start), then close dead runs."""
-        if self._run_id is not None:
+    @property
+    def run_id(self) -> int | None:
+        """This process's run, once registered (calls record it: ``start_call(run_id=...)``)."""
+        return self._run_id
+
+    async def start(self) -> None:
+        """Register this process and close dead runs; with the database down, keep trying."""
+        if self._task is not None:
             raise RuntimeError("the heartbeat has started already")
+        try:
+            await self._register()
+        except Exception:
+            log.exception("could not register this process; retrying at every beat")
+        self._task = asyncio.create_task(self._beating(), name="heartbeat")
+
+    async def _register(self) -> None:
         pid = os.getpid()
         self._run_id = await self._records.start_run(self._node, pid, self._clock.now())
         log.info("run %d on node %s (pid %d) started", self._run_id, self._node, pid)
@@ -84,8 +105,6 @@ class Heartbeat:
             await self._sweep()
         except Exception:
             log.exception("could not close dead runs at start; trying again later")
-        self._task = asyncio.create_task(self._beating(self._run_id), name="heartbeat")
-        return self._run_id
 
     async def close(self) -> None:
         """Stop beating and mark the run stopped (if the database is down, a sweep closes it).
@@ -108,19 +127,21 @@ class Heartbeat:
         if left_open:
             log.warning("run %d stopped with %d calls open: now interrupted", run_id, left_open)
 
-    async def _beating(self, run_id: int) -> None:
+    async def _beating(self) -> None:
         beats = 0
         failing = False
         while True:
             await self._clock.sleep(self._interval.total_seconds())
             beats += 1
             try:
-                if await self._records.beat(run_id, self._clock.now()):
+                if self._run_id is None:
+                    await self._register()
+                elif await self._records.beat(self._run_id, self._clock.now()):
                     log.warning(
                         "run %d on node %s had been found dead (no heartbeat for %s) and runs "
                         "again; its calls in progress were closed as interrupted and are "
                         "corrected as they end",
-                        run_id,
+                        self._run_id,
                         self._node,
                         self._stale_after,
                     )
@@ -129,15 +150,21 @@ class Heartbeat:
             except Exception:
                 # Once per outage with the trace; the database may stay down for a while.
                 if not failing:
-                    log.exception("heartbeat of run %d failed; retrying every beat", run_id)
+                    log.exception("heartbeat of run %s failed; retrying every beat", self._run_id)
                 failing = True
                 continue
             if failing:
-                log.info("heartbeat of run %d is back", run_id)
+                log.info("heartbeat of run %s is back", self._run_id)
                 failing = False
 
     async def _sweep(self) -> None:
-        for run in await self._records.close_dead_runs(self._clock.now(), self._stale_after):
+        gone = [
+            run_id
+            for run_id, pid in await self._records.open_runs(self._node)
+            if run_id != self._run_id and not _process_exists(pid)
+        ]
+        now = self._clock.now()
+        for run in await self._records.close_dead_runs(now, self._stale_after, gone=gone):
             log.warning(
                 "run %d on node %s (pid %d) died; last seen %s: %d calls closed as interrupted",
                 run.run_id,
@@ -146,3 +173,14 @@ class Heartbeat:
                 run.last_seen.isoformat(),
                 run.calls_closed,
             )
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (a reused pid errs on the side of alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -16,6 +16,7 @@ sharing a database keep their clocks in step (NTP), well within ``stale_after``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -103,11 +104,25 @@ class RunRecords(RecordsBase):
             )
             return await _close_calls(session, run_id, now)
 
-    async def close_dead_runs(self, now: datetime, stale_after: timedelta) -> list[ClosedRun]:
-        """Close every running run not seen since ``now - stale_after``, and its open calls."""
+    async def open_runs(self, node: str) -> list[tuple[int, int]]:
+        """(run id, pid) of the runs of ``node`` not stopped: the host can tell which are gone."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(Run.id, Run.pid).where(Run.node == clip(node, 64), Run.stopped_at.is_(None))
+            )
+            return [(run_id, pid) for run_id, pid in rows]
+
+    async def close_dead_runs(
+        self, now: datetime, stale_after: timedelta, *, gone: Collection[int] = ()
+    ) -> list[ClosedRun]:
+        """Close every running run not seen since ``now - stale_after`` (and those in ``gone``,
+        known dead already: their process no longer exists), and their open calls."""
+        dead = Run.last_seen < now - stale_after
+        if gone:
+            dead = or_(dead, Run.id.in_(list(gone)))
         stale = (
             select(Run.id)
-            .where(Run.stopped_at.is_(None), Run.last_seen < now - stale_after)
+            .where(Run.stopped_at.is_(None), dead)
             .order_by(Run.id)
             .with_for_update(skip_locked=True, key_share=True)
         )

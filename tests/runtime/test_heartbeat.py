@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,7 +42,9 @@ from ivr.store.types import utcnow
 async def main():
     records = await open_records(sys.argv[1])
     beat = timedelta(seconds=0.1)
-    run_id = await Heartbeat(records, node="doomed", interval=beat, stale_after=3 * beat).start()
+    heartbeat = Heartbeat(records, node="doomed", interval=beat, stale_after=3 * beat)
+    await heartbeat.start()
+    run_id = heartbeat.run_id
     started = utcnow()
     await records.start_call("12333", "1380", "k.1", "PJSIP/x", "zh", started, run_id=run_id)
     while True:
@@ -87,9 +90,9 @@ class StepClock:
 class Flaky:
     """The records, with the database down for the next ``failures`` beats and stops."""
 
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, failures: int = 0) -> None:
         self.records = records
-        self.failures = 0
+        self.failures = failures
 
     def _down(self) -> None:
         if self.failures:
@@ -97,6 +100,7 @@ class Flaky:
             raise OperationalError("UPDATE runs", {}, ConnectionRefusedError("database down"))
 
     async def start_run(self, node: str, pid: int, now: datetime) -> int:
+        self._down()
         return await self.records.start_run(node, pid, now)
 
     async def beat(self, run_id: int, now: datetime) -> bool:
@@ -107,8 +111,13 @@ class Flaky:
         self._down()
         return await self.records.stop_run(run_id, now)
 
-    async def close_dead_runs(self, now: datetime, stale_after: timedelta) -> list[ClosedRun]:
-        return await self.records.close_dead_runs(now, stale_after)
+    async def open_runs(self, node: str) -> list[tuple[int, int]]:
+        return await self.records.open_runs(node)
+
+    async def close_dead_runs(
+        self, now: datetime, stale_after: timedelta, *, gone: Collection[int] = ()
+    ) -> list[ClosedRun]:
+        return await self.records.close_dead_runs(now, stale_after, gone=gone)
 
 
 @pytest.fixture
@@ -128,6 +137,11 @@ async def _run(records: Records, run_id: int) -> Run:
     return run
 
 
+def _started(heartbeat: Heartbeat) -> int:
+    assert heartbeat.run_id is not None
+    return heartbeat.run_id
+
+
 def _heartbeat(records: Records | Flaky, clock: StepClock) -> Heartbeat:
     return Heartbeat(records, node="node-b", interval=INTERVAL, stale_after=STALE, clock=clock)
 
@@ -143,7 +157,8 @@ async def test_start_closes_dead_runs_then_beats_every_interval_until_closed(
     heartbeat = _heartbeat(records, clock)
 
     with caplog.at_level(logging.INFO, logger="ivr.runtime.heartbeat"):
-        run_id = await heartbeat.start()
+        await heartbeat.start()
+        run_id = _started(heartbeat)
         await clock.tick()
         await clock.tick()
         await heartbeat.close()
@@ -183,7 +198,8 @@ async def test_a_database_outage_is_logged_once_and_the_beat_retried(
     flaky = Flaky(records)
     clock = StepClock(NOW)
     heartbeat = _heartbeat(flaky, clock)
-    run_id = await heartbeat.start()
+    await heartbeat.start()
+    run_id = _started(heartbeat)
     flaky.failures = 2
     with caplog.at_level(logging.INFO, logger="ivr.runtime.heartbeat"):
         await clock.tick()
@@ -205,7 +221,8 @@ async def test_a_run_found_dead_after_a_pause_is_revived_by_its_next_beat(
 ) -> None:
     clock = StepClock(NOW)
     heartbeat = _heartbeat(records, clock)
-    run_id = await heartbeat.start()
+    await heartbeat.start()
+    run_id = _started(heartbeat)
     try:
         # Another node, an hour on: this process looks dead to it.
         (closed,) = await records.close_dead_runs(NOW + HOUR, STALE)
@@ -243,6 +260,54 @@ async def test_the_calls_of_a_killed_process_end_at_its_last_heartbeat_at_the_ne
     async with records.db.read() as session:
         call = await session.scalar(select(Call).where(Call.run_id == killed))
     assert call is not None and (call.ended_at, call.outcome) == (went_away, "interrupted")
+
+
+async def test_a_crashed_run_of_this_node_is_closed_at_the_next_start_without_waiting(
+    records: Records, sqlite_url: str
+) -> None:
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DOOMED, sqlite_url, stdout=asyncio.subprocess.PIPE
+    )
+    assert doomed.stdout is not None
+    try:
+        killed = int(await asyncio.wait_for(doomed.stdout.readline(), 30))
+    finally:
+        doomed.send_signal(signal.SIGKILL)
+        await doomed.wait()
+    went_away = (await _run(records, killed)).last_seen
+
+    # Restarted at once, on the same node: its heartbeat is not stale yet, but its process is
+    # gone from this host.
+    clock = StepClock(went_away + timedelta(seconds=0.1))
+    heartbeat = Heartbeat(records, node="doomed", interval=INTERVAL, stale_after=STALE, clock=clock)
+    await heartbeat.start()
+    await heartbeat.close()
+    async with records.db.read() as session:
+        call = await session.scalar(select(Call).where(Call.run_id == killed))
+    assert call is not None and (call.ended_at, call.outcome) == (went_away, "interrupted")
+    assert (await _run(records, killed)).stop_reason == "died"
+
+
+async def test_a_run_of_this_node_whose_process_lives_is_left_alone(records: Records) -> None:
+    other = await records.start_run("node-b", os.getppid(), NOW)  # alive: the test's parent
+    clock = StepClock(NOW)
+    heartbeat = _heartbeat(records, clock)
+    await heartbeat.start()
+    await heartbeat.close()
+    assert (await _run(records, other)).stopped_at is None
+
+
+async def test_with_the_database_down_at_start_the_process_registers_later(
+    records: Records, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = StepClock(NOW)
+    heartbeat = _heartbeat(Flaky(records, failures=1), clock)
+    await heartbeat.start()  # does not raise: calls are taken (and apologised to) meanwhile
+    assert heartbeat.run_id is None and "could not register" in caplog.text
+    await clock.tick()
+    run = await _run(records, _started(heartbeat))
+    assert run.started_at == NOW + INTERVAL and run.stopped_at is None
+    await heartbeat.close()
 
 
 def test_a_stale_after_not_above_the_interval_is_refused(records: Records) -> None:
