@@ -10,6 +10,7 @@ SUDO=""
 APT_PACKAGES=(
   espeak-ng sox ffmpeg            # offline prompt synthesis and audio conversion
   sip-tester                      # sipp: a real SIP caller for end-to-end tests
+  baresip-core                    # baresip: a real softphone that records what a caller hears
   mmdebstrap                      # builds the local Asterisk root file system (Debian unstable)
   postgresql                      # PostgreSQL 15 server binaries for the throwaway test cluster
   chromium chromium-driver        # browser tests of the supervisor console

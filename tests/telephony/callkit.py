@@ -1,5 +1,6 @@
-"""Helpers of the real-Asterisk tests: ports, settings, a raw AMI client, a raw FastAGI listener
-and a Local-channel call into a hotline (the fixtures that use them are in conftest.py)."""
+"""Helpers of the real-Asterisk tests: ports, settings, a raw AMI client, a raw FastAGI listener,
+a Local-channel call into a hotline and the hotline itself behind the Asterisk (``Line``); the
+fixtures that use them are in conftest.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,21 @@ import asyncio
 import contextlib
 import itertools
 import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from sqlalchemy import func, select
+
+from ivr.agi.server import FastAGIServer
+from ivr.ami.bridge import AMIBridge
 from ivr.config import Settings
+from ivr.stack import Core
+from ivr.store import models
+from ivr.store.seed import DemoCitizen
 
 Event = Mapping[str, str]
 
@@ -205,3 +215,83 @@ class Call:
         reply = await self.ami.action("Hangup", Channel=channel["Channel"])
         assert reply["Response"] == "Success", reply
         await self.ended()
+
+
+# --- the hotline behind the Asterisk --------------------------------------------------------------
+
+
+class Phone(Protocol):
+    """A caller's or an agent's phone a test starts (sipp, baresip)."""
+
+    async def kill(self) -> None: ...
+
+
+@dataclass
+class Line:
+    """The hotline behind the session's Asterisk for one test."""
+
+    app: Core
+    server: FastAGIServer
+    bridge: AMIBridge
+    settings: Settings
+    citizens: list[DemoCitizen]
+    name: str  # the test's: phones keep their logs under test-output/<tool>/<name>/
+    started: float
+    phones: list[Phone] = field(default_factory=list)  # killed at teardown
+
+    async def call_rows(self) -> list[models.Call]:
+        async with self.app.database.read() as session:
+            return list(await session.scalars(select(models.Call).order_by(models.Call.id)))
+
+    async def settled(self, within: float = 15) -> None:
+        """Every flow has ended and written its call record (a phone may exit a moment before)."""
+        deadline = time.monotonic() + within
+        while self.server.active_calls and time.monotonic() < deadline:  # noqa: ASYNC110 - polled
+            await asyncio.sleep(0.05)
+
+    async def only_call(self, hotline: str) -> models.Call:
+        await self.settled()
+        rows = await self.call_rows()
+        assert len(rows) == 1, (
+            f"expected one call record, found {[(r.id, r.hotline) for r in rows]}"
+        )
+        assert rows[0].hotline == hotline
+        return rows[0]
+
+    async def hung_up(self, call_id: int, within: float = 10) -> models.Call:
+        """The call record once the AMI bridge has added Asterisk's hang-up cause and length."""
+        deadline = time.monotonic() + within
+        while True:
+            async with self.app.database.read() as session:
+                row = await session.get(models.Call, call_id, populate_existing=True)
+            assert row is not None
+            if row.hangup_cause is not None or time.monotonic() > deadline:
+                return row
+            await asyncio.sleep(0.1)
+
+    async def steps(self, call_id: int) -> list[models.CallStep]:
+        async with self.app.database.read() as session:
+            return list(
+                await session.scalars(
+                    select(models.CallStep)
+                    .where(models.CallStep.call_id == call_id)
+                    .order_by(models.CallStep.seq)
+                )
+            )
+
+    async def describe(self) -> str:
+        """Every call record with its steps: what the flow made of the keys it was sent."""
+        lines = []
+        for row in await self.call_rows():
+            lines.append(
+                f"call {row.id} {row.hotline}: outcome={row.outcome} next={row.next_action} "
+                f"last_node={row.last_node} ended_at={row.ended_at}"
+            )
+            for step in await self.steps(row.id):
+                lines.append(f"  {step.seq:3} {step.node:40} {step.kind:9} {step.key or ''} "
+                             f"{step.detail}")  # fmt: skip
+        return "\n".join(lines) or "no call record"
+
+    async def count(self, model: type[models.Base]) -> int:
+        async with self.app.database.read() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)

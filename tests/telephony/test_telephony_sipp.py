@@ -10,38 +10,27 @@ are kept under ``test-output/sipp/<test>/``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import shutil
 import time
 import wave
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ivr.agi.server import FastAGIServer
-from ivr.ami.bridge import AMIBridge
-from ivr.config import Settings
 from ivr.domain.cards import CardStatus, ReportStatus
 from ivr.engine.model import End, Flow, Menu, Node, Record, Say
 from ivr.flows.card_services import CARD_SERVICES
 from ivr.flows.common import LANGUAGE
 from ivr.flows.hotline12333 import HOTLINE_12333
-from ivr.prompts.build import PROMPT_FOLDER, build_prompts
-from ivr.speech.catalog import Catalog
-from ivr.stack import Core, start_node
 from ivr.store import models
-from ivr.store.database import upgrade_database
-from ivr.store.seed import DemoCitizen, seed_demo
-from ivr.telephony import LocalAsterisk, recordings_dir_in_asterisk
+from ivr.store.seed import DemoCitizen
+from ivr.telephony import LocalAsterisk
 from tests.telephony import sipkit
-from tests.telephony.callkit import AMIClient
+from tests.telephony.callkit import AMIClient, Line
 from tests.telephony.sipkit import (
     LEAD,
     AgentPhone,
@@ -56,7 +45,6 @@ from tests.telephony.sipkit import (
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
 
-LANGUAGE_CODE = "zh"  # silence at the greeting keeps Mandarin
 TESTER = "6001"
 SPEECH_S = 4.0  # the recorded statement: sipp's voice capture
 TALK_S = 5.0  # how long the caller stays on with the agent
@@ -72,134 +60,6 @@ def sipp_installed() -> None:
         sipkit.require_sipp()
     except sipkit.SippError as exc:
         pytest.fail(f"the SIP end-to-end tests cannot run: {exc}", pytrace=False)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def prompts(
-    asterisk: LocalAsterisk, asterisk_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[PromptClock]:
-    """The Mandarin prompts, built once (espeak-ng) and shown to Asterisk for this module only.
-
-    Other telephony tests check what the caller hears when prompts are missing, so the built
-    files leave the session's prompt folder again when the module is done.
-    """
-    build = Settings(data_dir=tmp_path_factory.mktemp("prompt-build"))
-    report = await build_prompts(build, Catalog.load(), languages=(LANGUAGE_CODE,), engine="espeak")
-    assert report.ok, [r for r in report.results if r.status == "failed"][:5]
-    source = build.prompts_dir / LANGUAGE_CODE / PROMPT_FOLDER
-    target = asterisk_settings.prompts_dir / LANGUAGE_CODE / PROMPT_FOLDER
-    target.mkdir(parents=True, exist_ok=True)
-    installed = []
-    for sound in source.iterdir():
-        shutil.copy2(sound, target / sound.name)
-        installed.append(target / sound.name)
-    try:
-        yield PromptClock(asterisk_settings, LANGUAGE_CODE)
-    finally:
-        for path in installed:
-            path.unlink(missing_ok=True)
-
-
-@dataclasses.dataclass
-class Line:
-    """The hotline behind the session's Asterisk for one test."""
-
-    app: Core
-    server: FastAGIServer
-    bridge: AMIBridge
-    settings: Settings
-    citizens: list[DemoCitizen]
-    output: Path
-    started: float
-    sipps: list[SippProcess] = dataclasses.field(default_factory=list)
-
-    async def call_rows(self) -> list[models.Call]:
-        async with self.app.database.read() as session:
-            return list(await session.scalars(select(models.Call).order_by(models.Call.id)))
-
-    async def settled(self, within: float = 15) -> None:
-        """Every flow has ended and written its call record (sipp may exit a moment before)."""
-        deadline = time.monotonic() + within
-        while self.server.active_calls and time.monotonic() < deadline:  # noqa: ASYNC110 - polled
-            await asyncio.sleep(0.05)
-
-    async def only_call(self, hotline: str) -> models.Call:
-        await self.settled()
-        rows = await self.call_rows()
-        assert len(rows) == 1, (
-            f"expected one call record, found {[(r.id, r.hotline) for r in rows]}"
-        )
-        assert rows[0].hotline == hotline
-        return rows[0]
-
-    async def hung_up(self, call_id: int, within: float = 10) -> models.Call:
-        """The call record once the AMI bridge has added Asterisk's hang-up cause and length."""
-        deadline = time.monotonic() + within
-        while True:
-            async with self.app.database.read() as session:
-                row = await session.get(models.Call, call_id, populate_existing=True)
-            assert row is not None
-            if row.hangup_cause is not None or time.monotonic() > deadline:
-                return row
-            await asyncio.sleep(0.1)
-
-    async def steps(self, call_id: int) -> list[models.CallStep]:
-        async with self.app.database.read() as session:
-            return list(
-                await session.scalars(
-                    select(models.CallStep)
-                    .where(models.CallStep.call_id == call_id)
-                    .order_by(models.CallStep.seq)
-                )
-            )
-
-    async def describe(self) -> str:
-        """Every call record with its steps: what the flow made of the keys it was sent."""
-        lines = []
-        for row in await self.call_rows():
-            lines.append(
-                f"call {row.id} {row.hotline}: outcome={row.outcome} next={row.next_action} "
-                f"last_node={row.last_node} ended_at={row.ended_at}"
-            )
-            for step in await self.steps(row.id):
-                lines.append(f"  {step.seq:3} {step.node:40} {step.kind:9} {step.key or ''} "
-                             f"{step.detail}")  # fmt: skip
-        return "\n".join(lines) or "no call record"
-
-    async def count(self, model: type[models.Base]) -> int:
-        async with self.app.database.read() as session:
-            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def line(
-    asterisk: LocalAsterisk,
-    asterisk_settings: Settings,
-    prompts: PromptClock,
-    sqlite_url: str,
-    request: pytest.FixtureRequest,
-) -> AsyncIterator[Line]:
-    settings = dataclasses.replace(
-        asterisk_settings,
-        db_url=sqlite_url,
-        id_hash_key="sipp-test-key",
-        asterisk_recordings_dir=str(recordings_dir_in_asterisk(asterisk_settings)),
-    )
-    await upgrade_database(sqlite_url)
-    async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it
-        node = await start_node(settings, stack, ami=True)  # the bridge: hang-up causes, lengths
-        assert node.bridge is not None
-        citizens = await seed_demo(
-            node.core.database, citizens=2, seed=7, key=settings.hash_key(), today=date.today()
-        )
-        output = sipkit.OUTPUT / request.node.name
-        shutil.rmtree(output, ignore_errors=True)
-        running = Line(node.core, node.agi, node.bridge, settings, citizens, output, time.time())
-        try:
-            yield running
-        finally:
-            for sipp in running.sipps:  # left running by a failed test
-                await sipp.kill()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -244,9 +104,9 @@ async def run_caller(
     *,
     name: str = "caller",
 ) -> SippProcess:
-    files = sipkit.write_caller(line.output / name, user=TESTER, steps=steps, end=end)
+    files = sipkit.write_caller(sipkit.OUTPUT / line.name / name, user=TESTER, steps=steps, end=end)
     sipp = sipkit.caller_sipp(files, line.settings, number=number, user=TESTER, name=name)
-    line.sipps.append(sipp)
+    line.phones.append(sipp)
     await sipp.start()
     return sipp
 
@@ -413,8 +273,8 @@ async def test_sip_call_96102_loss_report_with_statement(line: Line, prompts: Pr
 async def test_sip_call_transferred_to_a_registered_agent(
     line: Line, prompts: PromptClock, asterisk: LocalAsterisk, ami: AMIClient, agents_open: None
 ) -> None:
-    agent = AgentPhone(line.settings, line.output / "agent")
-    line.sipps.append(agent.sipp)
+    agent = AgentPhone(line.settings, sipkit.OUTPUT / line.name / "agent")
+    line.phones.append(agent.sipp)
     await agent.start()
     try:
         await registered(asterisk, agent)

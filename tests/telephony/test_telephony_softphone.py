@@ -1,0 +1,83 @@
+"""A real softphone calls the hotline through the real Asterisk: does the caller hear the prompts?
+
+baresip (``tests/softphone.py``) registers as tester 6001, calls 12333 and keeps every sample it
+receives. The recording must hold the 12333 greeting as built (the Mandarin prompts from espeak-ng)
+and not the 96102 one (the check can fail); keys the phone sends as RFC 4733 events must reach
+the flow. The real hotline runs behind the session's Asterisk (the ``line`` fixture) and the call
+lands in its database. baresip's logs and recordings stay under ``test-output/softphone/<test>/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.prompts.build import built_sound_path
+from tests.softphone import (
+    Account,
+    Softphone,
+    SoftphoneError,
+    match_prompt,
+    read_wav,
+    require_baresip,
+)
+from tests.telephony.callkit import Line
+from tests.telephony.sipkit import PromptClock
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
+
+TESTER = "6001"
+ANSWER_S = 1.0  # from the 200 OK to the greeting: Answer() waits 0.5 s, then the AGI connection
+AFTER_S = 2.0  # how long the phone stays on after the greeting
+ENGLISH = "7"  # the greeting menu's key for English
+
+
+@pytest.fixture(scope="module", autouse=True)
+def baresip_installed() -> None:
+    try:
+        require_baresip()
+    except SoftphoneError as exc:
+        pytest.fail(f"the softphone tests cannot run: {exc}", pytrace=False)
+
+
+def phone_of_tester(line: Line) -> Softphone:
+    settings = line.settings
+    account = Account(TESTER, settings.sip_password, settings.sip_host, settings.sip_port)
+    phone = Softphone.for_test(account, line.name, limit_s=60)
+    line.phones.append(phone)  # killed at teardown if the test fails half-way
+    return phone
+
+
+async def test_softphone_hears_the_12333_greeting(line: Line, prompts: PromptClock) -> None:
+    greeting = prompts.seconds("greeting_12333")
+    phone = phone_of_tester(line)
+    await phone.start()
+    recording = await phone.call("12333", seconds=ANSWER_S + greeting + AFTER_S)
+
+    heard = read_wav(recording)
+    assert heard.seconds > greeting, (heard.seconds, phone.report())
+    reference = read_wav(built_sound_path(line.settings, "zh", "greeting_12333"))
+    match = match_prompt(heard, reference)
+    assert match.found, (match, phone.report())
+    assert match.offset_s < ANSWER_S + 1.0, match  # the greeting is the first thing heard
+    # The negative control: the other hotline's greeting, on the same recording, is not there.
+    other = match_prompt(heard, read_wav(built_sound_path(line.settings, "zh", "greeting_96102")))
+    assert not other.found, other
+
+    row = await line.only_call("12333")
+    described = await line.describe()
+    assert row.channel.startswith(f"PJSIP/{TESTER}-"), row.channel
+    assert row.language == "zh" and row.ended_at is not None, described
+
+
+async def test_softphone_keys_reach_the_flow(line: Line, prompts: PromptClock) -> None:
+    """7 after the greeting, while the offers of English and Spanish play: the call is English."""
+    greeting_ends = ANSWER_S + prompts.seconds("greeting_12333")
+    phone = phone_of_tester(line)
+    await phone.start()
+    await phone.call("12333", seconds=greeting_ends + 3.0, keys=[(greeting_ends + 1.0, ENGLISH)])
+
+    row = await line.only_call("12333")
+    described = await line.describe()
+    assert row.language == "en", described
+    inputs = [(s.node, s.key) for s in await line.steps(row.id) if s.kind == "input"]
+    assert ("language:greeting", ENGLISH) in inputs, described
