@@ -46,6 +46,9 @@ class Settings:
     reissue_working_days: int = 15
     # Where Asterisk writes recordings, as Asterisk sees it (differs in a chroot or container).
     asterisk_recordings_dir: str = ""
+    # The local Asterisk's root file system; empty: <data dir>/asterisk/rootfs. Several data
+    # folders can share one (each Asterisk mounts its own configuration and state over it).
+    asterisk_rootfs: str = ""
     # The key of the ID-number HMAC; empty: a key generated once and kept in the data folder.
     id_hash_key: str = ""
     log_level: str = "INFO"

@@ -50,8 +50,9 @@ class HostLayout:
     @classmethod
     def from_settings(cls, settings: Settings, rootfs: Path | None = None) -> HostLayout:
         base = settings.data_dir.resolve() / "asterisk"
+        shared = Path(settings.asterisk_rootfs) if settings.asterisk_rootfs else None
         return cls(
-            rootfs=(rootfs or base / "rootfs").resolve(),
+            rootfs=(rootfs or shared or base / "rootfs").resolve(),
             etc=base / "etc",
             state=base / "state",
             pid_file=base / "asterisk.pid",
