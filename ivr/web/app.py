@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from ivr.config import Settings
+from ivr.domain.account_password import hash_password_async
 from ivr.runtime.live import LiveCalls
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
@@ -26,25 +27,17 @@ from ivr.store.database import Database
 from ivr.store.records import Records
 from ivr.store.stats import Statistics
 from ivr.store.users import Accounts
-from ivr.web import (
-    api,
-    auditpage,
-    auth,
-    calldetail,
-    calllog,
-    cases,
-    livecalls,
-    openapi,
-    promptspage,
-    statspage,
-)
-from ivr.web.csrf import csrf_middleware
-from ivr.web.passwords import hash_password_async
-from ivr.web.routing import Handler, add_routes
-from ivr.web.secret import load_secret
-from ivr.web.sessions import new_token, session_middleware
+from ivr.web import api, audit, auth, openapi, prompts
+from ivr.web import live as live_calls
+from ivr.web.calls import detail, log
+from ivr.web.cases import page as cases
+from ivr.web.plumbing.csrf import csrf_middleware
+from ivr.web.plumbing.routing import Handler, add_routes
+from ivr.web.plumbing.secret import load_secret
+from ivr.web.plumbing.sessions import new_token, session_middleware
+from ivr.web.plumbing.templating import context_processor, filters
 from ivr.web.state import CONSOLE, Console
-from ivr.web.templating import context_processor, filters
+from ivr.web.stats import page as stats
 
 __all__ = ["WebServer", "create_app", "start_web"]
 
@@ -101,13 +94,13 @@ def create_app(
     add_routes(
         app,
         auth.routes,
-        livecalls.routes,
-        calllog.routes,
-        calldetail.routes,
+        live_calls.routes,
+        log.routes,
+        detail.routes,
         cases.routes,
-        statspage.routes,
-        promptspage.routes,
-        auditpage.routes,
+        stats.routes,
+        prompts.routes,
+        audit.routes,
         api.routes,
         openapi.routes,
     )

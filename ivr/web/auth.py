@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.domain.account_password import hash_password_async, needs_rehash, verify_password_async
+from ivr.domain.clock import stamp
 from ivr.store.types import utcnow
 from ivr.store.users import Role, UserView
-from ivr.web.auditing import audit
-from ivr.web.clock import stamp
-from ivr.web.passwords import hash_password_async, needs_rehash, verify_password_async
-from ivr.web.routing import ALL_ROLES, Routes, see_other
-from ivr.web.sessions import (
+from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.routing import ALL_ROLES, Routes, see_other
+from ivr.web.plumbing.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_LIFETIME,

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
-from ivr.web.routing import ALL_ROLES, Routes
+from ivr.web.plumbing.routing import ALL_ROLES, Routes
 
 __all__ = ["SPEC", "routes"]
 

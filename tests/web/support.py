@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from ivr.config import Settings
+from ivr.domain.account_password import hash_password_async
 from ivr.engine.context import CallContext
 from ivr.runtime.app import Hotline
 from ivr.runtime.call import run_call
@@ -23,7 +24,6 @@ from ivr.store.models import Base
 from ivr.store.seed import DemoCitizen, seed_demo
 from ivr.store.types import utcnow
 from ivr.store.users import Accounts, Role
-from ivr.web.passwords import hash_password_async
 
 Client = TestClient[web.Request, web.Application]
 PASSWORD = "correct horse battery"

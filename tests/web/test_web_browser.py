@@ -19,13 +19,13 @@ from sqlalchemy import select
 
 from ivr.config import REPO_ROOT
 from ivr.domain.cards import CardStatus, ReportStatus, pickup_date
+from ivr.domain.clock import local_today
 from ivr.engine.context import CallContext
 from ivr.runtime.call import run_call
 from ivr.sim.console import ConsolePort
 from ivr.speech.catalog import Catalog
 from ivr.store.models import Call, LossReport
 from ivr.web import WebServer, start_web
-from ivr.web.clock import local_today
 from tests.web.support import PASSWORD, Env, keyed, open_env, simulate
 
 SHOTS = REPO_ROOT / "test-output" / "web"

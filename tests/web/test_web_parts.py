@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ivr.web.audio import contained
-from ivr.web.callfilter import CallFilter, FilterError
-from ivr.web.calllog import _cell
-from ivr.web.charts import columns, hbars, nice_max
-from ivr.web.sessions import sign, unsign
+from ivr.web.calls.audio import contained
+from ivr.web.calls.filters import CallFilter, FilterError
+from ivr.web.calls.log import _cell
+from ivr.web.plumbing.sessions import sign, unsign
+from ivr.web.stats.charts import columns, hbars, nice_max
 
 
 def test_filter_round_trips_through_its_url() -> None:

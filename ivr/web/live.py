@@ -19,7 +19,7 @@ from aiohttp import web
 from ivr.domain.hotlines import HOTLINES
 from ivr.store.types import utcnow
 from ivr.store.users import Role
-from ivr.web.routing import Routes
+from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import live_json
 from ivr.web.state import Console, console
 

@@ -20,11 +20,11 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.domain.cards import ReportStatus
+from ivr.domain.clock import local, local_now, local_today
 from ivr.store.console import CaseView
 from ivr.store.errors import StoreError
-from ivr.web.auditing import audit, staff_actor
-from ivr.web.clock import local, local_now, local_today
-from ivr.web.routing import CASEWORK, Routes, see_other
+from ivr.web.plumbing.auditing import audit, staff_actor
+from ivr.web.plumbing.routing import CASEWORK, Routes, see_other
 from ivr.web.state import console
 
 __all__ = ["ACTIONS", "CLOSED_SHOWN", "CaseActionError", "perform", "routes"]

@@ -14,13 +14,13 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.domain.clock import stamp
 from ivr.domain.hotlines import HOTLINES
 from ivr.store.users import Role
 from ivr.store.views import CallSummary
-from ivr.web.auditing import audit
-from ivr.web.callfilter import OUTCOMES, CallFilter, FilterError
-from ivr.web.clock import stamp
-from ivr.web.routing import Routes, see_other
+from ivr.web.calls.filters import OUTCOMES, CallFilter, FilterError
+from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.state import console
 
 __all__ = ["CSV_LIMIT", "SUPERVISORS", "routes", "search_by_form"]

@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.store.users import Role
-from ivr.web.routing import Routes
+from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import audit_json
 from ivr.web.state import console
 

@@ -11,17 +11,17 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.domain.clock import day_bounds, local_today
 from ivr.domain.hotlines import HOTLINES
 from ivr.engine.model import Collect, Menu, Record
 from ivr.flows import FLOWS
 from ivr.store.stats import CallStats
 from ivr.store.users import Role
-from ivr.web.callfilter import OUTCOMES
-from ivr.web.charts import columns, hbars
-from ivr.web.clock import day_bounds, local_today
-from ivr.web.routing import Routes
+from ivr.web.calls.filters import OUTCOMES
+from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import stats_json
 from ivr.web.state import console
+from ivr.web.stats.charts import columns, hbars
 
 __all__ = ["NodeDrops", "dropoff_by_flow", "routes"]
 

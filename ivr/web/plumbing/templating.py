@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.cards import mask_card
+from ivr.domain.clock import duration, stamp
 from ivr.store.users import Role
-from ivr.web.clock import duration, stamp
-from ivr.web.csrf import CSRF_FIELD
+from ivr.web.plumbing.csrf import CSRF_FIELD
 from ivr.web.state import session_of
 
 __all__ = ["MENU", "context_processor", "filters"]

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ivr.speech.catalog import LANGUAGES, Catalog
 from ivr.store.users import Role
-from ivr.web.routing import Routes
+from ivr.web.plumbing.routing import Routes
 from ivr.web.state import console
 
 __all__ = ["prompt_keys", "routes"]

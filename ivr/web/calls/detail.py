@@ -15,9 +15,9 @@ from aiohttp import web
 from ivr.store.console import RecordingView, VoiceMessageView
 from ivr.store.users import Role
 from ivr.store.views import CallSummary
-from ivr.web.audio import AudioError, playable
-from ivr.web.auditing import audit
-from ivr.web.routing import CASEWORK, Routes, forbidden
+from ivr.web.calls.audio import AudioError, playable
+from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.routing import CASEWORK, Routes, forbidden
 from ivr.web.state import console, session_of
 
 __all__ = ["load_call", "routes"]
