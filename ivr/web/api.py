@@ -12,18 +12,17 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.clock import local_now
-from ivr.store.users import Role
 from ivr.web.calls.detail import load_call
 from ivr.web.calls.filters import CallFilter, FilterError
 from ivr.web.calls.log import search_by_form
 from ivr.web.cases.page import CLOSED_SHOWN, CaseActionError, perform
-from ivr.web.plumbing.routing import ALL_ROLES, CASEWORK, Routes
+from ivr.web.plumbing.roles import ALL_ROLES, CASEWORK, SUPERVISORS
+from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import call_json, case_json, detail_json
 from ivr.web.state import console, session_of
 
 __all__ = ["routes"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 
 routes = Routes()
 

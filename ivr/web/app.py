@@ -32,7 +32,8 @@ from ivr.web import live as live_calls
 from ivr.web.calls import detail, log
 from ivr.web.cases import page as cases
 from ivr.web.plumbing.csrf import csrf_middleware
-from ivr.web.plumbing.routing import Handler, add_routes
+from ivr.web.plumbing.menu import MENU, Menu
+from ivr.web.plumbing.routing import Handler, Routes, add_routes
 from ivr.web.plumbing.secret import load_secret
 from ivr.web.plumbing.sessions import new_token, session_middleware
 from ivr.web.plumbing.templating import context_processor, filters
@@ -45,6 +46,19 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 SHUTDOWN_TIMEOUT_S = 5.0
+# Every page with its API; the menu lists the labelled pages in this order.
+ROUTES: tuple[Routes, ...] = (
+    auth.routes,
+    live_calls.routes,
+    log.routes,
+    detail.routes,
+    cases.routes,
+    stats.routes,
+    prompts.routes,
+    audit.routes,
+    api.routes,
+    openapi.routes,
+)
 
 # Scripts and styles come from /static only: no inline script runs, no CDN is ever asked.
 _CSP = (
@@ -91,19 +105,8 @@ def create_app(
         context_processors=[context_processor],
         filters=filters(),
     )
-    add_routes(
-        app,
-        auth.routes,
-        live_calls.routes,
-        log.routes,
-        detail.routes,
-        cases.routes,
-        stats.routes,
-        prompts.routes,
-        audit.routes,
-        api.routes,
-        openapi.routes,
-    )
+    add_routes(app, *ROUTES)
+    app[MENU] = Menu.from_routes(ROUTES)
     app.router.add_static("/static", STATIC, name="static")
     app.cleanup_ctx.append(_console_context(settings, database, live))
     app.on_shutdown.append(_stop_streams)

@@ -18,7 +18,9 @@ from ivr.domain.clock import stamp
 from ivr.store.types import utcnow
 from ivr.store.users import Role, UserView
 from ivr.web.plumbing.auditing import audit
-from ivr.web.plumbing.routing import ALL_ROLES, Routes, see_other
+from ivr.web.plumbing.menu import MENU
+from ivr.web.plumbing.roles import ALL_ROLES
+from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.plumbing.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -32,14 +34,17 @@ from ivr.web.plumbing.sessions import (
 )
 from ivr.web.state import console, session_of
 
-__all__ = ["HOME", "LOCK_FOR", "MAX_FAILURES", "routes"]
+__all__ = ["LOCK_FOR", "MAX_FAILURES", "routes"]
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
-HOME = {Role.SUPERVISOR: "/live", Role.STAFF: "/cases", Role.AUDITOR: "/audit"}
 _LOGIN_FORM_LIFETIME = timedelta(hours=1)
 
 routes = Routes()
+
+
+def _home(request: web.Request, role: Role) -> str:
+    return request.app[MENU].home(role)
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
@@ -81,11 +86,11 @@ def _login_page(
     return response
 
 
-@routes.get("/login", public=True, name="login")
+@routes.get("/login", public=True)
 async def login_form(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     if session is not None:
-        return see_other(HOME[session.user.role])
+        return see_other(_home(request, session.user.role))
     return _login_page(request)
 
 
@@ -142,7 +147,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         session_id(token), user.id, csrf, now=now, expires=now + SESSION_LIFETIME
     )
     await audit(request, "login", actor=user.username, role=user.role.value)
-    target = _safe_next(request.query.get("next") or next_path, HOME[user.role])
+    target = _safe_next(request.query.get("next") or next_path, _home(request, user.role))
     response = see_other(target)
     set_cookie(response, request, SESSION_COOKIE, sign(state.cookie_key, token), SESSION_LIFETIME)
     clear_cookie(response, LOGIN_COOKIE)
@@ -171,8 +176,8 @@ async def _end_session(request: web.Request) -> None:
         await console(request).accounts.end_session(session_id(token))
 
 
-@routes.get("/", roles=ALL_ROLES, name="home")
+@routes.get("/", roles=ALL_ROLES)
 async def home(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     assert session is not None  # the guard let only logged-in users in
-    return see_other(HOME[session.user.role])
+    return see_other(_home(request, session.user.role))

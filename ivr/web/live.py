@@ -18,14 +18,13 @@ from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
 from ivr.store.types import utcnow
-from ivr.store.users import Role
+from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import live_json
 from ivr.web.state import Console, console
 
 __all__ = ["routes", "snapshot"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 DB_WINDOW = timedelta(hours=2)  # older unended rows are calls of a process that died
 TICK_S = 1.0  # how often the in-process list is compared for changes
 DB_POLL_S = 3.0
@@ -58,7 +57,7 @@ async def snapshot(state: Console) -> dict[str, Any]:
     return {"mode": mode, "counts": counts, "calls": calls}
 
 
-@routes.get("/live", roles=SUPERVISORS, name="live")
+@routes.get("/live", roles=SUPERVISORS, menu="Live calls")
 async def live_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
         "live.html", request, {"snap": await snapshot(console(request))}

@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
-from ivr.web.plumbing.routing import ALL_ROLES, Routes
+from ivr.web.plumbing.roles import ALL_ROLES
+from ivr.web.plumbing.routing import Routes
 
 __all__ = ["SPEC", "routes"]
 

@@ -6,10 +6,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
+from ivr.store.users import Role
 from ivr.web.calls.audio import contained
 from ivr.web.calls.filters import CallFilter, FilterError
 from ivr.web.calls.log import _cell
+from ivr.web.plumbing.menu import Menu
+from ivr.web.plumbing.roles import AUDITORS, CASEWORK, SUPERVISORS
+from ivr.web.plumbing.routing import Routes
 from ivr.web.plumbing.sessions import sign, unsign
 from ivr.web.stats.charts import columns, hbars, nice_max
 
@@ -85,3 +90,25 @@ def test_chart_geometry() -> None:
     assert all(b.x + b.width <= 200 for b in chart.bars)
     rows = hbars([("main", (3, 1)), ("menu", (0, 0))], ("hung up", "failed"))
     assert [len(r.parts) for r in rows.rows] == [2, 0] and rows.rows[0].total == 4
+
+
+async def _page(request: web.Request) -> web.Response:
+    return web.Response()
+
+
+def test_the_menu_is_read_off_the_routes_and_every_role_has_a_home() -> None:
+    pages = Routes()
+    pages.get("/a", roles=SUPERVISORS, menu="A")(_page)
+    pages.get("/b", roles=CASEWORK, menu="B")(_page)
+    pages.get("/c", roles=CASEWORK)(_page)
+    with pytest.raises(ValueError, match="auditor"):
+        Menu.from_routes([pages])  # an auditor would land nowhere
+    pages.get("/d", roles=AUDITORS, menu="D")(_page)
+    menu = Menu.from_routes([pages])
+    assert [e.label for e in menu.for_role(Role.SUPERVISOR)] == ["A", "B"]
+    assert [e.path for e in menu.for_role(Role.STAFF)] == ["/b"]
+    assert menu.home(Role.STAFF) == "/b" and menu.home(Role.AUDITOR) == "/d"
+    with pytest.raises(ValueError, match="fixed path"):
+        pages.get("/e/{n}", roles=SUPERVISORS, menu="E")
+    with pytest.raises(ValueError, match="fixed path"):
+        pages.get("/f", public=True, menu="F")

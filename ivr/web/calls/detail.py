@@ -17,12 +17,12 @@ from ivr.store.users import Role
 from ivr.store.views import CallSummary
 from ivr.web.calls.audio import AudioError, playable
 from ivr.web.plumbing.auditing import audit
-from ivr.web.plumbing.routing import CASEWORK, Routes, forbidden
+from ivr.web.plumbing.roles import CASEWORK, SUPERVISORS
+from ivr.web.plumbing.routing import Routes, forbidden
 from ivr.web.state import console, session_of
 
 __all__ = ["load_call", "routes"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 # A browser fetches one recording in several requests (and again on seeking): one play per minute.
 REPLAY_WINDOW = timedelta(minutes=1)
 
@@ -49,7 +49,7 @@ async def load_call(
     return call, recordings, messages, reports
 
 
-@routes.get(r"/calls/{call_id:\d+}", roles=SUPERVISORS, name="call")
+@routes.get(r"/calls/{call_id:\d+}", roles=SUPERVISORS)
 async def call_page(request: web.Request) -> web.StreamResponse:
     call, recordings, messages, reports = await load_call(
         request, int(request.match_info["call_id"])
@@ -69,7 +69,7 @@ def _from_start(request: web.Request) -> bool:
     return wanted == "" or wanted.startswith("bytes=0-")
 
 
-@routes.get(r"/recordings/{recording_id:\d+}", roles=CASEWORK, name="recording")
+@routes.get(r"/recordings/{recording_id:\d+}", roles=CASEWORK)
 async def recording(request: web.Request) -> web.StreamResponse:
     state = console(request)
     recording_id = int(request.match_info["recording_id"])

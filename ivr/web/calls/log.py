@@ -16,16 +16,15 @@ from aiohttp import web
 
 from ivr.domain.clock import stamp
 from ivr.domain.hotlines import HOTLINES
-from ivr.store.users import Role
 from ivr.store.views import CallSummary
 from ivr.web.calls.filters import OUTCOMES, CallFilter, FilterError
 from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.state import console
 
-__all__ = ["CSV_LIMIT", "SUPERVISORS", "routes", "search_by_form"]
+__all__ = ["CSV_LIMIT", "routes", "search_by_form"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 CSV_LIMIT = 10_000
 CSV_COLUMNS = (
     "id",
@@ -64,7 +63,7 @@ async def _page(
     return aiohttp_jinja2.render_template("calls.html", request, context, status=status)
 
 
-@routes.get("/calls", roles=SUPERVISORS, name="calls")
+@routes.get("/calls", roles=SUPERVISORS, menu="Call log")
 async def call_log(request: web.Request) -> web.StreamResponse:
     try:
         flt = CallFilter.parse(request.query)
@@ -100,7 +99,7 @@ async def search(request: web.Request) -> web.StreamResponse:
     return see_other(flt.url("/calls"))
 
 
-@routes.get("/calls.csv", roles=SUPERVISORS, name="calls_csv")
+@routes.get("/calls.csv", roles=SUPERVISORS)
 async def export(request: web.Request) -> web.StreamResponse:
     try:
         flt = CallFilter.parse(request.query)

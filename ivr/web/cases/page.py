@@ -24,7 +24,8 @@ from ivr.domain.clock import local, local_now, local_today
 from ivr.store.console import CaseView
 from ivr.store.errors import StoreError
 from ivr.web.plumbing.auditing import audit, staff_actor
-from ivr.web.plumbing.routing import CASEWORK, Routes, see_other
+from ivr.web.plumbing.roles import CASEWORK
+from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.state import console
 
 __all__ = ["ACTIONS", "CLOSED_SHOWN", "CaseActionError", "perform", "routes"]
@@ -157,7 +158,7 @@ async def _page(
     return aiohttp_jinja2.render_template("cases.html", request, context, status=status)
 
 
-@routes.get("/cases", roles=CASEWORK, name="cases")
+@routes.get("/cases", roles=CASEWORK, menu="Card cases")
 async def cases_page(request: web.Request) -> web.StreamResponse:
     done = ""
     action, ref = request.query.get("done", ""), request.query.get("ref", "")

@@ -16,8 +16,8 @@ from ivr.domain.hotlines import HOTLINES
 from ivr.engine.model import Collect, Menu, Record
 from ivr.flows import FLOWS
 from ivr.store.stats import CallStats
-from ivr.store.users import Role
 from ivr.web.calls.filters import OUTCOMES
+from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import stats_json
 from ivr.web.state import console
@@ -25,7 +25,6 @@ from ivr.web.stats.charts import columns, hbars
 
 __all__ = ["NodeDrops", "dropoff_by_flow", "routes"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 WAITING = (Menu, Collect, Record)
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
@@ -132,7 +131,7 @@ async def stats_api(request: web.Request) -> web.StreamResponse:
     return web.json_response(stats_json(stats, _drops_json(dropoff_by_flow(stats.dropoff))))
 
 
-@routes.get("/stats", roles=SUPERVISORS, name="stats")
+@routes.get("/stats", roles=SUPERVISORS, menu="Statistics")
 async def stats_page(request: web.Request) -> web.StreamResponse:
     first, last, hotline, stats = await _stats(request)
     lines = [hotline] if hotline else list(HOTLINES)
