@@ -27,13 +27,14 @@ from ivr.store.database import Database
 from ivr.store.records import Records
 from ivr.store.stats import Statistics
 from ivr.store.users import Accounts
-from ivr.web import api, audit, auth, openapi, prompts
+from ivr.web import audit, auth, openapi, prompts
 from ivr.web import live as live_calls
-from ivr.web.calls import detail, log
+from ivr.web.calls import detail, export, log, recordings
 from ivr.web.cases import page as cases
 from ivr.web.plumbing.csrf import csrf_middleware
+from ivr.web.plumbing.headers import security_headers
 from ivr.web.plumbing.menu import MENU, Menu
-from ivr.web.plumbing.routing import Handler, Routes, add_routes
+from ivr.web.plumbing.routing import Routes, add_routes
 from ivr.web.plumbing.secret import load_secret
 from ivr.web.plumbing.sessions import new_token, session_middleware
 from ivr.web.plumbing.templating import context_processor, filters
@@ -51,45 +52,15 @@ ROUTES: tuple[Routes, ...] = (
     auth.routes,
     live_calls.routes,
     log.routes,
+    export.routes,
     detail.routes,
+    recordings.routes,
     cases.routes,
     stats.routes,
     prompts.routes,
     audit.routes,
-    api.routes,
     openapi.routes,
 )
-
-# Scripts and styles come from /static only: no inline script runs, no CDN is ever asked.
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as error:
-        response = error
-        _secure(request, response)
-        raise
-    _secure(request, response)
-    return response
-
-
-def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    if response.prepared:  # a stream (live events, a file) sent its headers already
-        return
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", _CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if not request.path.startswith("/static/"):
-        headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
 
 
 def create_app(
@@ -160,10 +131,6 @@ class WebServer:
 
     async def close(self) -> None:
         await self.runner.cleanup()
-
-    async def cleanup(self) -> None:
-        """The same as ``close`` (the name ``web.AppRunner`` uses)."""
-        await self.close()
 
 
 async def start_web(

@@ -1,4 +1,5 @@
-"""Log-in and log-out: argon2 password check, lock-out after repeated failures, sessions.
+"""Log-in and log-out: argon2 password check, lock-out after repeated failures, sessions;
+``/api/session`` tells an API client who it is logged in as and its CSRF token.
 
 Five wrong passwords in a row lock an account for 15 minutes; while locked the password is not
 even checked. An unknown name costs the same argon2 check as a known one and gets the same
@@ -181,3 +182,17 @@ async def home(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     assert session is not None  # the guard let only logged-in users in
     return see_other(_home(request, session.user.role))
+
+
+@routes.get("/api/session", roles=ALL_ROLES)
+async def session_api(request: web.Request) -> web.StreamResponse:
+    session = session_of(request)
+    assert session is not None
+    return web.json_response(
+        {
+            "username": session.user.username,
+            "role": session.user.role.value,
+            "csrf_token": session.csrf_token,
+            "expires_at": session.expires_at.isoformat(),
+        }
+    )

@@ -11,6 +11,7 @@ from ivr.store.audit import AuditView
 from ivr.store.console import CaseView, RecordingView, VoiceMessageView
 from ivr.store.stats import CallStats
 from ivr.store.views import CallSummary
+from ivr.web.stats.dropoff import FlowDrops
 
 __all__ = [
     "audit_json",
@@ -106,7 +107,7 @@ def case_json(case: CaseView) -> dict[str, Any]:
     }
 
 
-def stats_json(stats: CallStats, dropoff: list[dict[str, Any]]) -> dict[str, Any]:
+def stats_json(stats: CallStats, dropoff: list[FlowDrops]) -> dict[str, Any]:
     return {
         "from": _iso(stats.start),
         "to": _iso(stats.end),
@@ -128,7 +129,17 @@ def stats_json(stats: CallStats, dropoff: list[dict[str, Any]]) -> dict[str, Any
             for line, days in stats.per_day.items()
         },
         "outcomes": stats.outcomes,
-        "dropoff": dropoff,
+        "dropoff": [
+            {
+                "flow": f.flow,
+                "title": f.title,
+                "nodes": [
+                    {"node": n.node, "kind": n.kind, "abandoned": n.abandoned, "failed": n.failed}
+                    for n in f.nodes
+                ],
+            }
+            for f in dropoff
+        ],
     }
 
 

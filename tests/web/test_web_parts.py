@@ -10,8 +10,8 @@ from aiohttp import web
 
 from ivr.store.users import Role
 from ivr.web.calls.audio import contained
+from ivr.web.calls.export import _cell
 from ivr.web.calls.filters import CallFilter, FilterError
-from ivr.web.calls.log import _cell
 from ivr.web.plumbing.menu import Menu
 from ivr.web.plumbing.roles import AUDITORS, CASEWORK, SUPERVISORS
 from ivr.web.plumbing.routing import Routes

@@ -1,0 +1,113 @@
+"""The counter's steps on a card case (a loss report), each booked and audited.
+
+Each step is allowed from one report status. It is booked in the report's history as
+``staff:<username>`` and in the audit log, refused attempts included:
+
+- verify: a report made by recorded statement is matched to the current card of the person whose
+  ID hash it carries (looked up here, never typed), and becomes provisional (settlement stops);
+- formal: the formal loss report; the pick-up date is 15 working days on (Chinese calendar);
+- made / picked-up: the new card is ready, then collected (the lost card is replaced);
+- lift: the card was found before the formal report: back to normal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+
+from ivr.domain.cards import ReportStatus
+from ivr.domain.clock import local_now
+from ivr.store.console import CaseView
+from ivr.store.errors import StoreError
+from ivr.web.plumbing.auditing import audit, staff_actor
+from ivr.web.state import console
+
+__all__ = ["ACTIONS", "CaseAction", "CaseActionError", "perform"]
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    label: str
+    allowed_from: ReportStatus
+    done: str
+
+
+ACTIONS: dict[str, CaseAction] = {
+    "verify": CaseAction(
+        "Verify against the card", ReportStatus.NEEDS_VERIFICATION, "Report verified"
+    ),
+    "formal": CaseAction(
+        "Record formal report", ReportStatus.PROVISIONAL, "Formal report recorded"
+    ),
+    "lift": CaseAction("Lift (card found)", ReportStatus.PROVISIONAL, "Report lifted"),
+    "made": CaseAction("New card made", ReportStatus.FORMAL, "New card marked made"),
+    "picked-up": CaseAction("Picked up", ReportStatus.CARD_MADE, "New card marked picked up"),
+}
+
+
+class CaseActionError(Exception):
+    """The step cannot be taken on this report now; the message says why."""
+
+
+async def perform(request: web.Request, reference: str, action: str) -> CaseView:
+    """Take ``action`` on the report; book and audit it. ``HTTPNotFound`` for no such report."""
+    state = console(request)
+    step = ACTIONS.get(action)
+    if step is None:
+        raise web.HTTPNotFound(text=f"no case action {action!r}")
+    now = local_now()  # local: the lapse and pick-up dates are Beijing dates
+    case = await state.calls.case(reference, today=now.date())
+    if case is None:
+        raise web.HTTPNotFound(text=f"no loss report {reference!r}")
+    actor = staff_actor(request)
+    try:
+        if case.status is not step.allowed_from:
+            raise CaseActionError(f"the report is {case.status.value}: cannot {action} it")
+        await _apply(request, case, action, actor, now)
+    except (CaseActionError, StoreError) as error:
+        await audit(
+            request, f"case_{action}", target=f"report:{reference}", detail=f"refused: {error}"
+        )
+        raise CaseActionError(str(error)) from None
+    updated = await state.calls.case(reference, today=now.date())
+    assert updated is not None
+    detail = f"{case.status.value} -> {updated.status.value}"
+    if updated.pickup_on and action == "formal":
+        detail += f", pick-up on {updated.pickup_on.isoformat()}"
+    await audit(request, f"case_{action}", target=f"report:{reference}", detail=detail)
+    return updated
+
+
+async def _apply(
+    request: web.Request, case: CaseView, action: str, actor: str, now: datetime
+) -> None:
+    state = console(request)
+    settings = state.settings
+    ref = case.reference
+    match action:
+        case "verify":
+            if case.card is None:
+                raise CaseActionError("no card on record for this person: verify at the counter")
+            await state.records.verify_report(
+                ref,
+                card_id=case.card.id,
+                actor=actor,
+                now=now,
+                lapse_days=settings.provisional_lapse_days,
+            )
+        case "formal":
+            await state.records.record_formal_report(
+                ref, actor=actor, now=now, working_days=settings.reissue_working_days
+            )
+        case "made":
+            await state.records.mark_card_made(ref, actor=actor, now=now)
+        case "picked-up":
+            await state.records.mark_picked_up(ref, actor=actor, now=now)
+        case "lift":
+            if case.card is None:
+                raise CaseActionError("the report has no card")
+            await state.records.lift_provisional_report(
+                case.card.id, call_id=None, now=now, actor=actor
+            )
