@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.cards import mask_card
-from ivr.domain.clock import duration, stamp
+from ivr.domain.clock import stamp
 from ivr.web.plumbing.csrf import CSRF_FIELD
 from ivr.web.plumbing.menu import MENU
 from ivr.web.state import session_of
@@ -33,5 +33,15 @@ def _node(name: str | None) -> str:
     return (name or "").replace(":", " › ")
 
 
+def _duration(seconds: float | None) -> str:
+    """``1:05`` or ``1:02:03``; empty for no value."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def filters() -> dict[str, Callable[..., str]]:
-    return {"stamp": stamp, "duration": duration, "mask_card": mask_card, "node": _node}
+    return {"stamp": stamp, "duration": _duration, "mask_card": mask_card, "node": _node}
