@@ -14,11 +14,11 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
+from ivr.store.serialize import call_json
 from ivr.web.calls.filters import OUTCOMES, CallFilter, FilterError
 from ivr.web.plumbing.auditing import audit
 from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes, see_other
-from ivr.web.serialize import call_json
 from ivr.web.state import console
 
 __all__ = ["routes"]
@@ -92,7 +92,7 @@ async def _calls_json(request: web.Request, flt: CallFilter) -> web.Response:
             "pages": max(1, ceil(total / flt.per_page)),
             "idh": flt.idh or None,
             "id_masked": flt.idm or None,
-            "calls": [call_json(c) for c in calls],
+            "calls": [call_json(c, with_path=False) for c in calls],
         }
     )
 
