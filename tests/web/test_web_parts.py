@@ -1,7 +1,9 @@
-"""The console's pure parts: filters and their URLs, cookie signing, CSV cells, paths, charts."""
+"""The console's pure parts: filters and their URLs, cookie signing, CSV cells, paths, charts,
+the menu, and the direction of imports."""
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 from pathlib import Path
 
@@ -112,3 +114,28 @@ def test_the_menu_is_read_off_the_routes_and_every_role_has_a_home() -> None:
         pages.get("/e/{n}", roles=SUPERVISORS, menu="E")
     with pytest.raises(ValueError, match="fixed path"):
         pages.get("/f", public=True, menu="F")
+
+
+def _imports(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_imports_point_one_way() -> None:
+    """Only the CLI imports the console, and the console never imports the CLI."""
+    package = Path(__file__).resolve().parents[2] / "ivr"
+    importers: set[str] = set()
+    for path in package.rglob("*.py"):
+        where = path.relative_to(package.parent).as_posix()
+        found = {m.split(".")[1] for m in _imports(path) if m.startswith("ivr.") and "." in m}
+        if where.startswith("ivr/web/"):
+            assert "cli" not in found, where
+        elif not where.startswith("ivr/cli/") and "web" in found:
+            importers.add(where)
+    # The stack that ``hotline up`` runs starts the console next to the hotline (its one exception).
+    assert importers <= {"ivr/runtime/stack.py"}
