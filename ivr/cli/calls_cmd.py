@@ -1,4 +1,7 @@
-"""``hotline calls``: the call log for supervisors, each call with its outcome and path."""
+"""``hotline calls``: the call log for supervisors, each call with its outcome and path.
+
+``--json`` prints each call in the shape the console's API gives it (``ivr.store.serialize``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from ivr.config import Settings
 from ivr.domain.hotlines import HOTLINES
 from ivr.store.database import open_database
 from ivr.store.records import CallSummary, Records
+from ivr.store.serialize import call_json
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     calls = asyncio.run(_recent(settings, args.last, args.hotline))
     if args.json:
-        print(json.dumps([call_as_dict(call) for call in calls], ensure_ascii=False, indent=2))
+        print(json.dumps([call_json(call) for call in calls], ensure_ascii=False, indent=2))
         return 0
     if not calls:
         print("no calls yet")
@@ -39,33 +43,6 @@ async def _recent(settings: Settings, last: int, hotline: str | None) -> list[Ca
         return await Records(database).recent_calls(limit=last, hotline=hotline)
     finally:
         await database.close()
-
-
-def call_as_dict(call: CallSummary) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "hotline": call.hotline,
-        "caller_id": call.caller_id,
-        "uniqueid": call.uniqueid,
-        "started_at": call.started_at.isoformat(),
-        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
-        "language": call.language,
-        "outcome": call.outcome,
-        "last_node": call.last_node,
-        "next_action": call.next_action,
-        "id_masked": call.id_masked,
-        "hangup_cause": call.hangup_cause,
-        "path": [
-            {
-                "at": step.at.isoformat(),
-                "node": step.node,
-                "kind": step.kind,
-                "key": step.key,
-                "detail": step.detail,
-            }
-            for step in call.path
-        ],
-    }
 
 
 def format_call(call: CallSummary) -> str:

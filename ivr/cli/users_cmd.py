@@ -12,11 +12,11 @@ import getpass
 from typing import Any
 
 from ivr.config import Settings
+from ivr.domain.account_password import hash_password_async, password_problem
+from ivr.domain.clock import stamp
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.types import utcnow
 from ivr.store.users import Accounts, Role
-from ivr.web.clock import stamp
-from ivr.web.passwords import hash_password_async, password_problem
 
 
 def add_parser(subparsers: Any) -> None:

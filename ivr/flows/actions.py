@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from ivr.config import Settings
 from ivr.domain import cards as card_rules
+from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
 from ivr.domain.password import hash_password_async, password_problem, verify_password_async
 from ivr.engine.context import CallContext
@@ -25,7 +25,6 @@ from ivr.store.records import CitizenView, Records, ReportView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 ID_PROBLEM_PROMPTS = {
     IdProblem.LENGTH: "id_error_length",

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.cards import CardStatus, ReportStatus, lapse_date, new_reference, pickup_date
+from ivr.domain.clock import BEIJING as SHANGHAI
 from ivr.domain.idnumber import ResidentId, check_character, id_hash
 from ivr.domain.password import hash_password_async, initial_password
 from ivr.store.cardnumbers import new_card_number
@@ -46,7 +47,6 @@ AVERAGE_WAGE = Decimal(11_000)  # local average monthly wage, yuan
 PENSION_RATE = Decimal("0.08")  # of the insured wage, to the personal pension account
 MEDICAL_RATE = Decimal("0.02")  # the employee's own share, to the personal medical account
 RETIREE_MEDICAL_CREDIT = Decimal("120.00")
-SHANGHAI = timezone(timedelta(hours=8))
 _FEN = Decimal("0.01")
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"

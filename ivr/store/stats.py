@@ -17,18 +17,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Float, SQLColumnExpression, String, case, cast, func, select
 
+from ivr.domain.clock import UTC_OFFSET, ZONE_NAME
 from ivr.store.base import RecordsBase
 from ivr.store.models import Call
 
 __all__ = ["DROP_OUTCOMES", "CallStats", "HotlineFigures", "Statistics"]
 
 DROP_OUTCOMES = ("abandoned", "failed")
-_CST = "+8 hours"  # SQLite modifier for China Standard Time
-_CST_ZONE = "Asia/Shanghai"
+_CST = f"{UTC_OFFSET / timedelta(hours=1):+g} hours"  # SQLite modifier for China Standard Time
+_CST_ZONE = ZONE_NAME
 
 
 @dataclass(frozen=True)

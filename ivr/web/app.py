@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from ivr.config import Settings
+from ivr.domain.account_password import hash_password_async
 from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
@@ -26,25 +27,19 @@ from ivr.store.database import Database
 from ivr.store.records import Records
 from ivr.store.stats import Statistics
 from ivr.store.users import Accounts
-from ivr.web import (
-    api,
-    auditpage,
-    auth,
-    calldetail,
-    calllog,
-    cases,
-    livecalls,
-    openapi,
-    promptspage,
-    statspage,
-)
-from ivr.web.csrf import csrf_middleware
-from ivr.web.passwords import hash_password_async
-from ivr.web.routing import Handler, add_routes
-from ivr.web.secret import load_secret
-from ivr.web.sessions import new_token, session_middleware
+from ivr.web import audit, auth, openapi, prompts
+from ivr.web import live as live_calls
+from ivr.web.calls import detail, export, log, recordings
+from ivr.web.cases import page as cases
+from ivr.web.plumbing.csrf import csrf_middleware
+from ivr.web.plumbing.headers import security_headers
+from ivr.web.plumbing.menu import MENU, Menu
+from ivr.web.plumbing.routing import Routes, add_routes
+from ivr.web.plumbing.secret import load_secret
+from ivr.web.plumbing.sessions import new_token, session_middleware
+from ivr.web.plumbing.templating import context_processor, filters
 from ivr.web.state import CONSOLE, Console
-from ivr.web.templating import context_processor, filters
+from ivr.web.stats import page as stats
 
 __all__ = ["WebServer", "create_app", "start_web"]
 
@@ -52,37 +47,20 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 SHUTDOWN_TIMEOUT_S = 5.0
-
-# Scripts and styles come from /static only: no inline script runs, no CDN is ever asked.
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+# Every page with its API; the menu lists the labelled pages in this order.
+ROUTES: tuple[Routes, ...] = (
+    auth.routes,
+    live_calls.routes,
+    log.routes,
+    export.routes,
+    detail.routes,
+    recordings.routes,
+    cases.routes,
+    stats.routes,
+    prompts.routes,
+    audit.routes,
+    openapi.routes,
 )
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as error:
-        response = error
-        _secure(request, response)
-        raise
-    _secure(request, response)
-    return response
-
-
-def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    if response.prepared:  # a stream (live events, a file) sent its headers already
-        return
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", _CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if not request.path.startswith("/static/"):
-        headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
 
 
 def create_app(settings: Settings, database: Database, *, live: LiveView) -> web.Application:
@@ -96,19 +74,8 @@ def create_app(settings: Settings, database: Database, *, live: LiveView) -> web
         context_processors=[context_processor],
         filters=filters(),
     )
-    add_routes(
-        app,
-        auth.routes,
-        livecalls.routes,
-        calllog.routes,
-        calldetail.routes,
-        cases.routes,
-        statspage.routes,
-        promptspage.routes,
-        auditpage.routes,
-        api.routes,
-        openapi.routes,
-    )
+    add_routes(app, *ROUTES)
+    app[MENU] = Menu.from_routes(ROUTES)
     app.router.add_static("/static", STATIC, name="static")
     app.cleanup_ctx.append(_console_context(settings, database, live))
     app.on_shutdown.append(_stop_streams)
@@ -162,10 +129,6 @@ class WebServer:
 
     async def close(self) -> None:
         await self.runner.cleanup()
-
-    async def cleanup(self) -> None:
-        """The same as ``close`` (the name ``web.AppRunner`` uses)."""
-        await self.close()
 
 
 async def start_web(

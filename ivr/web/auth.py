@@ -1,4 +1,5 @@
-"""Log-in and log-out: argon2 password check, lock-out after repeated failures, sessions.
+"""Log-in and log-out: argon2 password check, lock-out after repeated failures, sessions;
+``/api/session`` tells an API client who it is logged in as and its CSRF token.
 
 Five wrong passwords in a row lock an account for 15 minutes; while locked the password is not
 even checked. An unknown name costs the same argon2 check as a known one and gets the same
@@ -13,13 +14,15 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.domain.account_password import hash_password_async, needs_rehash, verify_password_async
+from ivr.domain.clock import stamp
 from ivr.store.types import utcnow
 from ivr.store.users import Role, UserView
-from ivr.web.auditing import audit
-from ivr.web.clock import stamp
-from ivr.web.passwords import hash_password_async, needs_rehash, verify_password_async
-from ivr.web.routing import ALL_ROLES, Routes, see_other
-from ivr.web.sessions import (
+from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.menu import MENU
+from ivr.web.plumbing.roles import ALL_ROLES
+from ivr.web.plumbing.routing import Routes, see_other
+from ivr.web.plumbing.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_LIFETIME,
@@ -32,14 +35,17 @@ from ivr.web.sessions import (
 )
 from ivr.web.state import console, session_of
 
-__all__ = ["HOME", "LOCK_FOR", "MAX_FAILURES", "routes"]
+__all__ = ["LOCK_FOR", "MAX_FAILURES", "routes"]
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
-HOME = {Role.SUPERVISOR: "/live", Role.STAFF: "/cases", Role.AUDITOR: "/audit"}
 _LOGIN_FORM_LIFETIME = timedelta(hours=1)
 
 routes = Routes()
+
+
+def _home(request: web.Request, role: Role) -> str:
+    return request.app[MENU].home(role)
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
@@ -81,11 +87,11 @@ def _login_page(
     return response
 
 
-@routes.get("/login", public=True, name="login")
+@routes.get("/login", public=True)
 async def login_form(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     if session is not None:
-        return see_other(HOME[session.user.role])
+        return see_other(_home(request, session.user.role))
     return _login_page(request)
 
 
@@ -142,7 +148,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         session_id(token), user.id, csrf, now=now, expires=now + SESSION_LIFETIME
     )
     await audit(request, "login", actor=user.username, role=user.role.value)
-    target = _safe_next(request.query.get("next") or next_path, HOME[user.role])
+    target = _safe_next(request.query.get("next") or next_path, _home(request, user.role))
     response = see_other(target)
     set_cookie(response, request, SESSION_COOKIE, sign(state.cookie_key, token), SESSION_LIFETIME)
     clear_cookie(response, LOGIN_COOKIE)
@@ -171,8 +177,22 @@ async def _end_session(request: web.Request) -> None:
         await console(request).accounts.end_session(session_id(token))
 
 
-@routes.get("/", roles=ALL_ROLES, name="home")
+@routes.get("/", roles=ALL_ROLES)
 async def home(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     assert session is not None  # the guard let only logged-in users in
-    return see_other(HOME[session.user.role])
+    return see_other(_home(request, session.user.role))
+
+
+@routes.get("/api/session", roles=ALL_ROLES)
+async def session_api(request: web.Request) -> web.StreamResponse:
+    session = session_of(request)
+    assert session is not None
+    return web.json_response(
+        {
+            "username": session.user.username,
+            "role": session.user.role.value,
+            "csrf_token": session.csrf_token,
+            "expires_at": session.expires_at.isoformat(),
+        }
+    )

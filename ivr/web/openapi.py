@@ -7,7 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
-from ivr.web.routing import ALL_ROLES, Routes
+from ivr.live.board import Stage
+from ivr.web.plumbing.roles import ALL_ROLES
+from ivr.web.plumbing.routing import Routes
 
 __all__ = ["SPEC", "routes"]
 
@@ -38,6 +40,32 @@ _NINT = {"type": ["integer", "null"]}
 _TIME = {"type": "string", "format": "date-time"}
 _NTIME = {"type": ["string", "null"], "format": "date-time"}
 _NDATE = {"type": ["string", "null"], "format": "date"}
+# A call as ``ivr.store.serialize.call_json`` makes it; ``path`` only when read with its steps.
+_CALL: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "hotline": _STR,
+    "caller_id": _STR,
+    "uniqueid": {"type": "string", "description": "Asterisk's channel unique ID"},
+    "channel": _STR,
+    "started_at": _TIME,
+    "ended_at": _NTIME,
+    "language": _STR,
+    "outcome": _NSTR,
+    "last_node": _NSTR,
+    "next_action": _NSTR,
+    "id_masked": _NSTR,
+    "hangup_cause": _NINT,
+    "hangup_cause_text": _NSTR,
+    "duration_s": {
+        "type": ["number", "null"],
+        "description": "Asterisk's duration when known, else end minus start",
+    },
+    "path": {
+        "type": "array",
+        "description": "the call's steps in order (not in a page of the log)",
+        "items": _ref("Step"),
+    },
+}
 _ERRORS = {
     "401": {"description": "not logged in"},
     "403": {"description": "the role has no access (or a missing/wrong CSRF token on a POST)"},
@@ -74,20 +102,19 @@ SPEC: dict[str, Any] = {
         "schemas": {
             "Call": {
                 "type": "object",
+                "description": "A call, as `hotline calls --json` prints it too",
+                "required": [name for name in _CALL if name != "path"],
+                "properties": _CALL,
+            },
+            "Step": {
+                "type": "object",
+                "required": ["at", "node", "kind", "key", "detail"],
                 "properties": {
-                    "id": {"type": "integer"},
-                    "hotline": _STR,
-                    "caller_id": _STR,
-                    "started_at": _TIME,
-                    "ended_at": _NTIME,
-                    "language": _STR,
-                    "outcome": _NSTR,
-                    "last_node": _NSTR,
-                    "next_action": _NSTR,
-                    "id_masked": _NSTR,
-                    "hangup_cause": _NINT,
-                    "hangup_cause_text": _NSTR,
-                    "duration_s": {"type": ["number", "null"]},
+                    "at": _TIME,
+                    "node": _STR,
+                    "kind": _STR,
+                    "key": {"type": ["string", "null"], "description": "*** for sensitive entries"},
+                    "detail": _STR,
                 },
             },
             "CallPage": {
@@ -103,27 +130,13 @@ SPEC: dict[str, Any] = {
                 },
             },
             "CallDetail": {
+                "description": "A call with its path, and what belongs to it",
                 "allOf": [
                     _ref("Call"),
                     {
                         "type": "object",
+                        "required": ["path", "recordings", "voice_messages", "loss_reports"],
                         "properties": {
-                            "steps": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "at": _TIME,
-                                        "node": _STR,
-                                        "kind": _STR,
-                                        "key": {
-                                            "type": ["string", "null"],
-                                            "description": "*** for sensitive entries",
-                                        },
-                                        "detail": _STR,
-                                    },
-                                },
-                            },
                             "recordings": {
                                 "type": "array",
                                 "items": {
@@ -137,11 +150,22 @@ SPEC: dict[str, Any] = {
                                     },
                                 },
                             },
-                            "voice_messages": {"type": "array", "items": {"type": "object"}},
+                            "voice_messages": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "recording_id": {"type": "integer"},
+                                        "callback_number": _STR,
+                                        "created_at": _TIME,
+                                        "handled_at": _NTIME,
+                                    },
+                                },
+                            },
                             "loss_reports": {"type": "array", "items": _STR},
                         },
                     },
-                ]
+                ],
             },
             "Case": {
                 "type": "object",
@@ -173,7 +197,8 @@ SPEC: dict[str, Any] = {
             "LiveCalls": {
                 "type": "object",
                 "properties": {
-                    "mode": {"type": "string", "enum": ["live", "database"]},
+                    "source": {"type": "string", "enum": ["board", "database"]},
+                    "at": _TIME,
                     "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "calls": {
                         "type": "array",
@@ -181,12 +206,18 @@ SPEC: dict[str, Any] = {
                             "type": "object",
                             "properties": {
                                 "key": _STR,
-                                "call_id": _NINT,
                                 "hotline": _STR,
-                                "language": _STR,
-                                "node": _STR,
+                                "stage": {"type": "string", "enum": [s.value for s in Stage]},
+                                "where": _STR,
+                                "node": _NSTR,
+                                "queue": _NSTR,
+                                "agent": _NSTR,
+                                "call_id": _NINT,
+                                "caller_id": _STR,
+                                "language": _NSTR,
                                 "started_at": _TIME,
                                 "seconds": {"type": "number"},
+                                "waiting_seconds": {"type": ["number", "null"]},
                             },
                         },
                     },
@@ -237,7 +268,7 @@ SPEC: dict[str, Any] = {
         },
         "/api/calls/{call_id}": {
             "get": {
-                "summary": "One call with its steps and recordings (supervisor; audited)",
+                "summary": "One call with its path and recordings (supervisor; audited)",
                 "parameters": [
                     {
                         "name": "call_id",

@@ -1,53 +1,35 @@
-"""The JSON shapes of the API (described in ``ivr.web.openapi``): plain dicts from store views."""
+"""The JSON shapes of the API (described in ``ivr.web.openapi``): plain dicts from store views.
+
+A call itself has one shape, shared with the CLI: ``ivr.store.serialize.call_json``. What is
+built here adds the console's own parts (links to recordings, drop-off by flow).
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from ivr.domain.cards import mask_card
 from ivr.store.audit import AuditView
 from ivr.store.console import CaseView, RecordingView, VoiceMessageView
+from ivr.store.serialize import call_json, iso
 from ivr.store.stats import CallStats
 from ivr.store.views import CallSummary
+from ivr.web.stats.dropoff import FlowDrops
 
 __all__ = [
     "audit_json",
-    "call_json",
     "case_json",
     "detail_json",
     "stats_json",
 ]
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def call_json(call: CallSummary) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "hotline": call.hotline,
-        "caller_id": call.caller_id,
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
-        "language": call.language,
-        "outcome": call.outcome,
-        "last_node": call.last_node,
-        "next_action": call.next_action,
-        "id_masked": call.id_masked,
-        "hangup_cause": call.hangup_cause,
-        "hangup_cause_text": call.hangup_cause_text,
-        "duration_s": call.duration,
-    }
-
-
-def recording_json(recording: RecordingView) -> dict[str, Any]:
+def _recording_json(recording: RecordingView) -> dict[str, Any]:
     return {
         "id": recording.id,
         "kind": recording.kind,
         "duration_s": recording.duration_s,
-        "created_at": _iso(recording.created_at),
+        "created_at": iso(recording.created_at),
         "url": f"/recordings/{recording.id}",
     }
 
@@ -58,21 +40,16 @@ def detail_json(
     messages: list[VoiceMessageView],
     reports: list[str],
 ) -> dict[str, Any]:
+    """A call as ``hotline calls --json`` gives it, and around it what belongs to it."""
     return {
         **call_json(call),
-        "channel": call.channel,
-        "uniqueid": call.uniqueid,
-        "steps": [
-            {"at": _iso(s.at), "node": s.node, "kind": s.kind, "key": s.key, "detail": s.detail}
-            for s in call.path
-        ],
-        "recordings": [recording_json(r) for r in recordings],
+        "recordings": [_recording_json(r) for r in recordings],
         "voice_messages": [
             {
                 "recording_id": m.recording_id,
                 "callback_number": m.callback_number,
-                "created_at": _iso(m.created_at),
-                "handled_at": _iso(m.handled_at),
+                "created_at": iso(m.created_at),
+                "handled_at": iso(m.handled_at),
             }
             for m in messages
         ],
@@ -86,9 +63,9 @@ def case_json(case: CaseView) -> dict[str, Any]:
         "reference": case.reference,
         "status": case.status.value,
         "id_masked": case.id_masked,
-        "reported_at": _iso(case.reported_at),
-        "lapses_on": _iso(case.lapses_on),
-        "pickup_on": _iso(case.pickup_on),
+        "reported_at": iso(case.reported_at),
+        "lapses_on": iso(case.lapses_on),
+        "pickup_on": iso(case.pickup_on),
         "verified": case.verified,
         "call_id": case.call_id,
         "statement_url": (
@@ -98,16 +75,16 @@ def case_json(case: CaseView) -> dict[str, Any]:
         if card is None
         else {"number_masked": mask_card(card.number), "status": card.status.value},
         "events": [
-            {"at": _iso(e.at), "status": e.status.value, "actor": e.actor, "note": e.note}
+            {"at": iso(e.at), "status": e.status.value, "actor": e.actor, "note": e.note}
             for e in case.events
         ],
     }
 
 
-def stats_json(stats: CallStats, dropoff: list[dict[str, Any]]) -> dict[str, Any]:
+def stats_json(stats: CallStats, dropoff: list[FlowDrops]) -> dict[str, Any]:
     return {
-        "from": _iso(stats.start),
-        "to": _iso(stats.end),
+        "from": iso(stats.start),
+        "to": iso(stats.end),
         "hotlines": [
             {
                 "hotline": f.hotline,
@@ -126,13 +103,23 @@ def stats_json(stats: CallStats, dropoff: list[dict[str, Any]]) -> dict[str, Any
             for line, days in stats.per_day.items()
         },
         "outcomes": stats.outcomes,
-        "dropoff": dropoff,
+        "dropoff": [
+            {
+                "flow": f.flow,
+                "title": f.title,
+                "nodes": [
+                    {"node": n.node, "kind": n.kind, "abandoned": n.abandoned, "failed": n.failed}
+                    for n in f.nodes
+                ],
+            }
+            for f in dropoff
+        ],
     }
 
 
 def audit_json(entry: AuditView) -> dict[str, Any]:
     return {
-        "at": _iso(entry.at),
+        "at": iso(entry.at),
         "actor": entry.actor,
         "role": entry.role,
         "action": entry.action,

@@ -38,11 +38,11 @@ async def env(database_url: str, tmp_path: Path, catalog: Catalog) -> AsyncItera
         await simulate(env, "12333", ["-"])  # hangs up at the main menu
         yield env
     finally:
-        await env.hotline.close()
+        await env.close()
 
 
 @pytest.fixture
 async def client(env: Env) -> AsyncIterator[Client]:
-    app = create_app(env.settings, env.hotline.database, live=env.hotline.live)
+    app = create_app(env.settings, env.hotline.database, live=env.hotline.board)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,17 +14,16 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from ivr.config import Settings
+from ivr.domain.account_password import hash_password_async
 from ivr.engine.context import CallContext
-from ivr.runtime.app import Hotline
-from ivr.runtime.call import run_call
 from ivr.sim.console import ConsolePort
 from ivr.speech.catalog import Catalog
+from ivr.stack import Core, open_core
 from ivr.store.database import upgrade_database
 from ivr.store.models import Base
 from ivr.store.seed import DemoCitizen, seed_demo
 from ivr.store.types import utcnow
 from ivr.store.users import Accounts, Role
-from ivr.web.passwords import hash_password_async
 
 Client = TestClient[web.Request, web.Application]
 PASSWORD = "correct horse battery"
@@ -33,12 +33,16 @@ USERS = {"sup": Role.SUPERVISOR, "clerk": Role.STAFF, "aud": Role.AUDITOR}
 @dataclass
 class Env:
     settings: Settings
-    hotline: Hotline
+    hotline: Core  # built by the composition root, as in `hotline up`
     citizens: list[DemoCitizen]
     catalog: Catalog
+    stack: AsyncExitStack
 
     def citizen(self, index: int) -> DemoCitizen:
         return self.citizens[index]
+
+    async def close(self) -> None:
+        await self.stack.aclose()
 
 
 def keyed(citizen: DemoCitizen) -> str:
@@ -50,14 +54,15 @@ async def open_env(database_url: str, tmp_path: Path, catalog: Catalog) -> Env:
         env={"HOTLINE_ID_HASH_KEY": "test-key"}, data_dir=tmp_path / "var", db_url=database_url
     )
     await upgrade_database(database_url)
-    hotline = await Hotline.open(settings)
+    stack = AsyncExitStack()
+    hotline = await open_core(settings, stack)
     citizens = await seed_demo(
         hotline.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
     )
     accounts = Accounts(hotline.database)
     for name, role in USERS.items():
         await accounts.add_user(name, role, await hash_password_async(PASSWORD), now=utcnow())
-    return Env(settings, hotline, citizens, catalog)
+    return Env(settings, hotline, citizens, catalog, stack)
 
 
 async def simulate(
@@ -67,10 +72,11 @@ async def simulate(
     port = ConsolePort(
         env.catalog, env.settings.recordings_dir, entries=list(entries), say=lambda _: None
     )
-    ctx = CallContext(
-        hotline=hotline, caller_id=caller, channel="Console/test", uniqueid=f"t-{utcnow():%f}"
+    runner = env.hotline.runner
+    ctx = runner.context(
+        hotline, caller_id=caller, channel="Console/test", uniqueid=f"t-{utcnow():%f}"
     )
-    return await run_call(env.hotline.engine, env.hotline.records, port, ctx, live=env.hotline.live)
+    return await runner.run(port, ctx)
 
 
 _HIDDEN = re.compile(r'name="csrf_token" value="([^"]*)"')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -44,6 +45,15 @@ ALLOWED = {
 }
 
 
+MENUS = {
+    "sup": ["/live", "/calls", "/cases", "/stats", "/prompts"],
+    "clerk": ["/cases"],
+    "aud": ["/audit"],
+}
+_NAV = re.compile(r"<nav>(.*?)</nav>", re.S)
+_LINK = re.compile(r'<a href="([^"]+)"')
+
+
 async def audit_actions(env: Env) -> list[tuple[str, str, str]]:
     async with env.hotline.database.read() as session:
         rows = await session.execute(
@@ -73,6 +83,39 @@ async def test_each_role_reaches_only_what_it_may(client: Client, username: str)
         response = await client.get(path, allow_redirects=False)
         expected = 200 if path in ALLOWED[username] else 403
         assert response.status == expected, (username, path, response.status)
+
+
+def fixed_pages(client: Client) -> set[str]:
+    """Every GET route of the app with a fixed path, but the API and the static files."""
+    assert client.app is not None
+    return {
+        route.resource.canonical
+        for route in client.app.router.routes()
+        if route.method == "GET"
+        and route.resource is not None
+        and "{" not in route.resource.canonical
+        and not route.resource.canonical.startswith(("/api/", "/static"))
+    }
+
+
+@pytest.mark.parametrize("username", ["sup", "clerk", "aud"])
+async def test_the_menu_lists_exactly_the_pages_the_role_opens(
+    client: Client, username: str
+) -> None:
+    assert await login(client, username) == 303
+    home = await client.get("/")
+    nav = _NAV.search(await home.text())
+    assert nav is not None
+    menu = _LINK.findall(nav.group(1))
+    assert menu == MENUS[username] and home.url.path == menu[0]  # the role lands on its first
+    for path in menu:
+        assert (await client.get(path)).status == 200, path
+    reachable = set()
+    for path in fixed_pages(client):
+        response = await client.get(path, allow_redirects=False)
+        if response.status == 200 and response.content_type == "text/html":
+            reachable.add(path)
+    assert reachable == set(menu)
 
 
 async def test_login_lands_on_the_roles_home_and_sets_a_strict_cookie(client: Client) -> None:
@@ -199,8 +242,9 @@ async def test_logout_ends_the_session_for_good(client: Client, env: Env) -> Non
 async def test_a_forged_cookie_is_refused(client: Client) -> None:
     assert await login(client, "sup") == 303
     good = client.session.cookie_jar.filter_cookies(client.make_url("/"))["hotline_session"]
-    token, _, _ = good.value.rpartition(".")
+    token, _, signature = good.value.rpartition(".")
     client.session.cookie_jar.clear()
-    for value in (f"{token}.AAAA", f"x{token[1:]}.{good.value.rpartition('.')[2]}", token):
+    other = "y" if token[0] == "x" else "x"  # a token changed by one character, old signature
+    for value in (f"{token}.AAAA", f"{other}{token[1:]}.{signature}", token):
         response = await client.get("/api/session", headers={"Cookie": f"hotline_session={value}"})
         assert response.status == 401

@@ -19,13 +19,11 @@ from sqlalchemy import select
 
 from ivr.config import REPO_ROOT
 from ivr.domain.cards import CardStatus, ReportStatus, pickup_date
-from ivr.engine.context import CallContext
-from ivr.runtime.call import run_call
+from ivr.domain.clock import local_today
 from ivr.sim.console import ConsolePort
 from ivr.speech.catalog import Catalog
 from ivr.store.models import Call, LossReport
 from ivr.web import WebServer, start_web
-from ivr.web.clock import local_today
 from tests.web.support import PASSWORD, Env, keyed, open_env, simulate
 
 SHOTS = REPO_ROOT / "test-output" / "web"
@@ -56,13 +54,13 @@ async def served(
     await simulate(env, "12333", ["-"])  # hangs up at the main menu
     await simulate(env, "96102", ["-", "1"])  # hangs up when asked for the ID number
     server = await start_web(
-        env.settings, env.hotline.database, env.hotline.live, host="127.0.0.1", port=0
+        env.settings, env.hotline.database, env.hotline.board, host="127.0.0.1", port=0
     )
     try:
         yield env, server
     finally:
         await server.close()
-        await env.hotline.close()
+        await env.close()
 
 
 @pytest.fixture
@@ -129,11 +127,11 @@ async def test_supervisor_watches_a_live_call_then_reviews_it(
     caller = WaitingCaller()
     citizen = env.citizen(0)
     port = ConsolePort(env.catalog, env.settings.recordings_dir, ask=caller.ask, say=lambda _: None)
-    ctx = CallContext(hotline="12333", caller_id="13700000000", channel="Console/browser")
-    ctx.uniqueid = "browser-live-1"
-    call = asyncio.create_task(
-        run_call(env.hotline.engine, env.hotline.records, port, ctx, live=env.hotline.live)
+    runner = env.hotline.runner
+    ctx = runner.context(
+        "12333", caller_id="13700000000", channel="Console/browser", uniqueid="browser-live-1"
     )
+    call = asyncio.create_task(runner.run(port, ctx))
     try:
         row = page.locator('#live-calls tbody tr[data-key="browser-live-1"]')
         await expect(row).to_be_visible(timeout=10_000)

@@ -3,9 +3,14 @@ detail and its recordings, all audited."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
+import os
 import re
+import sys
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
@@ -112,7 +117,7 @@ async def test_call_detail_shows_the_path_and_is_audited(client: Client, env: En
     assert "card_services › loss_confirm" in html and "***" in html  # the password masked
     assert "statement" in html and 'src="/recordings/' in html
     detail = await (await client.get(f"/api/calls/{call.id}")).json()
-    kinds = [step["kind"] for step in detail["steps"]]
+    kinds = [step["kind"] for step in detail["path"]]
     assert "record" in kinds and detail["recordings"][0]["url"].startswith("/recordings/")
     assert (await client.get("/api/calls/999999")).status == 404
     views = await audit_rows(env, "view_call")
@@ -153,3 +158,53 @@ async def test_recording_paths_cannot_leave_the_data_folder(client: Client, env:
         recording_id = row.id
     assert await login(client, "sup") == 303
     assert (await client.get(f"/recordings/{recording_id}")).status == 404
+
+
+async def cli_calls_json(env: Env) -> list[dict[str, Any]]:
+    """``hotline calls --json`` against the console's database, as a tester runs it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ivr.cli.main",
+        "calls",
+        "--json",
+        "--last",
+        "20",
+        env={
+            **os.environ,
+            "HOTLINE_DATA_DIR": str(env.settings.data_dir),
+            "HOTLINE_DB_URL": env.settings.database_url,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, errors = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, errors.decode()
+    calls: list[dict[str, Any]] = json.loads(out)
+    return calls
+
+
+async def test_the_cli_and_the_api_give_a_call_in_the_same_shape(client: Client, env: Env) -> None:
+    printed = await cli_calls_json(env)
+    assert len(printed) == 5
+    assert await login(client, "sup") == 303
+    page = await (await client.get("/api/calls")).json()
+    listed = {call["id"]: call for call in page["calls"]}
+    for call in printed:
+        detail = await (await client.get(f"/api/calls/{call['id']}")).json()
+        around = {"recordings", "voice_messages", "loss_reports"}
+        assert set(detail) - set(call) == around
+        assert {k: v for k, v in detail.items() if k not in around} == call
+        assert call["path"] and listed[call["id"]] == {k: v for k, v in call.items() if k != "path"}
+
+
+async def test_openapi_describes_the_calls_as_they_are_sent(client: Client) -> None:
+    assert await login(client, "sup") == 303
+    schemas = (await (await client.get("/api/openapi.json")).json())["components"]["schemas"]
+    listed = (await (await client.get("/api/calls")).json())["calls"][0]
+    detail = await (await client.get(f"/api/calls/{listed['id']}")).json()
+    call = schemas["Call"]
+    assert set(listed) == set(call["required"]) == set(call["properties"]) - {"path"}
+    extra = schemas["CallDetail"]["allOf"][1]
+    assert set(detail) == set(call["properties"]) | set(extra["properties"])
+    assert set(detail["path"][0]) == set(schemas["Step"]["properties"])

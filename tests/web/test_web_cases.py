@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 
 from ivr.domain.cards import CardStatus, ReportStatus, pickup_date
+from ivr.domain.clock import local_today
 from ivr.store.models import AuditLogEntry, Card, LossReport
-from ivr.web.clock import local_today
 from tests.web.support import Client, Env, csrf_token, login
 
 

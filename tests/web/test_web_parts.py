@@ -1,17 +1,24 @@
-"""The console's pure parts: filters and their URLs, cookie signing, CSV cells, paths, charts."""
+"""The console's pure parts: filters and their URLs, cookie signing, CSV cells, paths, charts,
+the menu, and the direction of imports."""
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from ivr.web.audio import contained
-from ivr.web.callfilter import CallFilter, FilterError
-from ivr.web.calllog import _cell
-from ivr.web.charts import columns, hbars, nice_max
-from ivr.web.sessions import sign, unsign
+from ivr.store.users import Role
+from ivr.web.calls.audio import contained
+from ivr.web.calls.export import _cell
+from ivr.web.calls.filters import CallFilter, FilterError
+from ivr.web.plumbing.menu import Menu
+from ivr.web.plumbing.roles import AUDITORS, CASEWORK, SUPERVISORS
+from ivr.web.plumbing.routing import Routes
+from ivr.web.plumbing.sessions import sign, unsign
+from ivr.web.stats.charts import columns, hbars, nice_max
 
 
 def test_filter_round_trips_through_its_url() -> None:
@@ -85,3 +92,51 @@ def test_chart_geometry() -> None:
     assert all(b.x + b.width <= 200 for b in chart.bars)
     rows = hbars([("main", (3, 1)), ("menu", (0, 0))], ("hung up", "failed"))
     assert [len(r.parts) for r in rows.rows] == [2, 0] and rows.rows[0].total == 4
+
+
+async def _page(request: web.Request) -> web.Response:
+    return web.Response()
+
+
+def test_the_menu_is_read_off_the_routes_and_every_role_has_a_home() -> None:
+    pages = Routes()
+    pages.get("/a", roles=SUPERVISORS, menu="A")(_page)
+    pages.get("/b", roles=CASEWORK, menu="B")(_page)
+    pages.get("/c", roles=CASEWORK)(_page)
+    with pytest.raises(ValueError, match="auditor"):
+        Menu.from_routes([pages])  # an auditor would land nowhere
+    pages.get("/d", roles=AUDITORS, menu="D")(_page)
+    menu = Menu.from_routes([pages])
+    assert [e.label for e in menu.for_role(Role.SUPERVISOR)] == ["A", "B"]
+    assert [e.path for e in menu.for_role(Role.STAFF)] == ["/b"]
+    assert menu.home(Role.STAFF) == "/b" and menu.home(Role.AUDITOR) == "/d"
+    with pytest.raises(ValueError, match="fixed path"):
+        pages.get("/e/{n}", roles=SUPERVISORS, menu="E")
+    with pytest.raises(ValueError, match="fixed path"):
+        pages.get("/f", public=True, menu="F")
+
+
+def _imports(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_imports_point_one_way() -> None:
+    """Only the top imports the console (the CLI and the composition root), and the console never
+    imports them."""
+    package = Path(__file__).resolve().parents[2] / "ivr"
+    importers: set[str] = set()
+    for path in package.rglob("*.py"):
+        where = path.relative_to(package.parent).as_posix()
+        found = {m.split(".")[1] for m in _imports(path) if m.startswith("ivr.") and "." in m}
+        if where.startswith("ivr/web/"):
+            assert not found & {"cli", "stack", "runtime", "ami"}, where
+        elif not where.startswith("ivr/cli/") and "web" in found:
+            importers.add(where)
+    # The composition root starts the console next to the hotline (``hotline up``, ``web``).
+    assert importers == {"ivr/stack.py"}

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import ClientSession, CookieJar
 
-from ivr.engine.context import CallContext
 from ivr.flows import FLOWS
+from ivr.live.events import ChannelChanged, ChannelEnded, FlowEnded, FlowMoved, FlowStarted
 from ivr.sim.console import write_tone
+from ivr.stack import start_console
 from ivr.store.types import utcnow
-from ivr.web import create_app
 from tests.web.support import Client, Env, login
 
 
@@ -48,18 +50,27 @@ async def test_statistics_figures_and_dropoff_in_flow_order(client: Client) -> N
 
 
 async def test_live_calls_in_process(client: Client, env: Env) -> None:
-    ctx = CallContext(hotline="96102", uniqueid="live-1", call_id=None, language="en")
-    ctx.enter("card_services", "menu")
-    assert env.hotline.live is not None
-    env.hotline.live.started(ctx)
+    board = env.hotline.board
+    board.publish(FlowStarted("live-1", "96102", None, "13800000000", "en", "", utcnow()))
+    board.publish(FlowMoved("live-1", "card_services:menu", "en"))
     assert await login(client, "sup") == 303
     snap = await (await client.get("/api/live")).json()
-    assert snap["mode"] == "live" and snap["counts"] == {"12333": 0, "96102": 1}
-    assert snap["calls"][0]["node"] == "card_services:menu"
-    assert snap["calls"][0]["language"] == "en"
+    assert snap["source"] == "board" and snap["counts"] == {"12333": 0, "96102": 1}
+    (call,) = snap["calls"]
+    assert (call["node"], call["stage"], call["language"]) == ("card_services:menu", "menus", "en")
+    assert call["where"] == "card_services › menu"
     html = await (await client.get("/live")).text()
     assert "card_services › menu" in html
-    env.hotline.live.ended(ctx)
+    # The caller leaves the menus for the agents' queue: Asterisk's side says so.
+    board.publish(
+        ChannelChanged("live-1", "96102", "13800000000", "Up", utcnow(), queue="hotline-agents",
+                       waiting_since=utcnow())
+    )  # fmt: skip
+    board.publish(FlowEnded("live-1", "agent", "agent"))
+    (call,) = (await (await client.get("/api/live")).json())["calls"]
+    assert call["stage"] == "waiting" and call["where"] == "waiting for an agent (hotline-agents)"
+    assert "waiting for an agent" in await (await client.get("/live")).text()
+    board.publish(ChannelEnded("live-1", 16, "Normal Clearing"))
     assert (await (await client.get("/api/live")).json())["calls"] == []
 
 
@@ -79,40 +90,50 @@ async def test_live_stream_sends_the_list_and_each_change(client: Client, env: E
                 return parsed
 
     assert (await next_event())["calls"] == []
-    ctx = CallContext(hotline="12333", uniqueid="live-2")
-    ctx.enter("12333", "main")
-    assert env.hotline.live is not None
-    env.hotline.live.started(ctx)
+    board = env.hotline.board
+    board.publish(FlowStarted("live-2", "12333", 9, "13800000000", "zh", "", utcnow()))
+    board.publish(FlowMoved("live-2", "12333:main", "zh"))
     event = await next_event()
     assert [c["key"] for c in event["calls"]] == ["live-2"]
-    ctx.enter("12333", "query_menu")  # a move in the menus shows within a second
+    board.publish(FlowMoved("live-2", "12333:query_menu", "zh"))  # pushed at once, no polling
     event = await next_event()
     assert event["calls"][0]["node"] == "12333:query_menu"
-    env.hotline.live.ended(ctx)
+    board.publish(FlowEnded("live-2", "served", None))
     assert (await next_event())["calls"] == []
     response.close()
 
 
 @pytest.fixture
-async def alone(env: Env) -> AsyncIterator[Client]:
-    """The console as ``hotline web`` runs it: no live calls object, the database only."""
-    app = create_app(env.settings, env.hotline.database)
-    async with TestClient(TestServer(app)) as test_client:
-        yield test_client
+async def alone(env: Env) -> AsyncIterator[ClientSession]:
+    """The console as ``hotline web`` runs it (composition root): live calls from the database."""
+    async with AsyncExitStack() as stack:
+        settings = dataclasses.replace(env.settings, web_port=0)
+        server = await start_console(settings, stack)
+        # unsafe: keep the session cookie of a server named by its IP address (127.0.0.1)
+        jar = CookieJar(unsafe=True)
+        async with ClientSession(server.url, cookie_jar=jar) as session:
+            yield session
 
 
-async def test_live_calls_from_the_database_when_running_alone(alone: Client, env: Env) -> None:
+async def test_live_calls_from_the_database_when_running_alone(
+    alone: ClientSession, env: Env
+) -> None:
+    records = env.hotline.records
     started = utcnow() - timedelta(seconds=30)
-    call_id = await env.hotline.records.start_call(
-        "12333", "13900000000", "db-live", "SIP/x", "zh", started
+    run = env.hotline.runner.current_run.run_id  # this process's run, alive: its calls are live
+    call_id = await records.start_call(
+        "12333", "13900000000", "db-live", "SIP/x", "zh", started, run_id=run
     )
-    await env.hotline.records.start_call(
+    await records.start_call(
         "96102", "13900000001", "stale", "SIP/y", "zh", utcnow() - timedelta(hours=5)
     )
-    assert await login(alone, "sup") == 303
+    dead = await records.start_run("other-node", 1, utcnow() - timedelta(minutes=5))
+    await records.start_call("12333", "13900000002", "cut", "SIP/z", "zh", started, run_id=dead)
+    assert await login(alone, "sup") == 303  # type: ignore[arg-type]
     snap = await (await alone.get("/api/live")).json()
-    assert snap["mode"] == "database"
-    assert [c["call_id"] for c in snap["calls"]] == [call_id]  # a 5-hour-old row is not live
+    assert snap["source"] == "database"
+    # A 5-hour-old row without a run is not live, nor is a call of a process that went silent.
+    assert [c["call_id"] for c in snap["calls"]] == [call_id]
     assert snap["calls"][0]["seconds"] >= 30
 
 

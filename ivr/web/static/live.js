@@ -22,18 +22,25 @@
     return td;
   }
 
+  // A time that goes on in the browser between two messages (empty when there is none).
+  function ticking(seconds, cls) {
+    var td = cell(seconds === null ? "" : duration(seconds), cls);
+    if (seconds !== null) { td.dataset.seconds = seconds; }
+    return td;
+  }
+
   function render(snap) {
     received = Date.now();
     var rows = document.createDocumentFragment();
     snap.calls.forEach(function (call) {
       var tr = document.createElement("tr");
       tr.dataset.key = call.key;
+      tr.dataset.stage = call.stage;
       tr.appendChild(cell(call.hotline));
-      tr.appendChild(cell(call.node ? call.node.replace(":", " › ") : "—", "node"));
-      tr.appendChild(cell(call.language));
-      var elapsed = cell(duration(call.seconds), "elapsed");
-      elapsed.dataset.seconds = call.seconds;
-      tr.appendChild(elapsed);
+      tr.appendChild(cell(call.where, "node"));
+      tr.appendChild(cell(call.language || ""));
+      tr.appendChild(ticking(call.seconds, "elapsed"));
+      tr.appendChild(ticking(call.waiting_seconds, "waiting"));
       tr.appendChild(cell(call.call_id ? "#" + call.call_id : ""));
       rows.appendChild(tr);
     });
@@ -48,7 +55,7 @@
 
   function tick() {
     var passed = (Date.now() - received) / 1000;
-    body.querySelectorAll("td.elapsed").forEach(function (td) {
+    body.querySelectorAll("td[data-seconds]").forEach(function (td) {
       td.textContent = duration(parseFloat(td.dataset.seconds) + passed);
     });
   }

@@ -10,8 +10,8 @@ import hmac
 
 from aiohttp import web
 
-from ivr.web.routing import Handler, forbidden
-from ivr.web.sessions import LOGIN_COOKIE, unsign
+from ivr.web.plumbing.routing import Handler, forbidden
+from ivr.web.plumbing.sessions import LOGIN_COOKIE, unsign
 from ivr.web.state import console, session_of
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "csrf_middleware", "expected_token"]

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
+from ivr.domain.clock import day_bounds, local_today
 from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import IdNumberError, id_hash, parse_id
 from ivr.store.console import CallQuery
-from ivr.web.clock import day_bounds, local_today
 
 __all__ = ["OUTCOMES", "CallFilter", "FilterError"]
 

@@ -8,22 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.cards import mask_card
-from ivr.store.users import Role
-from ivr.web.clock import duration, stamp
-from ivr.web.csrf import CSRF_FIELD
+from ivr.domain.clock import stamp
+from ivr.web.plumbing.csrf import CSRF_FIELD
+from ivr.web.plumbing.menu import MENU
 from ivr.web.state import session_of
 
-__all__ = ["MENU", "context_processor", "filters"]
-
-# (path, label, roles that see it)
-MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
-    ("/live", "Live calls", frozenset({Role.SUPERVISOR})),
-    ("/calls", "Call log", frozenset({Role.SUPERVISOR})),
-    ("/cases", "Card cases", frozenset({Role.SUPERVISOR, Role.STAFF})),
-    ("/stats", "Statistics", frozenset({Role.SUPERVISOR})),
-    ("/prompts", "Prompts", frozenset({Role.SUPERVISOR})),
-    ("/audit", "Audit log", frozenset({Role.AUDITOR})),
-)
+__all__ = ["context_processor", "filters"]
 
 
 async def context_processor(request: web.Request) -> dict[str, Any]:
@@ -33,7 +23,7 @@ async def context_processor(request: web.Request) -> dict[str, Any]:
         "user": user,
         "csrf_field": CSRF_FIELD,
         "csrf_token": session.csrf_token if session else "",
-        "menu": [(p, label) for p, label, roles in MENU if user and user.role in roles],
+        "menu": request.app[MENU].for_role(user.role) if user else [],
         "current_path": request.path,
     }
 
@@ -43,5 +33,15 @@ def _node(name: str | None) -> str:
     return (name or "").replace(":", " › ")
 
 
+def _duration(seconds: float | None) -> str:
+    """``1:05`` or ``1:02:03``; empty for no value."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def filters() -> dict[str, Callable[..., str]]:
-    return {"stamp": stamp, "duration": duration, "mask_card": mask_card, "node": _node}
+    return {"stamp": stamp, "duration": _duration, "mask_card": mask_card, "node": _node}

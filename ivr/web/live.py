@@ -18,13 +18,12 @@ from aiohttp import web
 from ivr.domain.hotlines import HOTLINES
 from ivr.live.board import LiveCall, LiveSnapshot, Stage
 from ivr.live.fanout import Subscription
-from ivr.store.users import Role
-from ivr.web.routing import Routes
+from ivr.web.plumbing.roles import SUPERVISORS
+from ivr.web.plumbing.routing import Routes
 from ivr.web.state import Console, console
 
 __all__ = ["routes", "snapshot_json"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 KEEPALIVE_S = 15.0
 _TICKING = ("seconds", "waiting_seconds")  # change by themselves: the browser ticks them
 
@@ -79,7 +78,7 @@ async def _snapshot(state: Console) -> dict[str, Any]:
     return snapshot_json(await state.live.snapshot(), state.live.source)
 
 
-@routes.get("/live", roles=SUPERVISORS, name="live")
+@routes.get("/live", roles=SUPERVISORS, menu="Live calls")
 async def live_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
         "live.html", request, {"snap": await _snapshot(console(request))}

@@ -4,87 +4,29 @@ containment, and the drop-off per menu node laid out as the flows define their n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.domain.clock import day_bounds, local_today
 from ivr.domain.hotlines import HOTLINES
-from ivr.engine.model import Collect, Menu, Record
-from ivr.flows import FLOWS
 from ivr.store.stats import CallStats
-from ivr.store.users import Role
-from ivr.web.callfilter import OUTCOMES
-from ivr.web.charts import columns, hbars
-from ivr.web.clock import day_bounds, local_today
-from ivr.web.routing import Routes
+from ivr.web.calls.filters import OUTCOMES
+from ivr.web.plumbing.roles import SUPERVISORS
+from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import stats_json
 from ivr.web.state import console
+from ivr.web.stats.charts import columns, hbars
+from ivr.web.stats.dropoff import dropoff_by_flow
 
-__all__ = ["NodeDrops", "dropoff_by_flow", "routes"]
+__all__ = ["routes"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
-WAITING = (Menu, Collect, Record)
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
 
 routes = Routes()
-
-
-@dataclass(frozen=True)
-class NodeDrops:
-    node: str  # "flow:name" as calls record it
-    name: str
-    kind: str
-    abandoned: int
-    failed: int
-
-
-@dataclass(frozen=True)
-class FlowDrops:
-    flow: str
-    title: str
-    nodes: list[NodeDrops]
-
-    @property
-    def total(self) -> int:
-        return sum(n.abandoned + n.failed for n in self.nodes)
-
-
-def dropoff_by_flow(dropoff: dict[str, dict[str, int]]) -> list[FlowDrops]:
-    """Each flow's nodes in definition order with their drop-offs. The nodes where a caller
-    waits (menus, entries, recordings) are always listed, the others (announcements, actions,
-    sub-flows, ends) only when a call did end there; nodes no flow defines any more come last."""
-    seen: set[str] = set()
-    out: list[FlowDrops] = []
-    for flow in FLOWS.values():
-        nodes: list[NodeDrops] = []
-        for name, node in flow.nodes.items():
-            key = f"{flow.name}:{name}"
-            seen.add(key)
-            counts = dropoff.get(key, {})
-            if not isinstance(node, WAITING) and not counts:
-                continue
-            nodes.append(
-                NodeDrops(
-                    key,
-                    name,
-                    type(node).__name__.lower(),
-                    counts.get("abandoned", 0),
-                    counts.get("failed", 0),
-                )
-            )
-        out.append(FlowDrops(flow.name, flow.title, nodes))
-    others = [
-        NodeDrops(key, key, "?", c.get("abandoned", 0), c.get("failed", 0))
-        for key, c in sorted(dropoff.items())
-        if key not in seen
-    ]
-    if others:
-        out.append(FlowDrops("other", "Nodes not in the current flows", others))
-    return out
 
 
 def _period(request: web.Request) -> tuple[date, date, str]:
@@ -112,27 +54,13 @@ async def _stats(request: web.Request) -> tuple[date, date, str, CallStats]:
     return first, last, hotline, stats
 
 
-def _drops_json(flows: list[FlowDrops]) -> list[dict[str, Any]]:
-    return [
-        {
-            "flow": f.flow,
-            "title": f.title,
-            "nodes": [
-                {"node": n.node, "kind": n.kind, "abandoned": n.abandoned, "failed": n.failed}
-                for n in f.nodes
-            ],
-        }
-        for f in flows
-    ]
-
-
 @routes.get("/api/stats", roles=SUPERVISORS)
 async def stats_api(request: web.Request) -> web.StreamResponse:
     _, _, _, stats = await _stats(request)
-    return web.json_response(stats_json(stats, _drops_json(dropoff_by_flow(stats.dropoff))))
+    return web.json_response(stats_json(stats, dropoff_by_flow(stats.dropoff)))
 
 
-@routes.get("/stats", roles=SUPERVISORS, name="stats")
+@routes.get("/stats", roles=SUPERVISORS, menu="Statistics")
 async def stats_page(request: web.Request) -> web.StreamResponse:
     first, last, hotline, stats = await _stats(request)
     lines = [hotline] if hotline else list(HOTLINES)

@@ -14,13 +14,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.speech.catalog import LANGUAGES, Catalog
-from ivr.store.users import Role
-from ivr.web.routing import Routes
+from ivr.web.plumbing.roles import SUPERVISORS
+from ivr.web.plumbing.routing import Routes
 from ivr.web.state import console
 
 __all__ = ["prompt_keys", "routes"]
 
-SUPERVISORS = frozenset({Role.SUPERVISOR})
 PROMPT_FOLDER = "hotline"
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}")
 
@@ -51,7 +50,7 @@ def _built(prompts_dir: Path, keys: list[str]) -> set[tuple[str, str]]:
     return found
 
 
-@routes.get("/prompts", roles=SUPERVISORS, name="prompts")
+@routes.get("/prompts", roles=SUPERVISORS, menu="Prompts")
 async def prompts_page(request: web.Request) -> web.StreamResponse:
     state = console(request)
     keys = prompt_keys(state.catalog)
@@ -73,7 +72,7 @@ async def prompts_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("prompts.html", request, context)
 
 
-@routes.get(r"/prompts/audio/{lang}/{key}.wav", roles=SUPERVISORS, name="prompt_audio")
+@routes.get(r"/prompts/audio/{lang}/{key}.wav", roles=SUPERVISORS)
 async def prompt_audio(request: web.Request) -> web.StreamResponse:
     state = console(request)
     language, key = request.match_info["lang"], request.match_info["key"]

@@ -18,7 +18,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from ivr.store.types import utcnow
-from ivr.web.routing import Handler
+from ivr.web.plumbing.routing import Handler
 from ivr.web.state import SESSION, console
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Card cases (``/cases``): loss reports and the counter's steps on them.
+"""The counter's steps on a card case (a loss report), each booked and audited.
 
-The steps are POST forms (CSRF-checked) and each is booked in the report's history as
+Each step is allowed from one report status. It is booked in the report's history as
 ``staff:<username>`` and in the audit log, refused attempts included:
 
 - verify: a report made by recorded statement is matched to the current card of the person whose
@@ -13,24 +13,18 @@ The steps are POST forms (CSRF-checked) and each is booked in the report's histo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.domain.cards import ReportStatus
+from ivr.domain.clock import local_now
 from ivr.store.console import CaseView
 from ivr.store.errors import StoreError
-from ivr.web.auditing import audit, staff_actor
-from ivr.web.clock import local, local_now, local_today
-from ivr.web.routing import CASEWORK, Routes, see_other
+from ivr.web.plumbing.auditing import audit, staff_actor
 from ivr.web.state import console
 
-__all__ = ["ACTIONS", "CLOSED_SHOWN", "CaseActionError", "perform", "routes"]
-
-LAPSING_DAYS = 2  # a provisional report this close to lapsing is highlighted
-CLOSED_SHOWN = timedelta(days=7)
+__all__ = ["ACTIONS", "CaseAction", "CaseActionError", "perform"]
 
 
 @dataclass(frozen=True)
@@ -51,15 +45,6 @@ ACTIONS: dict[str, CaseAction] = {
     "made": CaseAction("New card made", ReportStatus.FORMAL, "New card marked made"),
     "picked-up": CaseAction("Picked up", ReportStatus.CARD_MADE, "New card marked picked up"),
 }
-SECTIONS = (
-    (ReportStatus.NEEDS_VERIFICATION, "Waiting for verification"),
-    (ReportStatus.PROVISIONAL, "Provisional reports (settlement stopped)"),
-    (ReportStatus.FORMAL, "Formal reports: new card being made"),
-    (ReportStatus.CARD_MADE, "New card ready for pick-up"),
-)
-CLOSED = (ReportStatus.LIFTED, ReportStatus.LAPSED, ReportStatus.PICKED_UP)
-
-routes = Routes()
 
 
 class CaseActionError(Exception):
@@ -126,51 +111,3 @@ async def _apply(
             await state.records.lift_provisional_report(
                 case.card.id, call_id=None, now=now, actor=actor
             )
-
-
-def lapsing(case: CaseView, today: date) -> bool:
-    return (
-        case.status is ReportStatus.PROVISIONAL
-        and case.lapses_on is not None
-        and (case.lapses_on - today).days <= LAPSING_DAYS
-    )
-
-
-async def _page(
-    request: web.Request, *, error: str = "", done: str = "", status: int = 200
-) -> web.Response:
-    today = local_today()
-    cases = await console(request).calls.cases(today=today, closed_since=local_now() - CLOSED_SHOWN)
-    context: dict[str, Any] = {
-        "sections": [
-            (status_, title, [c for c in cases if c.status is status_])
-            for status_, title in SECTIONS
-        ],
-        "closed": [c for c in cases if c.status in CLOSED],
-        "reported_today": sum(1 for c in cases if local(c.reported_at).date() == today),
-        "actions": ACTIONS,
-        "today": today,
-        "lapsing": lambda c: lapsing(c, today),
-        "error": error,
-        "done": done,
-    }
-    return aiohttp_jinja2.render_template("cases.html", request, context, status=status)
-
-
-@routes.get("/cases", roles=CASEWORK, name="cases")
-async def cases_page(request: web.Request) -> web.StreamResponse:
-    done = ""
-    action, ref = request.query.get("done", ""), request.query.get("ref", "")
-    if action in ACTIONS and ref.isdigit():
-        done = f"{ACTIONS[action].done}: {ref}."
-    return await _page(request, done=done)
-
-
-@routes.post(r"/cases/{reference:\d{1,12}}/{action}", roles=CASEWORK)
-async def case_action(request: web.Request) -> web.StreamResponse:
-    reference, action = request.match_info["reference"], request.match_info["action"]
-    try:
-        await perform(request, reference, action)
-    except CaseActionError as error:
-        return await _page(request, error=f"{reference}: {error}", status=409)
-    return see_other(f"/cases?done={action}&ref={reference}#case-{reference}")

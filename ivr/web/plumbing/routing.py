@@ -1,8 +1,9 @@
 """Routes as frozen data, each with the roles allowed on it; the guard that enforces them.
 
 Every route names its roles (or says ``public=True``), so a page cannot be added without deciding
-who may see it. A handler that is not a coroutine function, or a route added twice, fails when the
-app is built, not when the page is first requested.
+who may see it; a page that belongs in the navigation menu says so on its route (``menu=``) and
+``menu.Menu`` lists it for those same roles. A handler that is not a coroutine function, or a
+route added twice, fails when the app is built, not when the page is first requested.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from ivr.store.users import Role
 from ivr.web.state import session_of
 
 __all__ = [
-    "ALL_ROLES",
-    "CASEWORK",
     "Handler",
     "Route",
     "Routes",
@@ -32,9 +31,6 @@ __all__ = [
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-ALL_ROLES = frozenset(Role)
-CASEWORK = frozenset({Role.STAFF, Role.SUPERVISOR})
-
 
 @dataclass(frozen=True)
 class Route:
@@ -43,11 +39,11 @@ class Route:
     handler: Handler
     roles: frozenset[Role]
     public: bool = False
-    name: str | None = None
+    menu: str | None = None  # the page's label in the navigation menu
 
 
 class Routes:
-    """Collects routes with decorators: ``@routes.get("/calls", roles={Role.SUPERVISOR})``."""
+    """Collects routes with decorators: ``@routes.get("/calls", roles=SUPERVISORS)``."""
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
@@ -58,31 +54,29 @@ class Routes:
         *,
         roles: Iterable[Role] = (),
         public: bool = False,
-        name: str | None = None,
+        menu: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._add("GET", path, roles, public, name)
+        """``menu``: list the page in the navigation menu, under this label, for its roles."""
+        return self._add("GET", path, roles, public, menu)
 
     def post(
-        self,
-        path: str,
-        *,
-        roles: Iterable[Role] = (),
-        public: bool = False,
-        name: str | None = None,
+        self, path: str, *, roles: Iterable[Role] = (), public: bool = False
     ) -> Callable[[Handler], Handler]:
-        return self._add("POST", path, roles, public, name)
+        return self._add("POST", path, roles, public, None)
 
     def _add(
-        self, method: str, path: str, roles: Iterable[Role], public: bool, name: str | None
+        self, method: str, path: str, roles: Iterable[Role], public: bool, menu: str | None
     ) -> Callable[[Handler], Handler]:
         allowed = frozenset(roles)
         if public == bool(allowed):
             raise ValueError(f"{method} {path}: give either roles or public=True")
+        if menu is not None and (public or "{" in path):
+            raise ValueError(f"{method} {path}: a menu entry is a fixed path for some roles")
 
         def register(handler: Handler) -> Handler:
             if not inspect.iscoroutinefunction(handler):
                 raise TypeError(f"{method} {path}: handler {handler!r} is not a coroutine function")
-            self._routes.append(Route(method, path, handler, allowed, public, name))
+            self._routes.append(Route(method, path, handler, allowed, public, menu))
             return handler
 
         return register
@@ -98,7 +92,7 @@ def add_routes(app: web.Application, *tables: Routes) -> None:
             if (route.method, route.path) in seen:
                 raise ValueError(f"route {route.method} {route.path} defined twice")
             seen.add((route.method, route.path))
-            app.router.add_route(route.method, route.path, _guarded(route), name=route.name)
+            app.router.add_route(route.method, route.path, _guarded(route))
 
 
 def see_other(location: str) -> web.Response:

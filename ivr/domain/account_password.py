@@ -1,4 +1,5 @@
-"""Console account passwords: argon2id hashes, made and checked in worker threads.
+"""Console account passwords (supervisors, staff, auditors): the policy, and argon2id hashes made
+and checked in worker threads. Callers' 6-digit query passwords are ``ivr.domain.password``.
 
 argon2-cffi's default parameters (RFC 9106 low-memory profile: 64 MiB, 3 passes) are used: a staff
 login happens a few times a day, so it can afford a slower hash than the callers' 6-digit PINs.

@@ -9,14 +9,13 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.store.users import Role
-from ivr.web.routing import Routes
+from ivr.web.plumbing.roles import AUDITORS
+from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import audit_json
 from ivr.web.state import console
 
 __all__ = ["routes"]
 
-AUDITORS = frozenset({Role.AUDITOR})
 PER_PAGE = 100
 _WORD = re.compile(r"[A-Za-z0-9_.@:-]{1,64}")
 
@@ -35,7 +34,7 @@ def _query(request: web.Request) -> tuple[str, str, int]:
     return action, actor, page
 
 
-@routes.get("/audit", roles=AUDITORS, name="audit")
+@routes.get("/audit", roles=AUDITORS, menu="Audit log")
 async def audit_page(request: web.Request) -> web.StreamResponse:
     action, actor, page = _query(request)
     log = console(request).audit

@@ -1,0 +1,53 @@
+"""Beijing time: the one time zone of both hotlines, and times as people there read them.
+
+China Standard Time is UTC+8 all year (no daylight saving time since 1991). The store keeps UTC;
+callers, counter staff and supervisors think in local days and hours, so dates callers hear, date
+filters, statistics buckets and shown times are all converted with the zone defined here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+__all__ = [
+    "BEIJING",
+    "UTC_OFFSET",
+    "ZONE_NAME",
+    "day_bounds",
+    "local",
+    "local_now",
+    "local_today",
+    "stamp",
+]
+
+UTC_OFFSET = timedelta(hours=8)
+BEIJING = timezone(UTC_OFFSET, "CST")
+ZONE_NAME = "Asia/Shanghai"  # its IANA name, for those that take one (PostgreSQL)
+
+
+def local_now() -> datetime:
+    return datetime.now(BEIJING)
+
+
+def local_today() -> date:
+    return local_now().date()
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(BEIJING)
+
+
+def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """``[first 00:00, the day after last 00:00)`` in local time, as UTC datetimes."""
+    start = datetime.combine(first, time(0), BEIJING).astimezone(UTC) if first else None
+    end = (
+        datetime.combine(last + timedelta(days=1), time(0), BEIJING).astimezone(UTC)
+        if last
+        else None
+    )
+    return start, end
+
+
+def stamp(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A moment as local time (empty for none), e.g. ``2025-03-03 09:00:00``."""
+    return "" if moment is None else local(moment).strftime(fmt)

@@ -1,0 +1,65 @@
+"""One call (``/calls/{id}``; JSON at ``/api/calls/{id}``): its path through the menus, outcome,
+hang-up cause, recordings, voice messages and loss reports. Every view is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ivr.store.console import RecordingView, VoiceMessageView
+from ivr.store.views import CallSummary
+from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.roles import SUPERVISORS
+from ivr.web.plumbing.routing import Routes
+from ivr.web.serialize import detail_json
+from ivr.web.state import console
+
+__all__ = ["routes"]
+
+routes = Routes()
+
+
+async def _load_call(
+    request: web.Request, call_id: int
+) -> tuple[CallSummary, list[RecordingView], list[VoiceMessageView], list[str]]:
+    """The call with what belongs to it; the view is audited. 404 when there is no such call."""
+    state = console(request)
+    call = await state.records.call_detail(call_id)
+    if call is None:
+        raise web.HTTPNotFound(text=f"no call {call_id}")
+    recordings = await state.calls.call_recordings(call_id)
+    messages = await state.calls.call_voice_messages(call_id)
+    reports = await state.calls.call_reports(call_id)
+    await audit(
+        request,
+        "view_call",
+        target=f"call:{call_id}",
+        detail=f"{call.hotline} {call.started_at.isoformat(timespec='seconds')}",
+    )
+    return call, recordings, messages, reports
+
+
+@routes.get(r"/calls/{call_id:\d+}", roles=SUPERVISORS)
+async def call_page(request: web.Request) -> web.StreamResponse:
+    call, recordings, messages, reports = await _load_call(
+        request, int(request.match_info["call_id"])
+    )
+    context: dict[str, Any] = {
+        "call": call,
+        "recordings": recordings,
+        "messages": {m.recording_id: m for m in messages},
+        "reports": reports,
+    }
+    return aiohttp_jinja2.render_template("call.html", request, context)
+
+
+@routes.get(r"/api/calls/{call_id:\d+}", roles=SUPERVISORS)
+async def call_api(request: web.Request) -> web.StreamResponse:
+    try:
+        found = await _load_call(request, int(request.match_info["call_id"]))
+    except web.HTTPNotFound:
+        return web.json_response({"error": "no such call"}, status=404)
+    return web.json_response(detail_json(*found))

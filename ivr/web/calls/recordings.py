@@ -1,0 +1,59 @@
+"""A call's recording as the browser plays it (``/recordings/{id}``), audited once per playback.
+
+Counter staff may play only the recorded statements of loss reports (they need them to verify a
+report); supervisors any recording.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from ivr.store.users import Role
+from ivr.web.calls.audio import AudioError, playable
+from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.roles import CASEWORK
+from ivr.web.plumbing.routing import Routes, forbidden
+from ivr.web.state import console, session_of
+
+__all__ = ["REPLAY_WINDOW", "routes"]
+
+# A browser fetches one recording in several requests (and again on seeking): one play per minute.
+REPLAY_WINDOW = timedelta(minutes=1)
+
+routes = Routes()
+
+
+def _from_start(request: web.Request) -> bool:
+    """A request that starts a playback (not the browser's follow-up range requests)."""
+    wanted = request.headers.get("Range", "").replace(" ", "")
+    return wanted == "" or wanted.startswith("bytes=0-")
+
+
+@routes.get(r"/recordings/{recording_id:\d+}", roles=CASEWORK)
+async def recording(request: web.Request) -> web.StreamResponse:
+    state = console(request)
+    recording_id = int(request.match_info["recording_id"])
+    found = await state.calls.recording(recording_id)
+    if found is None:
+        raise web.HTTPNotFound(text=f"no recording {recording_id}")
+    session = session_of(request)
+    staff = session is not None and session.user.role is Role.STAFF
+    if staff and not await state.calls.is_case_statement(recording_id):
+        return forbidden(request, "counter staff may play the statements of card cases only")
+    if _from_start(request):
+        await audit(
+            request,
+            "play_recording",
+            target=f"recording:{recording_id}",
+            detail=f"{found.kind} of call {found.call_id}",
+            once_within=REPLAY_WINDOW,
+        )
+    try:
+        path = await playable(state.settings.data_dir, found.path, f"recording-{recording_id}")
+    except AudioError as error:
+        raise web.HTTPNotFound(text=str(error)) from None
+    return web.FileResponse(
+        path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"}
+    )

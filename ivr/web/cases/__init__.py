@@ -1,0 +1,1 @@
+"""Card cases (``/cases``): the counter's steps on loss reports, as forms and as JSON."""

@@ -1,0 +1,101 @@
+"""Card cases (``/cases``; JSON at ``/api/cases``): open loss reports by status, the ones closed
+this week, and a form (or a POST to the API) for each step the counter may take on a report
+(the steps themselves: ``ivr.web.cases.steps``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ivr.domain.cards import ReportStatus
+from ivr.domain.clock import local, local_now, local_today
+from ivr.store.console import CaseView
+from ivr.web.cases.steps import ACTIONS, CaseActionError, perform
+from ivr.web.plumbing.roles import CASEWORK
+from ivr.web.plumbing.routing import Routes, see_other
+from ivr.web.serialize import case_json
+from ivr.web.state import console
+
+__all__ = ["CLOSED_SHOWN", "routes"]
+
+LAPSING_DAYS = 2  # a provisional report this close to lapsing is highlighted
+CLOSED_SHOWN = timedelta(days=7)
+SECTIONS = (
+    (ReportStatus.NEEDS_VERIFICATION, "Waiting for verification"),
+    (ReportStatus.PROVISIONAL, "Provisional reports (settlement stopped)"),
+    (ReportStatus.FORMAL, "Formal reports: new card being made"),
+    (ReportStatus.CARD_MADE, "New card ready for pick-up"),
+)
+CLOSED = (ReportStatus.LIFTED, ReportStatus.LAPSED, ReportStatus.PICKED_UP)
+
+routes = Routes()
+
+
+def _lapsing(case: CaseView, today: date) -> bool:
+    return (
+        case.status is ReportStatus.PROVISIONAL
+        and case.lapses_on is not None
+        and (case.lapses_on - today).days <= LAPSING_DAYS
+    )
+
+
+async def _page(
+    request: web.Request, *, error: str = "", done: str = "", status: int = 200
+) -> web.Response:
+    today = local_today()
+    cases = await console(request).calls.cases(today=today, closed_since=local_now() - CLOSED_SHOWN)
+    context: dict[str, Any] = {
+        "sections": [
+            (status_, title, [c for c in cases if c.status is status_])
+            for status_, title in SECTIONS
+        ],
+        "closed": [c for c in cases if c.status in CLOSED],
+        "reported_today": sum(1 for c in cases if local(c.reported_at).date() == today),
+        "actions": ACTIONS,
+        "today": today,
+        "lapsing": lambda c: _lapsing(c, today),
+        "error": error,
+        "done": done,
+    }
+    return aiohttp_jinja2.render_template("cases.html", request, context, status=status)
+
+
+@routes.get("/cases", roles=CASEWORK, menu="Card cases")
+async def cases_page(request: web.Request) -> web.StreamResponse:
+    done = ""
+    action, ref = request.query.get("done", ""), request.query.get("ref", "")
+    if action in ACTIONS and ref.isdigit():
+        done = f"{ACTIONS[action].done}: {ref}."
+    return await _page(request, done=done)
+
+
+@routes.post(r"/cases/{reference:\d{1,12}}/{action}", roles=CASEWORK)
+async def case_action(request: web.Request) -> web.StreamResponse:
+    reference, action = request.match_info["reference"], request.match_info["action"]
+    try:
+        await perform(request, reference, action)
+    except CaseActionError as error:
+        return await _page(request, error=f"{reference}: {error}", status=409)
+    return see_other(f"/cases?done={action}&ref={reference}#case-{reference}")
+
+
+@routes.get("/api/cases", roles=CASEWORK)
+async def cases_api(request: web.Request) -> web.StreamResponse:
+    now = local_now()
+    found = await console(request).calls.cases(today=now.date(), closed_since=now - CLOSED_SHOWN)
+    return web.json_response({"cases": [case_json(c) for c in found]})
+
+
+@routes.post(r"/api/cases/{reference:\d{1,12}}/{action}", roles=CASEWORK)
+async def case_action_api(request: web.Request) -> web.StreamResponse:
+    try:
+        case = await perform(request, request.match_info["reference"], request.match_info["action"])
+    except CaseActionError as error:
+        return web.json_response({"error": str(error)}, status=409)
+    except web.HTTPNotFound as error:
+        return web.json_response({"error": error.text}, status=404)
+    return web.json_response(case_json(case))

@@ -1,0 +1,1 @@
+"""Statistics (``/stats`` and ``/api/stats``), the drop-off per menu node and the SVG charts."""
