@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.domain.cards import ReportStatus
+from ivr.domain.cards import OPEN_STATUSES, ReportStatus, effective_status
 from ivr.store.base import RecordsBase
 from ivr.store.calls import call_summary
 from ivr.store.models import Call, Card, Citizen, LossReport, Recording, ReportEvent, VoiceMessage
-from ivr.store.reports import OPEN_STATUSES, card_view
+from ivr.store.reports import card_view
 from ivr.store.runs import live_runs
 from ivr.store.views import CallSummary, CardView, ReportEventView
 
@@ -211,7 +211,7 @@ async def _case_views(
     return [
         CaseView(
             reference=r.reference,
-            status=_effective(r, today),
+            status=effective_status(r.status, r.lapses_on, today),
             id_masked=r.id_masked,
             reported_at=r.reported_at,
             lapses_on=r.lapses_on,
@@ -225,16 +225,6 @@ async def _case_views(
         )
         for r in reports
     ]
-
-
-def _effective(report: LossReport, today: date) -> ReportStatus:
-    if (
-        report.status is ReportStatus.PROVISIONAL
-        and report.lapses_on is not None
-        and today >= report.lapses_on
-    ):
-        return ReportStatus.LAPSED
-    return report.status
 
 
 async def _cards(session: AsyncSession, reports: list[LossReport]) -> dict[int, CardView]:

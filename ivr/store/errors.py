@@ -1,10 +1,25 @@
-"""The store's business errors: expected outcomes a flow turns into a prompt, not crashes."""
+"""The store's business errors: expected outcomes a flow turns into a prompt, not crashes.
+
+The loss-report rules are the domain's (``ivr.domain.cards``); when it refuses a step, the store
+raises the refusal as one of these, which the flows and the console catch, with the domain's
+message and the refusal as its cause.
+"""
 
 from __future__ import annotations
 
-from ivr.domain.cards import CardStatus, ReportStatus
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["CardNotReportable", "NotFound", "ReportNotLiftable", "ReportStateError", "StoreError"]
+from ivr.domain.cards import CardNotInUse, Step, StepRefused
+
+__all__ = [
+    "CardNotReportable",
+    "NotFound",
+    "ReportNotLiftable",
+    "ReportStateError",
+    "StoreError",
+    "refusals_as_store_errors",
+]
 
 
 class StoreError(Exception):
@@ -23,23 +38,32 @@ class NotFound(StoreError, LookupError):
 class CardNotReportable(StoreError):
     """A provisional loss report needs a card in normal use; this one is not."""
 
-    def __init__(self, current_status: CardStatus) -> None:
-        super().__init__(f"card cannot be reported lost: it is {current_status.value}")
-        self.current_status = current_status
+    def __init__(self, refused: CardNotInUse) -> None:
+        super().__init__(str(refused))
+        self.current_status = refused.card_status
 
 
 class ReportStateError(StoreError):
     """The loss report is not in a state that allows the requested step."""
 
-    def __init__(self, status: ReportStatus | None, action: str = "change") -> None:
-        state = status.value if status is not None else "missing"
-        super().__init__(f"cannot {action} a report that is {state}")
-        self.status = status
-        self.action = action
+    def __init__(self, refused: StepRefused) -> None:
+        super().__init__(str(refused))
+        self.step = refused.step
+        self.status = refused.status  # the report's effective status; None: no open report
 
 
 class ReportNotLiftable(ReportStateError):
-    """Only a provisional report not yet lapsed can be lifted (None: no open report)."""
+    """Only a provisional report not yet lapsed can be lifted (``status`` None: no open report)."""
 
-    def __init__(self, status: ReportStatus | None) -> None:
-        super().__init__(status, "lift")
+
+@contextmanager
+def refusals_as_store_errors() -> Iterator[None]:
+    """Raise a domain refusal inside the block as the store error callers catch."""
+    try:
+        yield
+    except CardNotInUse as refused:
+        raise CardNotReportable(refused) from refused
+    except StepRefused as refused:
+        if refused.step is Step.LIFT:
+            raise ReportNotLiftable(refused) from refused
+        raise ReportStateError(refused) from refused

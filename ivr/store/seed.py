@@ -20,7 +20,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.domain.cards import CardStatus, ReportStatus, lapse_date, new_reference, pickup_date
+from ivr.domain import cards
+from ivr.domain.cards import CardStatus, new_reference
 from ivr.domain.clock import BEIJING as SHANGHAI
 from ivr.domain.idnumber import ResidentId, check_character, id_hash
 from ivr.domain.password import hash_password_async, initial_password
@@ -35,8 +36,8 @@ from ivr.store.models import (
     MedicalAccount,
     MonthlyCredit,
     PensionAccount,
-    ReportEvent,
 )
+from ivr.store.reports import apply_decision, card_state, history_event, report_state
 
 __all__ = ["EXAMPLE_IDS", "DemoCitizen", "seed_demo"]
 
@@ -261,40 +262,31 @@ def _accounts(citizen_id: int, plan: _Plan, today: date) -> list[Base]:
 async def _lose_card(
     session: AsyncSession, card: Card, citizen: Citizen, status: CardStatus, now: datetime
 ) -> None:
-    """A loss report that has reached ``status`` of the card, with its history."""
+    """A loss report taken through the domain's steps until its card is ``status``."""
     days_ago = {CardStatus.PROVISIONALLY_LOST: 3, CardStatus.FORMALLY_LOST: 10}.get(status, 30)
     reported = now - timedelta(days=days_ago)
-    steps = [(ReportStatus.PROVISIONAL, reported, "caller", "provisional report by phone")]
     report = LossReport(
         card_id=card.id,
         citizen_id=citizen.id,
         id_hash=citizen.id_hash,
         id_masked=citizen.id_masked,
         reference=await _free_reference(session, reported),
-        status=ReportStatus.PROVISIONAL,
-        reported_at=reported,
-        lapses_on=lapse_date(reported.date()),
-        verified=True,
     )
-    card.settlement_stopped_at = reported
-    card.status_since = reported
-    if status is not CardStatus.PROVISIONALLY_LOST:
-        formal = reported + timedelta(days=2)
-        report.status, report.formal_at = ReportStatus.FORMAL, formal
-        report.pickup_on = pickup_date(formal.date())
-        card.status_since = formal
-        steps.append((ReportStatus.FORMAL, formal, "staff:demo", "formal report at the counter"))
-    if status is CardStatus.READY_FOR_PICKUP:
-        made = now - timedelta(days=1)
-        report.status, report.card_made_at = ReportStatus.CARD_MADE, made
-        card.status_since = made
-        steps.append((ReportStatus.CARD_MADE, made, "staff:demo", "new card ready for pick-up"))
-    card.status = status
-    report.updated_at = steps[-1][1]
+    decision = cards.report_by_phone(card_state(card), now=reported)
+    apply_decision(report, card, decision, reported)
     session.add(report)
     await session.flush()
-    for step, at, actor, note in steps:
-        session.add(ReportEvent(report_id=report.id, at=at, status=step, actor=actor, note=note))
+    session.add(history_event(report, decision, "caller", reported))
+    later = [
+        (reported + timedelta(days=2), cards.formalise),
+        (now - timedelta(days=1), cards.mark_card_made),
+    ]
+    for at, step in later:
+        if card.status is status:
+            break
+        decision = step(report_state(report), card_state(card), now=at)
+        apply_decision(report, card, decision, at)
+        session.add(history_event(report, decision, "staff:demo", at))
 
 
 async def _free_reference(session: AsyncSession, at: datetime) -> str:

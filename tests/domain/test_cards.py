@@ -1,4 +1,7 @@
-"""Cards and loss reports: masking, lapse and pick-up dates, what can be lifted, references."""
+"""Cards and loss reports: statuses, masking, lapse and pick-up dates, references.
+
+The report's lifecycle (steps, lapse in reads and writes) is in ``test_report_lifecycle.py``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import pytest
 from ivr.domain.cards import (
     CardStatus,
     ReportStatus,
-    can_lift,
     card_tail,
     effective_status,
     lapse_date,
@@ -45,27 +47,33 @@ def test_mask_and_tail() -> None:
         card_tail("123")
 
 
-def test_lapse() -> None:
+def test_lapse_date_counts_calendar_days() -> None:
     reported = date(2026, 9, 28)
-    assert lapse_date(reported, 10) == date(2026, 10, 8)  # calendar days, holidays included
+    assert lapse_date(reported, 10) == date(2026, 10, 8)  # the National Day holiday included
     assert lapse_date(reported) == date(2026, 10, 8)
+    assert lapse_date(reported, 2) == date(2026, 9, 30)
+
+
+def test_a_provisional_report_lapses_on_its_lapse_date() -> None:
+    lapses_on = date(2026, 10, 8)
     provisional = ReportStatus.PROVISIONAL
-    assert effective_status(provisional, reported, date(2026, 10, 7)) is provisional
-    assert effective_status(provisional, reported, date(2026, 10, 8)) is ReportStatus.LAPSED
-    assert effective_status(provisional, reported, date(2026, 9, 30), 2) is ReportStatus.LAPSED
-    # Only a provisional report lapses.
-    formal = ReportStatus.FORMAL
-    assert effective_status(formal, reported, date(2027, 1, 1)) is formal
+    assert effective_status(provisional, lapses_on, date(2026, 10, 7)) is provisional
+    assert effective_status(provisional, lapses_on, date(2026, 10, 8)) is ReportStatus.LAPSED
+    assert effective_status(provisional, lapses_on, date(2027, 1, 1)) is ReportStatus.LAPSED
+    assert effective_status(provisional, None, date(2027, 1, 1)) is provisional
+
+
+@pytest.mark.parametrize("status", [s for s in ReportStatus if s is not ReportStatus.PROVISIONAL])
+def test_only_a_provisional_report_lapses(status: ReportStatus) -> None:
+    assert effective_status(status, date(2026, 10, 8), date(2027, 1, 1)) is status
 
 
 def test_pickup_counts_working_days() -> None:
     assert pickup_date(date(2026, 9, 25)) == date(2026, 10, 22)
+    # Over National Day (1-7 Oct off, Saturday 10 Oct worked): Monday-Friday alone gives 21 Oct.
+    assert pickup_date(date(2026, 9, 30)) == date(2026, 10, 27)
     # Bank-function cards: 8-10 Oct, six full weeks of five (12 Oct-20 Nov), then 23 and 24 Nov.
     assert pickup_date(date(2026, 9, 30), 35) == date(2026, 11, 24)
-
-
-def test_only_a_provisional_report_can_be_lifted() -> None:
-    assert [s for s in ReportStatus if can_lift(s)] == [ReportStatus.PROVISIONAL]
 
 
 def test_reference() -> None:

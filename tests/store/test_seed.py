@@ -109,8 +109,10 @@ async def test_seeded_people_are_plausible(db: Database) -> None:
         assert report.status is expected
         if expected is not ReportStatus.PROVISIONAL:
             assert report.pickup_on is not None
+        assert card.settlement_stopped_at == report.reported_at  # since the phone report
         events = await records.report_events(report.reference)
-        assert events[-1].status is expected
+        path = [ReportStatus.PROVISIONAL, ReportStatus.FORMAL, ReportStatus.CARD_MADE]
+        assert [e.status for e in events] == path[: path.index(expected) + 1]
 
 
 async def test_no_clear_id_number_is_stored(db: Database) -> None:
