@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.domain.cards import ReportStatus
+from ivr.domain.cards import OPEN_STATUSES, ReportStatus
 from ivr.domain.clock import local, local_now, local_today
 from ivr.store.console import CaseView
 from ivr.web.cases.steps import ACTIONS, CaseActionError, perform
@@ -30,7 +30,7 @@ SECTIONS = (
     (ReportStatus.FORMAL, "Formal reports: new card being made"),
     (ReportStatus.CARD_MADE, "New card ready for pick-up"),
 )
-CLOSED = (ReportStatus.LIFTED, ReportStatus.LAPSED, ReportStatus.PICKED_UP)
+CLOSED = tuple(status for status in ReportStatus if status not in OPEN_STATUSES)
 
 routes = Routes()
 

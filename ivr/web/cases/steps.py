@@ -1,6 +1,7 @@
 """The counter's steps on a card case (a loss report), each booked and audited.
 
-Each step is allowed from one report status. It is booked in the report's history as
+Which status allows which step is the domain's rule (``ivr.domain.cards.STEPS``); this module
+names the steps for the counter. Each is booked in the report's history as
 ``staff:<username>`` and in the audit log, refused attempts included:
 
 - verify: a report made by recorded statement is matched to the current card of the person whose
@@ -17,7 +18,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from ivr.domain.cards import ReportStatus
+from ivr.domain.cards import Step, StepRefused, check_step, step_allowed
 from ivr.domain.clock import local_now
 from ivr.store.console import CaseView
 from ivr.store.errors import StoreError
@@ -30,20 +31,19 @@ __all__ = ["ACTIONS", "CaseAction", "CaseActionError", "perform"]
 @dataclass(frozen=True)
 class CaseAction:
     label: str
-    allowed_from: ReportStatus
+    step: Step
     done: str
+
+    def offered_on(self, case: CaseView) -> bool:
+        return step_allowed(self.step, case.status)
 
 
 ACTIONS: dict[str, CaseAction] = {
-    "verify": CaseAction(
-        "Verify against the card", ReportStatus.NEEDS_VERIFICATION, "Report verified"
-    ),
-    "formal": CaseAction(
-        "Record formal report", ReportStatus.PROVISIONAL, "Formal report recorded"
-    ),
-    "lift": CaseAction("Lift (card found)", ReportStatus.PROVISIONAL, "Report lifted"),
-    "made": CaseAction("New card made", ReportStatus.FORMAL, "New card marked made"),
-    "picked-up": CaseAction("Picked up", ReportStatus.CARD_MADE, "New card marked picked up"),
+    "verify": CaseAction("Verify against the card", Step.VERIFY, "Report verified"),
+    "formal": CaseAction("Record formal report", Step.FORMALISE, "Formal report recorded"),
+    "lift": CaseAction("Lift (card found)", Step.LIFT, "Report lifted"),
+    "made": CaseAction("New card made", Step.CARD_MADE, "New card marked made"),
+    "picked-up": CaseAction("Picked up", Step.PICKED_UP, "New card marked picked up"),
 }
 
 
@@ -63,10 +63,9 @@ async def perform(request: web.Request, reference: str, action: str) -> CaseView
         raise web.HTTPNotFound(text=f"no loss report {reference!r}")
     actor = staff_actor(request)
     try:
-        if case.status is not step.allowed_from:
-            raise CaseActionError(f"the report is {case.status.value}: cannot {action} it")
+        check_step(step.step, case.status)
         await _apply(request, case, action, actor, now)
-    except (CaseActionError, StoreError) as error:
+    except (CaseActionError, StepRefused, StoreError) as error:
         await audit(
             request, f"case_{action}", target=f"report:{reference}", detail=f"refused: {error}"
         )
