@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.config import Settings
+from ivr.runtime.processes import process_runs
 from ivr.stack import Stack, start_stack
 
 
@@ -97,16 +98,6 @@ def welcome(stack: Stack) -> str:
     return "\n".join(lines)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 def _refuse_or_clear_previous(settings: Settings) -> None:
     """One stack per data folder. A stack that died without stopping (``kill -9``, a crash)
     leaves its pid file and its Asterisk behind: stop that Asterisk so this start can go on."""
@@ -114,7 +105,7 @@ def _refuse_or_clear_previous(settings: Settings) -> None:
     if not path.exists():
         return
     pid = int(path.read_text() or 0)
-    if pid and _alive(pid):
+    if pid and process_runs(pid):
         raise RuntimeError(f"hotline up is already running (pid {pid}): `hotline down` first")
     print(f"hotline: the last `hotline up` (pid {pid}) died without stopping; cleaning up")
     from ivr.telephony import stop_local_asterisk
@@ -154,7 +145,7 @@ def _detach(args: argparse.Namespace, settings: Settings) -> int:
 
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while _alive(pid):
+    while process_runs(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.2)
@@ -165,7 +156,7 @@ def run_down(args: argparse.Namespace, settings: Settings) -> int:
     path = pid_file(settings)
     stopped = False
     pid = int(path.read_text() or 0) if path.exists() else 0
-    if pid and _alive(pid):
+    if pid and process_runs(pid):
         os.kill(pid, signal.SIGTERM)  # calls in progress get their grace, then everything stops
         if not _gone_within(pid, STOP_WAIT_S):
             print(f"hotline: pid {pid} did not stop within {STOP_WAIT_S:.0f} s: killing it")

@@ -24,6 +24,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from ivr.runtime.processes import process_runs
 from ivr.store.runs import ClosedRun
 from ivr.store.types import utcnow
 
@@ -161,7 +162,7 @@ class Heartbeat:
         gone = [
             run_id
             for run_id, pid in await self._records.open_runs(self._node)
-            if run_id != self._run_id and not _process_exists(pid)
+            if run_id != self._run_id and not process_runs(pid)
         ]
         now = self._clock.now()
         for run in await self._records.close_dead_runs(now, self._stale_after, gone=gone):
@@ -173,14 +174,3 @@ class Heartbeat:
                 run.last_seen.isoformat(),
                 run.calls_closed,
             )
-
-
-def _process_exists(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this host (a reused pid errs on the side of alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from ivr.config import REPO_ROOT, Settings
+from ivr.domain.clock import ZONE_NAME
 from ivr.domain.hotlines import HOTLINES
 from ivr.telephony.errors import ConfigError
 from ivr.telephony.layout import ETC_DIR, STATE_DIR, recordings_dir_in_asterisk
@@ -61,7 +62,7 @@ class DialplanOptions:
     # When agents answer (GotoIfTime syntax); the flow may decide instead (HOTLINE_AGENTS_OPEN).
     agent_hours: str = "08:30-17:30"
     agent_days: str = "mon-fri"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = ZONE_NAME
     agent_wait: int = 120
     message_max: int = 120
     rtp_start: int = 10000

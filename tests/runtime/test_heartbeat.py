@@ -137,6 +137,20 @@ async def _run(records: Records, run_id: int) -> Run:
     return run
 
 
+async def _kill_a_process_mid_call(records: Records, url: str) -> tuple[int, datetime]:
+    """Run ``DOOMED`` and ``kill -9`` it mid-call: its run id, and its last heartbeat."""
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DOOMED, url, stdout=asyncio.subprocess.PIPE
+    )
+    assert doomed.stdout is not None
+    try:
+        killed = int(await asyncio.wait_for(doomed.stdout.readline(), 30))
+    finally:
+        doomed.send_signal(signal.SIGKILL)  # kill -9: no clean stop, the run stays open
+        await doomed.wait()
+    return killed, (await _run(records, killed)).last_seen
+
+
 def _started(heartbeat: Heartbeat) -> int:
     assert heartbeat.run_id is not None
     return heartbeat.run_id
@@ -239,16 +253,7 @@ async def test_a_run_found_dead_after_a_pause_is_revived_by_its_next_beat(
 async def test_the_calls_of_a_killed_process_end_at_its_last_heartbeat_at_the_next_start(
     records: Records, sqlite_url: str
 ) -> None:
-    doomed = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", DOOMED, sqlite_url, stdout=asyncio.subprocess.PIPE
-    )
-    assert doomed.stdout is not None
-    try:
-        killed = int(await asyncio.wait_for(doomed.stdout.readline(), 30))
-    finally:
-        doomed.send_signal(signal.SIGKILL)  # kill -9: no clean stop, the run stays open
-        await doomed.wait()
-    went_away = (await _run(records, killed)).last_seen
+    killed, went_away = await _kill_a_process_mid_call(records, sqlite_url)
 
     # The next start, whenever it comes: a clock an hour on makes the dead run stale at once.
     heartbeat = _heartbeat(records, StepClock(went_away + HOUR))
@@ -265,16 +270,7 @@ async def test_the_calls_of_a_killed_process_end_at_its_last_heartbeat_at_the_ne
 async def test_a_crashed_run_of_this_node_is_closed_at_the_next_start_without_waiting(
     records: Records, sqlite_url: str
 ) -> None:
-    doomed = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", DOOMED, sqlite_url, stdout=asyncio.subprocess.PIPE
-    )
-    assert doomed.stdout is not None
-    try:
-        killed = int(await asyncio.wait_for(doomed.stdout.readline(), 30))
-    finally:
-        doomed.send_signal(signal.SIGKILL)
-        await doomed.wait()
-    went_away = (await _run(records, killed)).last_seen
+    killed, went_away = await _kill_a_process_mid_call(records, sqlite_url)
 
     # Restarted at once, on the same node: its heartbeat is not stale yet, but its process is
     # gone from this host.

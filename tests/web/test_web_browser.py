@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from ivr.config import REPO_ROOT
@@ -24,20 +24,10 @@ from ivr.sim.console import ConsolePort
 from ivr.speech.catalog import Catalog
 from ivr.store.models import Call, LossReport
 from ivr.web import WebServer, start_web
+from tests.browser import chromium
 from tests.web.support import PASSWORD, Env, keyed, open_env, simulate
 
 SHOTS = REPO_ROOT / "test-output" / "web"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MIN_SHOT_BYTES = 5_000
 
 
@@ -65,12 +55,8 @@ async def served(
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def log_in(browser: Browser, server: WebServer, username: str) -> Page:

@@ -37,6 +37,7 @@
       tr.dataset.key = call.key;
       tr.dataset.stage = call.stage;
       tr.appendChild(cell(call.hotline));
+      tr.appendChild(cell(call.caller_id || "", "caller"));
       tr.appendChild(cell(call.where, "node"));
       tr.appendChild(cell(call.language || ""));
       tr.appendChild(ticking(call.seconds, "elapsed"));
