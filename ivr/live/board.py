@@ -102,13 +102,13 @@ def _utcnow() -> datetime:
 
 
 class LiveBoard:
+    source = "board"  # readers may say where the list comes from
+    refresh_seconds = 15.0  # a reader with no change to wait for re-reads this often
+
     def __init__(self, *, clock: Callable[[], datetime] = _utcnow, capacity: int = 100) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._changes: Fanout[LiveChange] = Fanout(capacity)
-
-    source = "board"  # readers may say where the list comes from
-    refresh_seconds = 15.0  # a reader with no change to wait for re-reads this often
 
     # -- the producers' side ----------------------------------------------------------------------
     def publish(self, event: LiveEvent) -> None:

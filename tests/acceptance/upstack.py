@@ -40,7 +40,11 @@ def _free_port(kind: socket.SocketKind) -> int:
 
 
 def port_is_free(port: int, kind: socket.SocketKind) -> bool:
+    """Nothing listens on (TCP) or holds (UDP) the port. Connections of a stopped TCP server may
+    linger in TIME_WAIT; SO_REUSEADDR lets the probe bind past them, never past a listener."""
     with socket.socket(socket.AF_INET, kind) as probe:
+        if kind == socket.SOCK_STREAM:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
