@@ -85,7 +85,8 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     await heartbeat.start()
     stack.push_async_callback(heartbeat.close)
     id_key = await asyncio.to_thread(settings.hash_key)
-    engine = build_engine(Services(records=records, settings=settings, id_key=id_key))
+    catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
+    engine = build_engine(Services(records=records, settings=settings, id_key=id_key), catalog)
     board = LiveBoard()
     runner = CallRunner(engine, records, publish=board.publish, run=heartbeat)
     return Core(settings, database, records, board, runner)
