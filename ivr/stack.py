@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
@@ -38,6 +39,9 @@ from ivr.store.database import Database, open_database, upgrade_database
 from ivr.store.records import Records
 from ivr.store.seed import DemoCitizen, seed_demo
 from ivr.web import WebServer, start_web
+
+if TYPE_CHECKING:
+    from ivr.telephony.supervisor import AsteriskSupervisor
 
 __all__ = [
     "Core",
@@ -152,6 +156,7 @@ class Stack:
     testers: list[DemoCitizen]
     parts: list[str]
     web: WebServer | None
+    asterisk: AsteriskSupervisor | None  # restarts Asterisk when it dies; may give up
 
 
 async def start_stack(
@@ -179,11 +184,14 @@ async def start_stack(
         today=date.today(),
     )
     parts = ["database", "prompts"]
+    supervisor = None
     if asterisk:
-        from ivr.telephony import start_local_asterisk, stop_local_asterisk
+        from ivr.telephony import LocalAsterisk
+        from ivr.telephony.supervisor import AsteriskSupervisor
 
-        await start_local_asterisk(settings)
-        stack.push_async_callback(stop_local_asterisk, settings)
+        supervisor = AsteriskSupervisor(LocalAsterisk(settings))
+        await supervisor.start()
+        stack.push_async_callback(supervisor.close)
         parts.append("asterisk")
     node = await start_node(settings, stack, ami=ami and asterisk, core=core)
     parts.append("fastagi")
@@ -193,7 +201,7 @@ async def start_stack(
     if web:
         console = await start_console(settings, stack, database=core.database, live=core.board)
         parts.append("web console")
-    return Stack(settings, node, testers, parts, console)
+    return Stack(settings, node, testers, parts, console, supervisor)
 
 
 async def _prepare_data(settings: Settings) -> None:

@@ -6,7 +6,8 @@ events, Hangup) and keeps one ``Channel`` per channel, each event applied by the
 
 - a caller's channel appeared, changed or ended -> ``ChannelChanged`` / ``ChannelEnded`` to
   ``publish`` (the live board's ``publish``, given at construction);
-- a hang-up -> the ``HangupRecorder`` completes the call record with the cause and lengths.
+- a hang-up -> the ``HangupRecorder`` completes the call record with the cause and lengths;
+- the AMI link up or lost -> ``TelephonyChanged`` (can calls come in at all).
 
 After every (re)connection the channels are rebuilt from ``CoreShowChannels`` (``ivr.ami.resync``).
 Everything taken from AMI goes through ``redact`` (ID-number masking): AGI commands carry prompt
@@ -34,7 +35,7 @@ from ivr.domain.hotlines import HOTLINES
 
 # The one import outside config: what masks ID numbers in logs must mask them here too.
 from ivr.domain.idnumber import mask_ids_in_text
-from ivr.live.events import ChannelChanged, ChannelEnded, LiveEvent
+from ivr.live.events import ChannelChanged, ChannelEnded, LiveEvent, TelephonyChanged
 
 __all__ = ["AMIBridge", "start_bridge"]
 
@@ -86,8 +87,8 @@ class AMIBridge:
             self.client.subscribe(self.feed, EVENTS),
             self.client.on_state(self._on_state),
         ]
-        if self.client.connected:
-            self._spawn(self.resync())
+        if self.client.connected:  # logged in already: no state change will say so
+            self._on_state(True)
 
     async def close(self, grace: float = 5.0) -> None:
         """Stop following; give pending record updates ``grace`` seconds; close an owned client."""
@@ -135,6 +136,9 @@ class AMIBridge:
 
     # -- (re)connection --------------------------------------------------------------------------
     def _on_state(self, up: bool) -> None:
+        where = f"{self.client.host}:{self.client.port}"
+        reason = f"AMI connected to {where}" if up else f"AMI link to {where} lost"
+        self.publish(TelephonyChanged(up, self.wall(), reason))
         if up:
             self._spawn(self.resync())
 

@@ -59,7 +59,9 @@ class Backoff:
     share up to ``jitter`` so that many clients do not hammer a restarted Asterisk together."""
 
     initial: float = 0.5
-    maximum: float = 30.0
+    # A supervised Asterisk is back within seconds; a live view that lags half a minute behind
+    # it helps nobody, and the jitter already spreads many clients out.
+    maximum: float = 5.0
     factor: float = 2.0
     jitter: float = 0.5
 

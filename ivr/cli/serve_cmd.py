@@ -10,6 +10,7 @@ import signal
 from contextlib import AsyncExitStack
 from typing import Any
 
+from ivr.cli.sdnotify import notify
 from ivr.config import Settings
 from ivr.stack import start_node
 
@@ -53,7 +54,9 @@ async def serve(settings: Settings, *, ami: bool = False) -> None:
             node.agi.port,
             _safe_url(settings.database_url),
         )
+        notify("READY=1", f"STATUS=FastAGI on {host}:{node.agi.port}")
         await stop.wait()
+        notify("STOPPING=1")
 
 
 def _safe_url(url: str) -> str:

@@ -43,14 +43,14 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
     if args.detach:
         return _detach(args, settings)
     try:
-        asyncio.run(_up(settings, asterisk=not args.no_asterisk, web=not args.no_web))
+        return asyncio.run(_up(settings, asterisk=not args.no_asterisk, web=not args.no_web))
     finally:
         with contextlib.suppress(FileNotFoundError):
             pid_file(settings).unlink()
-    return 0
 
 
-async def _up(settings: Settings, *, asterisk: bool, web: bool) -> None:
+async def _up(settings: Settings, *, asterisk: bool, web: bool) -> int:
+    """Run until asked to stop (0), or until Asterisk keeps failing (1)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,8 +59,23 @@ async def _up(settings: Settings, *, asterisk: bool, web: bool) -> None:
         running = await start_stack(settings, stack, asterisk=asterisk, web=web)
         print(welcome(running), flush=True)
         pid_file(settings).write_text(str(os.getpid()))  # last: `up --detach` waits for it
-        await stop.wait()
+        failed = running.asterisk.gave_up if running.asterisk else asyncio.Event()
+        await _first(stop, failed)
+        if failed.is_set():
+            assert running.asterisk is not None
+            print(f"hotline: {running.asterisk.reason}; stopping", file=sys.stderr, flush=True)
+            return 1
         print("hotline: stopping...", flush=True)
+    return 0
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def welcome(stack: Stack) -> str:

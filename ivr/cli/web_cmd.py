@@ -15,6 +15,7 @@ import signal
 from contextlib import AsyncExitStack
 from typing import Any
 
+from ivr.cli.sdnotify import notify
 from ivr.config import Settings
 from ivr.stack import start_console
 from ivr.store.database import upgrade_database
@@ -48,4 +49,6 @@ async def serve(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
         server = await start_console(settings, stack)
         log.info("supervisor console on %s (add accounts with `hotline users add`)", server.url)
+        notify("READY=1", f"STATUS=console on {server.url}")
         await stop.wait()
+        notify("STOPPING=1")

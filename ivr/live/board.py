@@ -25,10 +25,11 @@ from ivr.live.events import (
     FlowMoved,
     FlowStarted,
     LiveEvent,
+    TelephonyChanged,
 )
 from ivr.live.fanout import Fanout, Subscription
 
-__all__ = ["LiveBoard", "LiveCall", "LiveChange", "LiveSnapshot", "Stage"]
+__all__ = ["LiveBoard", "LiveCall", "LiveChange", "LiveSnapshot", "Stage", "Telephony"]
 
 
 class Stage(enum.StrEnum):
@@ -61,9 +62,19 @@ class LiveCall:
 
 
 @dataclass(frozen=True)
+class Telephony:
+    """Whether calls can come in: Asterisk up (its AMI link) or down, since when, and why."""
+
+    up: bool
+    since: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class LiveSnapshot:
     at: datetime
     calls: tuple[LiveCall, ...]
+    telephony: Telephony | None = None  # None: no AMI bridge tells (the console alone, tests)
 
     def counts(self, hotlines: tuple[str, ...]) -> dict[str, int]:
         return {line: sum(1 for c in self.calls if c.hotline == line) for line in hotlines}
@@ -73,7 +84,7 @@ class LiveSnapshot:
 class LiveChange:
     """A call appeared, changed or left; ``cause`` is Asterisk's hang-up cause when it left."""
 
-    kind: str  # "started" | "updated" | "ended"
+    kind: str  # "started" | "updated" | "ended" | "telephony"
     key: str
     cause: int | None = None
     cause_text: str | None = None
@@ -108,6 +119,7 @@ class LiveBoard:
     def __init__(self, *, clock: Callable[[], datetime] = _utcnow, capacity: int = 100) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._telephony: Telephony | None = None
         self._changes: Fanout[LiveChange] = Fanout(capacity)
 
     # -- the producers' side ----------------------------------------------------------------------
@@ -123,6 +135,8 @@ class LiveBoard:
                 self._channel_changed(event)
             case ChannelEnded():
                 self._channel_ended(event)
+            case TelephonyChanged():
+                self._telephony_changed(event)
 
     def _flow_started(self, event: FlowStarted) -> None:
         before = self._entries.get(event.uniqueid)
@@ -169,6 +183,13 @@ class LiveBoard:
         if self._entries.pop(event.uniqueid, None) is not None:
             self._changed("ended", event.uniqueid, event.cause, event.cause_text)
 
+    def _telephony_changed(self, event: TelephonyChanged) -> None:
+        before = self._telephony
+        if before is not None and before.up == event.up:
+            return  # the same state again (a reconnection while up): not news
+        self._telephony = Telephony(event.up, event.at, event.reason)
+        self._changed("telephony", "")
+
     def _changed(
         self, kind: str, key: str, cause: int | None = None, cause_text: str | None = None
     ) -> None:
@@ -181,7 +202,7 @@ class LiveBoard:
         calls = sorted(
             (_view(entry, now) for entry in self._entries.values()), key=lambda c: c.started_at
         )
-        return LiveSnapshot(now, tuple(calls))
+        return LiveSnapshot(now, tuple(calls), self._telephony)
 
     async def snapshot(self) -> LiveSnapshot:
         """``current()``, for readers that also read the database-backed view (``LiveView``)."""

@@ -17,6 +17,7 @@ __all__ = [
     "FlowMoved",
     "FlowStarted",
     "LiveEvent",
+    "TelephonyChanged",
 ]
 
 
@@ -75,4 +76,13 @@ class ChannelEnded:
     cause_text: str | None
 
 
-LiveEvent = FlowStarted | FlowMoved | FlowEnded | ChannelChanged | ChannelEnded
+@dataclass(frozen=True)
+class TelephonyChanged:
+    """Asterisk came up or went away, as far as the AMI bridge can tell (its link's state)."""
+
+    up: bool
+    at: datetime
+    reason: str
+
+
+LiveEvent = FlowStarted | FlowMoved | FlowEnded | ChannelChanged | ChannelEnded | TelephonyChanged

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, event, make_url, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -107,6 +107,15 @@ class Database:
         """A session for reading; whatever it did is rolled back when it closes."""
         async with self._read_sessions() as session:
             yield session
+
+    async def ping(self) -> bool:
+        """Whether the database answers now (a readiness check; never raises)."""
+        try:
+            async with self.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def close(self) -> None:
         await self.engine.dispose()

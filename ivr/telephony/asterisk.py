@@ -116,9 +116,10 @@ class LocalAsterisk:
             raise TelephonyError("the local Asterisk needs root (chroot and mount namespaces)")
         require_tools("chroot", "unshare", "nsenter", "mount")
         _refuse_second_instance(self.layout)
-        self._check_ports()
+        # Files and sockets: off the event loop, which may be serving calls (a restart).
+        await asyncio.to_thread(self._check_ports)
         await ensure_rootfs(self.layout.rootfs)
-        self._prepare_host()
+        await asyncio.to_thread(self._prepare_host)
         await self._link_sounds()
         await self._spawn()
         try:
@@ -138,6 +139,17 @@ class LocalAsterisk:
         self._process = None
         with contextlib.suppress(FileNotFoundError):
             self.layout.pid_file.unlink()
+
+    async def exited(self) -> int:
+        """Wait until the Asterisk this object started exits; its exit status."""
+        if self._process is None:
+            raise TelephonyError("Asterisk was not started here")
+        return await self._process.wait()
+
+    async def restart(self) -> None:
+        """Start again after Asterisk exited (its namespace, binds and pid file cleaned first)."""
+        await self.stop()
+        await self.start()
 
     async def rx(self, command: str) -> str:
         """Run one CLI command (``asterisk -rx``) in the running Asterisk and return its output."""

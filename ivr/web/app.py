@@ -27,7 +27,7 @@ from ivr.store.database import Database
 from ivr.store.records import Records
 from ivr.store.stats import Statistics
 from ivr.store.users import Accounts
-from ivr.web import audit, auth, openapi, prompts
+from ivr.web import audit, auth, health, openapi, prompts
 from ivr.web import live as live_calls
 from ivr.web.calls import detail, export, log, recordings
 from ivr.web.cases import page as cases
@@ -60,6 +60,7 @@ ROUTES: tuple[Routes, ...] = (
     prompts.routes,
     audit.routes,
     openapi.routes,
+    health.routes,
 )
 
 

@@ -66,9 +66,13 @@ def call_json(call: LiveCall) -> dict[str, Any]:
 
 
 def snapshot_json(snap: LiveSnapshot, source: str) -> dict[str, Any]:
+    telephony = snap.telephony
     return {
         "source": source,
         "at": snap.at.isoformat(),
+        "telephony": None
+        if telephony is None
+        else {"up": telephony.up, "since": telephony.since.isoformat(), "reason": telephony.reason},
         "counts": snap.counts(HOTLINES),
         "calls": [call_json(call) for call in snap.calls],
     }

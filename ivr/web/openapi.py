@@ -199,6 +199,14 @@ SPEC: dict[str, Any] = {
                 "properties": {
                     "source": {"type": "string", "enum": ["board", "database"]},
                     "at": _TIME,
+                    "telephony": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "up": {"type": "boolean"},
+                            "since": _TIME,
+                            "reason": _STR,
+                        },
+                    },
                     "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "calls": {
                         "type": "array",

@@ -5,6 +5,7 @@
   var empty = document.getElementById("live-empty");
   var total = document.getElementById("live-total");
   var status = document.getElementById("live-status");
+  var down = document.getElementById("telephony-down");
   if (!body) { return; }
   var received = Date.now();
 
@@ -52,6 +53,14 @@
     });
     total.textContent = snap.calls.length;
     empty.hidden = snap.calls.length > 0;
+    var telephony = snap.telephony;
+    down.hidden = !telephony || telephony.up;
+    if (telephony && !telephony.up) {
+      var since = new Date(telephony.since);
+      document.getElementById("telephony-since").textContent =
+        " since " + since.toLocaleTimeString("en-GB", {timeZone: "Asia/Shanghai"});
+      document.getElementById("telephony-reason").textContent = telephony.reason;
+    }
   }
 
   function tick() {
