@@ -424,9 +424,9 @@ def digit_groups(length: int) -> tuple[int, ...]:
         return (length,) if length else ()
     if length in _GROUPS:
         return _GROUPS[length]
-    count = -(-length // 4)
-    small, larger = divmod(length, count)  # as even as possible, the longer groups last
-    return (small,) * (count - larger) + (small + 1,) * larger
+    groups = -(-length // 4)
+    size, longer = divmod(length, groups)  # as even as possible, the longer groups last
+    return (size,) * (groups - longer) + (size + 1,) * longer
 
 
 def digits(lang: str, s: str) -> list[str]:
