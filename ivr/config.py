@@ -71,6 +71,12 @@ class Settings:
         return self.data_dir / "log"
 
     @property
+    def holiday_schedule_file(self) -> Path:
+        """The operator's State Council holiday schedule (optional): years it has replace those
+        shipped in ``data/official-holidays.yaml``."""
+        return self.data_dir / "official-holidays.yaml"
+
+    @property
     def node(self) -> str:
         return self.node_name or socket.gethostname()
 

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.config import Settings
+from ivr.domain.clock import local_today
+from ivr.domain.workdays import open_calendar
 from ivr.flows import build_engine
 from ivr.flows.actions import Services
 from ivr.live.board import LiveBoard
@@ -89,6 +91,7 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     await heartbeat.start()
     stack.push_async_callback(heartbeat.close)
     id_key = await asyncio.to_thread(settings.hash_key)
+    await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, local_today())
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
     engine = build_engine(Services(records=records, settings=settings, id_key=id_key), catalog)
     board = LiveBoard()
@@ -135,7 +138,8 @@ async def start_console(
 ) -> WebServer:
     """The supervisor console; alone (no database given) it opens its own and reads live calls
     from it."""
-    if database is None:
+    if database is None:  # alone: the console's card steps count working days too
+        await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, local_today())
         database = await open_database(settings.database_url)
         stack.push_async_callback(database.close)
     if live is None:

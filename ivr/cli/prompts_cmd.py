@@ -1,4 +1,4 @@
-"""``hotline prompts build|list``: turn the catalog into the sound files Asterisk plays."""
+"""``hotline prompts build|list|pinyin``: turn the catalog into the sound files Asterisk plays."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+import yaml
+
 from ivr.config import Settings
 from ivr.prompts import AUTO, ENGINE_NAMES, build_prompts, is_built
 from ivr.prompts.manifest import Manifest
+from ivr.prompts.pinyin import Readings, polyphones_read, to_tone_pinyin
 from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+from ivr.speech.readback import SILENCES
 
 __all__ = ["add_parser"]
 
@@ -63,6 +67,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing = commands.add_parser("list", help="every prompt with its text and whether it is built")
     _add_common(listing)
     listing.set_defaults(func=run_list)
+
+    pinyin = commands.add_parser(
+        "pinyin",
+        help="the pinyin the offline Mandarin voice reads, for review",
+        description="Print each Mandarin prompt's text and the tone-numbered pinyin espeak-ng is "
+        "given, as YAML entries of tests/prompts/expected_pinyin.yaml, with the polyphones and "
+        "the reading chosen for each. Review them before copying them there; correct a wrong "
+        "reading in <catalog>/pinyin.yaml.",
+    )
+    pinyin.add_argument("keys", nargs="*", metavar="KEY", help="only these prompts")
+    pinyin.add_argument(
+        "--catalog",
+        type=Path,
+        default=CATALOG_DIR,
+        help="folder holding catalog.yaml, fragments.yaml and pinyin.yaml",
+    )
+    pinyin.set_defaults(func=run_pinyin)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -119,4 +140,40 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'key':<{width}}  lang  built  text")
     for key, lang, built, text in rows:
         print(f"{key:<{width}}  {lang:<4}  {built:<5}  {text}")
+    return 0
+
+
+def mandarin_keys(catalog: Catalog) -> list[str]:
+    """The keys the Mandarin voice speaks: every zh prompt and fragment but the silences."""
+    return sorted(
+        key
+        for key in catalog.keys("zh")
+        if catalog.voice("zh", key) == "zh" and key not in SILENCES
+    )
+
+
+def pinyin_entry(key: str, text: str, readings: Readings) -> str:
+    """One reviewed-readings entry: the text, its pinyin, and the polyphones to check."""
+    entry = yaml.safe_dump(
+        {key: {"text": text, "pinyin": to_tone_pinyin(text, readings)}},
+        allow_unicode=True,
+        width=10_000,
+        sort_keys=False,
+    )
+    review = polyphones_read(text, readings)
+    if review:
+        entry += "  # " + " · ".join(f"{char} {reading}" for char, reading in review) + "\n"
+    return entry
+
+
+def run_pinyin(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = Catalog.load(args.catalog)
+    readings = Readings.load(args.catalog / "pinyin.yaml")
+    keys = args.keys or mandarin_keys(catalog)
+    unknown = [key for key in keys if key not in catalog.keys("zh")]
+    if unknown:
+        print(f"hotline: no Mandarin prompt {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    for key in keys:
+        print(pinyin_entry(key, catalog.text("zh", key), readings), end="")
     return 0

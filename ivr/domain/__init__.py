@@ -1,2 +1,3 @@
 """Domain rules without I/O: resident ID numbers, query passwords and lock-out, Chinese working
-days, cards and loss reports. Nothing here imports the rest of the project (but ``config``)."""
+days, cards and loss reports. Nothing here imports the rest of the project (but ``config``). The
+one file read is the holiday schedule, once, at start-up (``workdays.open_calendar``)."""

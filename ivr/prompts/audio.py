@@ -39,6 +39,7 @@ __all__ = [
     "measure_dbfs",
     "process",
     "resample",
+    "silence",
 ]
 
 
@@ -190,3 +191,24 @@ async def process(
         for path in partial.values():
             path.unlink(missing_ok=True)
     return Processed((span.end_ms - span.start_ms) / 1000, level, gain)
+
+
+async def silence(outputs: Mapping[str, Path], seconds: float) -> None:
+    """``seconds`` of digital silence in each of ``outputs`` (a pause between read-back pieces)."""
+    if seconds <= 0:
+        raise ValueError("a silence lasts more than zero seconds")
+    partial = {ext: path.with_name(f".{path.name}.part") for ext, path in outputs.items()}
+    args: list[str] = []
+    for ext in partial:  # one input per output rate
+        source = f"anullsrc=r={FORMATS[ext].rate}:cl=mono"
+        args += ["-f", "lavfi", "-t", f"{seconds:.3f}", "-i", source]
+    for i, (ext, path) in enumerate(partial.items()):
+        fmt = FORMATS[ext]
+        args += ["-map", f"{i}:a", "-f", fmt.muxer, "-c:a", fmt.codec, str(path)]
+    try:
+        await ffmpeg(*args)
+        for ext, path in partial.items():
+            os.replace(path, outputs[ext])
+    finally:
+        for path in partial.values():
+            path.unlink(missing_ok=True)

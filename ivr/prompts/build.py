@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Literal
 
 from ivr.config import Settings
-from ivr.prompts.audio import FORMATS, Processing, process
+from ivr.prompts.audio import FORMATS, Processing, process, silence
 from ivr.prompts.manifest import Entry, Manifest, Source, prompt_hash, recording_hash
 from ivr.prompts.tts import AUTO, ENGINE_NAMES, TtsEngine, create_engine, resolve_engine
 from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+from ivr.speech.readback import SILENCES
 
 __all__ = [
     "PROMPT_FOLDER",
@@ -107,14 +108,27 @@ class BuildReport:
 
 
 def tts_hash(engine: TtsEngine, speaker: str, text: str, processing: Processing) -> str:
-    """The manifest hash of a synthesised prompt: what was said, by which voice, processed how."""
-    return prompt_hash(
-        text=text,
-        speaker=speaker,
-        engine=engine.name,
-        voice=engine.settings_fingerprint(speaker),
-        processing=processing.fingerprint(),
-    )
+    """The manifest hash of a synthesised prompt: what was said, by which voice, processed how.
+
+    Blocking (it prepares the text: pinyin for the offline Mandarin voice): run it in a thread.
+    """
+    inputs = {
+        "text": text,
+        "speaker": speaker,
+        "engine": engine.name,
+        "voice": engine.settings_fingerprint(speaker),
+        "processing": processing.fingerprint(),
+    }
+    said = engine.prepare_text(text, speaker)
+    if said != text:  # a corrected reading rebuilds the prompts it changes, and only those
+        inputs["said"] = said
+    return prompt_hash(**inputs)
+
+
+def _tts_hashes(
+    engines: list[TtsEngine], speaker: str, text: str, processing: Processing
+) -> dict[str, str]:
+    return {engine.name: tts_hash(engine, speaker, text, processing) for engine in engines}
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,7 @@ class _Job:
     speaker: str  # the language whose voice speaks it ("For English, press 7" in every folder)
     recording: Path | None
     hash: str
+    silence: float | None = None  # seconds: a pause, made rather than spoken
 
 
 class _Builder:
@@ -153,16 +168,22 @@ class _Builder:
             return PromptResult(lang, key, "failed", error="key is not usable as a file name")
         recording = recorded_path(self.recorded_dir, lang, key)
         entry = self.manifest.get(lang, key)
-        if recording.exists():
+        if key in SILENCES:
+            seconds = SILENCES[key]
+            wanted = prompt_hash(silence=f"{seconds:.3f}", processing=self.processing.fingerprint())
+            job = _Job(lang, key, text, speaker, None, wanted, silence=seconds)
+            up_to_date = entry is not None and entry.hash == wanted
+        elif recording.exists():
             sha = await asyncio.to_thread(recording_hash, recording)
             wanted = prompt_hash(recording=sha, processing=self.processing.fingerprint())
             job = _Job(lang, key, text, speaker, recording, wanted)
             up_to_date = entry is not None and entry.hash == wanted
         else:
-            wanted = tts_hash(self.engine, speaker, text, self.processing)
-            job = _Job(lang, key, text, speaker, None, wanted)
-            earlier = {e.name: tts_hash(e, speaker, text, self.processing) for e in self.accepted}
-            up_to_date = entry is not None and earlier.get(entry.engine) == entry.hash
+            hashes = await asyncio.to_thread(
+                _tts_hashes, self.accepted, speaker, text, self.processing
+            )
+            job = _Job(lang, key, text, speaker, None, hashes[self.engine.name])
+            up_to_date = entry is not None and hashes.get(entry.engine) == entry.hash
         if entry and up_to_date and not force and is_built(self.settings, lang, key):
             return PromptResult(lang, key, "unchanged", entry.source, entry.engine)
         return job
@@ -170,21 +191,29 @@ class _Builder:
     async def run(self, job: _Job) -> PromptResult:
         source: Source = "recorded" if job.recording else "tts"
         engine = "" if job.recording else self.engine.name
+        if job.silence is not None:
+            source, engine = "silence", ""
         outputs = {ext: built_sound_path(self.settings, job.lang, job.key, ext) for ext in FORMATS}
         try:
-            with tempfile.TemporaryDirectory(prefix="hotline-prompt-") as tmp:
-                src = job.recording
-                if src is None:
-                    src = Path(tmp) / "tts.wav"
-                    await self.engine.synthesize(job.text, job.speaker, src)
-                outputs["wav"].parent.mkdir(parents=True, exist_ok=True)
-                await process(src, outputs, self.processing)
+            await asyncio.to_thread(outputs["wav"].parent.mkdir, parents=True, exist_ok=True)
+            if job.silence is not None:
+                await silence(outputs, job.silence)
+            else:
+                await self._speak(job, outputs)
         except Exception as exc:  # one prompt's failure is reported; the others still build
             log.debug("prompt %s/%s failed", job.lang, job.key, exc_info=True)
             return PromptResult(job.lang, job.key, "failed", source, engine, str(exc) or repr(exc))
         self.manifest.set(job.lang, job.key, Entry(job.hash, job.text, source, engine))
-        log.debug("built %s/%s (%s)", job.lang, job.key, engine or "recorded")
+        log.debug("built %s/%s (%s)", job.lang, job.key, engine or source)
         return PromptResult(job.lang, job.key, "built", source, engine)
+
+    async def _speak(self, job: _Job, outputs: dict[str, Path]) -> None:
+        with tempfile.TemporaryDirectory(prefix="hotline-prompt-") as tmp:
+            src = job.recording
+            if src is None:
+                src = Path(tmp) / "tts.wav"
+                await self.engine.synthesize(job.text, job.speaker, src)
+            await process(src, outputs, self.processing)
 
     def prune(self, lang: str) -> list[PromptResult]:
         """Remove what an earlier build made for keys no longer in the catalog."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pypinyin
-
-from ivr.prompts.pinyin import to_tone_pinyin
+from ivr.prompts.pinyin import Readings, to_tone_pinyin
 from ivr.prompts.proc import ToolError, run_tool
 from ivr.prompts.tts import TtsError
 
@@ -27,9 +26,6 @@ DEFAULT_VOICES: dict[str, EspeakVoice] = {
     "en": EspeakVoice("en-us", 155),
     "es": EspeakVoice("es", 155),
 }
-# Bump when the text preparation changes, so the next build redoes the affected prompts.
-TEXT_PREPARATION_VERSION = 2
-
 
 # espeak-ng silently falls back to its default voice for an unknown name, so names are checked
 # against its own list (read once per binary) instead of trusting its exit status.
@@ -61,6 +57,7 @@ class EspeakEngine:
     name: str = "espeak"
     voices: dict[str, EspeakVoice] = field(default_factory=lambda: dict(DEFAULT_VOICES))
     binary: str = "espeak-ng"
+    readings: Readings | None = None  # Mandarin corrections; None: prompts/pinyin.yaml
 
     def voice(self, lang: str) -> EspeakVoice:
         try:
@@ -70,21 +67,20 @@ class EspeakEngine:
 
     def prepare_text(self, text: str, lang: str) -> str:
         """What espeak-ng is given: tone-numbered pinyin for Mandarin, the text itself otherwise."""
-        return to_tone_pinyin(text) if lang == "zh" else text
+        return to_tone_pinyin(text, self.readings) if lang == "zh" else text
 
     def settings_fingerprint(self, lang: str) -> str:
+        # The pinyin itself is hashed with each prompt (``prepare_text``), so a new pypinyin or
+        # a corrected reading rebuilds exactly the prompts that now sound different.
         voice = self.voice(lang)
         parts = [f"voice={voice.voice}", f"wpm={voice.words_per_minute}", f"pitch={voice.pitch}"]
-        if lang == "zh":
-            parts.append(f"pypinyin={pypinyin.__version__}")
-        parts.append(f"prep={TEXT_PREPARATION_VERSION}")
         return f"{self.name}:" + ",".join(parts)
 
     async def synthesize(self, text: str, lang: str, out_wav: Path) -> None:
         voice = self.voice(lang)
         if voice.voice.split("+")[0].lower() not in await known_voices(self.binary):
             raise TtsError(f"espeak-ng has no voice {voice.voice!r} (see espeak-ng --voices)")
-        spoken = self.prepare_text(text, lang)
+        spoken = await asyncio.to_thread(self.prepare_text, text, lang)  # the readings file
         if not spoken.strip():
             raise TtsError(f"espeak-ng: nothing to say for {text!r}")
         # Text goes through stdin so a prompt starting with "-" is never read as an option.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gtts
 
+from ivr.prompts.pinyin import spoken_chinese
 from ivr.prompts.proc import ToolError, run_tool
 from ivr.prompts.tts import TtsError
 
@@ -60,13 +61,19 @@ class GttsEngine:
         voice = self.voice(lang)
         return f"{self.name}:lang={voice.lang},tld={voice.tld},gtts={gtts.__version__}"
 
+    def prepare_text(self, text: str, lang: str) -> str:
+        """Google reads characters in context itself; it is only told to say 1 as 幺 in digits."""
+        return spoken_chinese(text) if lang == "zh" else text
+
     async def synthesize(self, text: str, lang: str, out_wav: Path) -> None:
         voice = self.voice(lang)
         mp3 = out_wav.with_suffix(".mp3")
         for attempt in range(1, self.attempts + 1):
             try:
                 async with self._requests:
-                    await asyncio.to_thread(self.save_mp3, text, voice, mp3)
+                    await asyncio.to_thread(
+                        self.save_mp3, self.prepare_text(text, lang), voice, mp3
+                    )
                 break
             except TtsError:
                 if attempt == self.attempts:

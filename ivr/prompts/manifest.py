@@ -18,7 +18,7 @@ __all__ = ["MANIFEST_NAME", "Entry", "Manifest", "prompt_hash", "recording_hash"
 
 MANIFEST_NAME = "manifest.json"
 VERSION = 1
-Source = Literal["tts", "recorded"]
+Source = Literal["tts", "recorded", "silence"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Entry:
     hash: str
     text: str
     source: Source
-    engine: str  # the engine that spoke it ("" for a recording)
+    engine: str  # the engine that spoke it ("" for a recording or a silence)
 
 
 def prompt_hash(**inputs: str) -> str:

@@ -2,22 +2,51 @@
 
 espeak-ng's ``cmn`` voice mangles Chinese characters, but its ``cmn-latn-pinyin`` voice reads
 ``nin2 hao3`` correctly (and applies third-tone sandhi itself). Neutral tones are written with a 5,
-which that voice accepts like a bare syllable. Punctuation is kept (as ASCII) so it still pauses.
+which that voice reads unstressed. Punctuation is kept (as ASCII) so it still pauses.
+
+pypinyin picks each character's reading from its dictionary of words. Where that is wrong for the
+hotline's wording (为 "is" in 余额为, 重听 "listen again"), ``prompts/pinyin.yaml`` says what is
+right, by word or by what follows the character; a linguist reads and edits it there. What is
+spoken rather than written is done here: numbers in words, 幺 for 1 in digits read one by one
+(``spoken_chinese``, for every Mandarin voice), and the tone changes of 一 and 不.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import yaml
 from pypinyin import Style, lazy_pinyin
 
-__all__ = ["digits_to_chinese", "letters_to_pinyin", "to_tone_pinyin"]
+from ivr.speech.catalog import CATALOG_DIR
+
+__all__ = [
+    "READINGS_FILE",
+    "Readings",
+    "default_readings",
+    "digits_to_chinese",
+    "letters_to_pinyin",
+    "polyphones_read",
+    "spoken_chinese",
+    "to_tone_pinyin",
+]
+
+READINGS_FILE = CATALOG_DIR / "pinyin.yaml"
 
 _DIGITS = "零一二三四五六七八九"
-# Long digit runs are phone or card numbers, read digit by digit with 1 as "yao" like Chinese
-# hotlines do; short ones are quantities ("15个工作日").
+# Long Arabic digit runs are phone or card numbers, read digit by digit; short ones are
+# quantities ("15个工作日").
 _DIGIT_BY_DIGIT_FROM = 5
-_PHONE_DIGITS = "零幺二三四五六七八九"
+# Three or more digit words in a row with no 十/百/千 between them are read one by one
+# (一二三三三, 九六一零二): telephone style, where 1 is 幺 so it cannot be heard as 七.
+_DIGIT_WORDS = "〇零一二三四五六七八九"
+_DIGIT_RUN = re.compile(f"[{_DIGIT_WORDS}]{{3,}}")
+_NUMERALS = frozenset(_DIGIT_WORDS + "幺两十百千万亿")
 
 # Latin letters (the X of an ID number, a card number's letters) as Mandarin speakers name them,
 # in pinyin, so the one Mandarin voice reads them instead of skipping them.
@@ -28,19 +57,8 @@ _LETTERS = {
     "U": "you1", "V": "wei1", "W": "da2 bu5 liu2", "X": "ai4 ke4 si1", "Y": "wai4", "Z": "zei4",
 }  # fmt: skip
 _LETTER = re.compile(r"[A-Za-z]")
-# Where pypinyin's dictionary picks the wrong reading for hotline wording (重听 is "hard of
-# hearing" to it, "listen again" to a caller). Add a phrase here when a prompt sounds wrong.
-_PHRASES = {
-    "重听": "chong2 ting1",
-    "重拨": "chong2 bo1",
-    "最长": "zui4 chang2",
-    "行政": "xing2 zheng4",
-    "还款": "huan2 kuan3",
-    "应为": "ying1 wei2",
-}
-_PHRASE = re.compile("|".join(_PHRASES))
-# 为 before a number is "is" (号码为十八位), not "for" (为您转接).
-_WEI_IS = re.compile(r"为(?=[零〇一二两三四五六七八九十百千万])")
+_HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ffff]")
+_SYLLABLE = re.compile(r"[a-z]+[1-5]")
 _NUMBER = re.compile(r"(\d+)(?:\.(\d+))?(%?)")
 _PUNCTUATION = str.maketrans(
     {
@@ -76,6 +94,80 @@ _COMMA_AFTER = re.compile(r"([.?!;:])\s*,")
 _SPACES = re.compile(r"\s+")
 
 
+# --- The readings table -------------------------------------------------------------------------
+
+
+class ReadingsError(ValueError):
+    """``prompts/pinyin.yaml`` says something that cannot be a reading."""
+
+
+def _syllables(reading: Any, where: str) -> tuple[str, ...]:
+    syllables = tuple(str(reading).split())
+    wrong = [s for s in syllables if not _SYLLABLE.fullmatch(s)]
+    if not syllables or wrong:
+        raise ReadingsError(f"{where}: {reading!r} is not tone-numbered pinyin (zhong4, de5)")
+    return syllables
+
+
+@dataclass(frozen=True)
+class Readings:
+    """Corrections to pypinyin's readings: whole words, and characters by what follows them."""
+
+    words: Mapping[str, tuple[str, ...]]  # word -> one syllable per character
+    before_value: Mapping[str, str]  # character ending a text (a read-back value follows)
+    before_number: Mapping[str, str]  # character followed by a number
+    polyphones: frozenset[str] = frozenset()  # pointed out for review; changes no reading
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Readings:
+        unknown = set(data) - {"words", "before_value", "before_number", "polyphones"}
+        if unknown:
+            raise ReadingsError(f"unknown section(s): {', '.join(sorted(unknown))}")
+        words: dict[str, tuple[str, ...]] = {}
+        for word, reading in (data.get("words") or {}).items():
+            syllables = _syllables(reading, f"words: {word}")
+            if len(syllables) != len(str(word)) or not all(_HAN.match(c) for c in str(word)):
+                raise ReadingsError(f"words: {word}: one syllable per Chinese character")
+            words[str(word)] = syllables
+        by_context: dict[str, dict[str, str]] = {}
+        for section in ("before_value", "before_number"):
+            by_context[section] = {}
+            for char, reading in (data.get(section) or {}).items():
+                syllables = _syllables(reading, f"{section}: {char}")
+                if len(str(char)) != 1 or len(syllables) != 1:
+                    raise ReadingsError(f"{section}: {char}: one character, one syllable")
+                by_context[section][str(char)] = syllables[0]
+        polyphones = frozenset(_HAN.findall(str(data.get("polyphones") or "")))
+        return cls(words, by_context["before_value"], by_context["before_number"], polyphones)
+
+    @classmethod
+    def load(cls, path: Path = READINGS_FILE) -> Readings:
+        """Blocking (a file): read it once, off the event loop."""
+        return cls.parse(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+    @functools.cached_property
+    def _word_pattern(self) -> re.Pattern[str] | None:
+        if not self.words:
+            return None
+        longest_first = sorted(self.words, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, longest_first)))
+
+    def fixed_words(self, text: str) -> Iterator[tuple[int, str]]:
+        """Where each word of the table starts in ``text``, left to right, longest first."""
+        if self._word_pattern is not None:
+            for match in self._word_pattern.finditer(text):
+                yield match.start(), match.group()
+
+
+@functools.cache
+def default_readings() -> Readings:
+    """``prompts/pinyin.yaml``, read on first use (the prompt build calls it in a thread)."""
+    return Readings.load()
+
+
+# --- Numbers and letters ------------------------------------------------------------------------
+
+
 def _cardinal(number: int) -> str:
     """0..9999 as read aloud: 105 -> 一百零五, 15 -> 十五, 2000 -> 两千."""
     if number == 0:
@@ -102,7 +194,7 @@ def _cardinal(number: int) -> str:
 
 def _read_integer(digits: str) -> str:
     if len(digits) >= _DIGIT_BY_DIGIT_FROM or (len(digits) > 1 and digits.startswith("0")):
-        return "".join(_PHONE_DIGITS[int(d)] for d in digits)
+        return "".join(_DIGITS[int(d)] for d in digits)  # 幺 comes with the other digit runs
     return _cardinal(int(digits))
 
 
@@ -119,23 +211,149 @@ def digits_to_chinese(text: str) -> str:
     return _NUMBER.sub(spell, text)
 
 
+def _yao_in_digit_runs(text: str) -> str:
+    """一 as 幺 in digits read one by one; a run ending in 年 is a year (二〇一九年), read as 一."""
+
+    def yao(match: re.Match[str]) -> str:
+        if text.startswith("年", match.end()):
+            return match.group()
+        return match.group().replace("一", "幺")
+
+    return _DIGIT_RUN.sub(yao, text)
+
+
+def spoken_chinese(text: str) -> str:
+    """The text as any Mandarin voice should say it: numbers in words, 幺 in digit runs.
+
+    ``请拨打12333`` -> ``请拨打幺二三三三``; ``一二三三三`` -> ``幺二三三三``.
+    """
+    return _yao_in_digit_runs(digits_to_chinese(text))
+
+
 def letters_to_pinyin(text: str) -> str:
     """``X`` -> `` ai4 ke4 si1 ``; the result passes through pypinyin untouched."""
     return _LETTER.sub(lambda match: f" {_LETTERS[match.group().upper()]} ", text)
 
 
-def _fix_readings(text: str) -> str:
-    """Spell the known misreadings out in pinyin; pypinyin passes pinyin through untouched."""
-    text = _PHRASE.sub(lambda match: f" {_PHRASES[match.group()]} ", text)
-    return _WEI_IS.sub(" wei2 ", text)
+# --- Text to syllables --------------------------------------------------------------------------
 
 
-def to_tone_pinyin(text: str) -> str:
+@dataclass
+class _Syllable:
+    char: str
+    reading: str
+    fixed: bool  # from the readings table: no rule changes it
+
+    @property
+    def tone(self) -> str:
+        return self.reading[-1]
+
+
+_Piece = _Syllable | str  # a Chinese character and its reading, or anything else as written
+
+
+def _pypinyin(run: str) -> list[_Syllable]:
+    readings = lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True)
+    if len(readings) != len(run):  # a character pypinyin does not know comes back as itself
+        readings = [lazy_pinyin(c, style=Style.TONE3, neutral_tone_with_five=True)[0] for c in run]
+    return [_Syllable(c, r, fixed=False) for c, r in zip(run, readings, strict=True)]
+
+
+def _free_pieces(text: str) -> list[_Piece]:
+    """pypinyin's reading of each Chinese character; everything else kept as written."""
+    pieces: list[_Piece] = []
+    start = 0
+    for match in re.finditer(f"(?:{_HAN.pattern})+", text):
+        if match.start() > start:
+            pieces.append(text[start : match.start()])
+        pieces += _pypinyin(match.group())
+        start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def _pieces(text: str, readings: Readings) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    start = 0
+    for at, word in readings.fixed_words(text):
+        pieces += _free_pieces(text[start:at])
+        fixed = zip(word, readings.words[word], strict=True)
+        pieces += [_Syllable(char, reading, fixed=True) for char, reading in fixed]
+        start = at + len(word)
+    return pieces + _free_pieces(text[start:])
+
+
+def _by_context(pieces: list[_Piece], readings: Readings) -> None:
+    """The table's readings that depend on what follows: a number, or the value after the text."""
+    for i, piece in enumerate(pieces):
+        if not isinstance(piece, _Syllable) or piece.fixed:
+            continue
+        following = pieces[i + 1] if i + 1 < len(pieces) else None
+        if following is None and piece.char in readings.before_value:
+            piece.reading = readings.before_value[piece.char]
+        elif (
+            isinstance(following, _Syllable)
+            and following.char in _NUMERALS
+            and piece.char in readings.before_number
+        ):
+            piece.reading = readings.before_number[piece.char]
+
+
+def _tone_changes(pieces: list[_Piece]) -> None:
+    """一 and 不 as spoken before another syllable (一位 yi2 wei4, 上一级 yi4 ji2, 不是 bu2 shi4).
+
+    一 keeps its first tone as a numeral: at the end of a phrase (请按一), after 第 or another
+    numeral (第一, 十一), before a numeral. 一 changes first, so 不一致 reads bu4 yi2 zhi4.
+    """
+    for char, changed in (("一", _yi), ("不", _bu)):
+        for i, piece in enumerate(pieces):
+            if isinstance(piece, _Syllable) and piece.char == char and not piece.fixed:
+                before = pieces[i - 1] if i else None
+                after = pieces[i + 1] if i + 1 < len(pieces) else None
+                piece.reading = changed(piece, before, after)
+
+
+def _yi(piece: _Syllable, before: _Piece | None, after: _Piece | None) -> str:
+    if piece.reading != "yi1" or not isinstance(after, _Syllable) or after.char in _NUMERALS:
+        return piece.reading
+    if isinstance(before, _Syllable) and (before.char == "第" or before.char in _NUMERALS):
+        return piece.reading
+    return "yi2" if after.tone in "45" else "yi4"
+
+
+def _bu(piece: _Syllable, before: _Piece | None, after: _Piece | None) -> str:
+    if piece.reading == "bu4" and isinstance(after, _Syllable) and after.tone == "4":
+        return "bu2"
+    return piece.reading
+
+
+def _syllable_pieces(text: str, readings: Readings) -> list[_Piece]:
+    pieces = _pieces(spoken_chinese(text), readings)
+    _by_context(pieces, readings)
+    _tone_changes(pieces)
+    return pieces
+
+
+def polyphones_read(text: str, readings: Readings | None = None) -> list[tuple[str, str]]:
+    """Each polyphone of ``text`` with the reading chosen, in order, once each: what to review."""
+    readings = readings or default_readings()
+    found = [
+        (piece.char, piece.reading)
+        for piece in _syllable_pieces(text, readings)
+        if isinstance(piece, _Syllable) and piece.char in readings.polyphones
+    ]
+    return list(dict.fromkeys(found))
+
+
+def to_tone_pinyin(text: str, readings: Readings | None = None) -> str:
     """``您好，请按1`` -> ``nin2 hao3, qing3 an4 yi1``; ``X`` -> ``ai4 ke4 si1``."""
-    prepared = _fix_readings(letters_to_pinyin(digits_to_chinese(text)))
-    prepared = prepared.translate(_PUNCTUATION)
-    syllables = lazy_pinyin(prepared, style=Style.TONE3, neutral_tone_with_five=True)
-    joined = " ".join(syllables)
+    pieces = _syllable_pieces(text, readings or default_readings())
+    words = [
+        piece.reading if isinstance(piece, _Syllable) else letters_to_pinyin(piece)
+        for piece in pieces
+    ]
+    joined = " ".join(words).translate(_PUNCTUATION)
     joined = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", joined))
     joined = _COMMA_AFTER.sub(r"\1", _COMMA_BEFORE.sub(r"\1", joined))
     return joined.strip(" ,")

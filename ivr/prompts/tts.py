@@ -51,6 +51,13 @@ class TtsEngine(Protocol):
         """Everything that changes the voice for ``lang``; a change rebuilds that language."""
         ...
 
+    def prepare_text(self, text: str, lang: str) -> str:
+        """What the engine is given to say ``text`` (pinyin for the offline Mandarin voice).
+
+        Part of each prompt's manifest hash, so a change in it rebuilds the prompts it changes.
+        """
+        ...
+
 
 def _espeak() -> TtsEngine:
     from ivr.prompts.espeak import EspeakEngine

@@ -86,8 +86,11 @@ class Catalog:
         previous_voice = ""
         for key in keys:
             voice = self.voice(language, key)
-            if text and not (voice == previous_voice == "zh"):
-                text += " "  # Mandarin pieces join without spaces, everything else with one
-            text += self.text(language, key)
+            piece = self.text(language, key)
+            # Mandarin pieces join without spaces, everything else with one, but for a pause
+            # mark (the comma of a pause between groups of digits).
+            if text and not (voice == previous_voice == "zh") and not piece.startswith(","):
+                text += " "
+            text += piece
             previous_voice = voice
         return text

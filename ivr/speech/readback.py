@@ -5,7 +5,8 @@ unlike our prompts). Each function returns the keys of recorded fragments played
 ``prompts/fragments.yaml`` holds each key's text per language (``fragment_keys`` lists them all).
 
 Key naming, the same in every language where the meaning is the same:
-``d0``-``d9`` digits (also the words 0-9), ``d_x`` the letter X of an ID number;
+``d0``-``d9`` digits (also the words 0-9), ``d_x`` the letter X of an ID number, Mandarin
+``d1_yao`` 幺 (1 in digits read one by one); ``pause`` a short silence between groups of digits;
 ``n<value>`` number words (``n15``, ``n90``; Spanish ``n200``/``n200_f`` for the genders,
 ``n100`` cien / ``n100_ciento``, ``n_un``/``n_una``, ``n21_un``/``n21_una``);
 ``n_<word>`` multipliers (``n_hundred``, ``n_thousand``, ``n_million``, ``n_millions``; Mandarin
@@ -18,8 +19,13 @@ Choices (spoken forms, as a caller expects them):
 - Mandarin: 两 for a 2 in the thousands place (两千, 一万两千), for 2 before 万/亿 (两万, 两亿) and
   for a bare 2 before a measure word (两元, 两角, 两个月); 二 elsewhere (二百, 二十, 二月).
   十 without 一 only at the start (十, 十五, 十万; but 一百一十). 零 once per gap (一万零五).
-  Amounts in 元/角/分 with 零 for a missing 角 (一百元零七分). Digits read 1 as 一, not 幺.
-  Dates: year digit by digit with 〇 (二〇二六年十一月二十五日).
+  Amounts in 元/角/分 with 零 for a missing 角 (一百元零七分). Digits read one by one
+  (references, card and telephone numbers) say 1 as 幺, as Chinese callers expect in numbers
+  (幺二三三三); amounts, counts and dates keep 一. Dates: year digit by digit with 〇 and 一
+  (二〇二六年十一月二十五日).
+- Digits read one by one come in groups with a short pause between them, as people read numbers
+  out (every language): a 12-digit reference 4-4-4, a mobile number 3-4-4, an ID number 6-8-4
+  (area, birth date, sequence and check), up to 6 digits in one breath.
 - English: no "and" inside numbers (one hundred fifteen; "and" is kept for amounts); amounts
   list the non-zero parts with "and" before the last (one thousand two hundred thirty four yuan
   five jiao and six fen; ten yuan and five jiao); yuan, jiao and fen are invariant. Dates as
@@ -42,10 +48,13 @@ from typing import Literal
 
 __all__ = [
     "LANGUAGES",
+    "PAUSE",
+    "SILENCES",
     "Unit",
     "amount",
     "count",
     "date",
+    "digit_groups",
     "digits",
     "fragment_keys",
     "number",
@@ -56,7 +65,14 @@ LANGUAGES: tuple[str, ...] = ("zh", "en", "es")
 Unit = Literal["month", "year", "day", "working_day"]
 
 _LIMIT = 10**9
-_DIGITS = frozenset(f"d{i}" for i in range(10)) | {"d_x"}
+# A short silence between groups of digits; the prompt build makes it (its text in the catalog is
+# only what the console shows: a comma).
+PAUSE = "pause"
+SILENCES: Mapping[str, float] = {PAUSE: 0.4}  # fragment key -> seconds of silence
+_DIGITS = frozenset(f"d{i}" for i in range(10)) | {"d_x", PAUSE}
+# How many digits each group has, by length; other lengths over _ONE_BREATH: groups of 3 or 4.
+_GROUPS: Mapping[int, tuple[int, ...]] = {15: (6, 6, 3), 18: (6, 8, 4)}  # ID numbers
+_ONE_BREATH = 6
 _MONTHS = frozenset(f"m{i}" for i in range(1, 13))
 _UNIT_NAMES: tuple[Unit, ...] = ("month", "year", "day", "working_day")
 # Singular and plural key of every unit (Mandarin uses the singular only).
@@ -135,6 +151,7 @@ def _zh_counted(n: int) -> list[str]:
 
 class _Mandarin:
     keys = _DIGITS | {
+        "d1_yao",
         "d0_year",
         "n_liang",
         "n_shi",
@@ -172,6 +189,9 @@ class _Mandarin:
 
     def count(self, n: int, unit: Unit) -> list[str]:
         return [*_zh_counted(n), _UNIT_KEYS[unit][0]]
+
+    def digit(self, char: str) -> str:
+        return "d1_yao" if char == "1" else f"d{char}"
 
 
 # --- English ----------------------------------------------------------------------------------
@@ -254,6 +274,9 @@ class _English:
     def count(self, n: int, unit: Unit) -> list[str]:
         singular, plural = _UNIT_KEYS[unit]
         return [*_en_number(n), singular if n == 1 else plural]
+
+    def digit(self, char: str) -> str:
+        return f"d{char}"
 
 
 # --- Spanish ----------------------------------------------------------------------------------
@@ -350,6 +373,9 @@ class _Spanish:
     def count(self, n: int, unit: Unit) -> list[str]:
         return _es_counted(n, *_UNIT_KEYS[unit])
 
+    def digit(self, char: str) -> str:
+        return f"d{char}"
+
 
 # --- Public API -------------------------------------------------------------------------------
 
@@ -392,17 +418,36 @@ def year_month(lang: str, year: int, month: int) -> list[str]:
     return _grammar(lang).year_month(year, month)
 
 
+def digit_groups(length: int) -> tuple[int, ...]:
+    """The sizes of the groups ``length`` digits are read in (12 -> 4, 4, 4; 11 -> 3, 4, 4)."""
+    if length <= _ONE_BREATH:
+        return (length,) if length else ()
+    if length in _GROUPS:
+        return _GROUPS[length]
+    groups = -(-length // 4)
+    size, longer = divmod(length, groups)  # as even as possible, the longer groups last
+    return (size,) * (groups - longer) + (size + 1,) * longer
+
+
 def digits(lang: str, s: str) -> list[str]:
-    """One fragment per character: reference numbers, card tails, ID numbers (X allowed)."""
-    _grammar(lang)
-    out: list[str] = []
+    """One fragment per character, in groups with a pause between them: references, card and
+    telephone numbers, ID numbers (X allowed)."""
+    grammar = _grammar(lang)
+    spoken: list[str] = []
     for char in s:
         if char in "0123456789":
-            out.append(f"d{char}")
+            spoken.append(grammar.digit(char))
         elif char in "Xx":
-            out.append("d_x")
+            spoken.append("d_x")
         else:  # the text itself stays out of the message: it may be an ID number
             raise ValueError("only digits and X are read one by one")
+    out: list[str] = []
+    start = 0
+    for size in digit_groups(len(spoken)):
+        if out:
+            out.append(PAUSE)
+        out += spoken[start : start + size]
+        start += size
     return out
 
 

@@ -1,14 +1,50 @@
-"""Working days from the official 2026 arrangement (State Council), and the fallback after it."""
+"""Working days: the State Council's schedules (shipped and the operator's), the rule-based
+calendar for a year without one (2027's Spring Festival), and the start-up warning."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
+from holidays import country_holidays
 
 from ivr.domain import workdays
-from ivr.domain.workdays import add_working_days, calendar_covers, is_working_day
+from ivr.domain.cards import pickup_date
+from ivr.domain.workdays import (
+    SHIPPED_SCHEDULE,
+    ScheduleError,
+    WorkCalendar,
+    add_working_days,
+    calendar_covers,
+    is_working_day,
+    load_calendar,
+    open_calendar,
+    parse_schedule,
+)
+
+# Not the real 2027 schedule (unknown when this was written): a plausible one, to show that an
+# operator's schedule wins over the estimate by rule.
+OPERATOR_2027 = """\
+2027:
+  notice: a schedule for the test
+  holidays:
+    元旦: 2027-01-01..2027-01-03
+    春节: 2027-02-05..2027-02-13
+  working_days:
+    - 2027-01-31
+    - 2027-02-20
+"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_calendar(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts from the shipped schedule; ``open_calendar`` changes last one test."""
+    monkeypatch.setattr(workdays, "_process_calendar", None)
+    yield
 
 
 @pytest.mark.parametrize(
@@ -57,21 +93,110 @@ def test_add_working_days_edges() -> None:
         add_working_days(date(2026, 1, 1), -1)
 
 
-def test_calendar_covers() -> None:
-    assert calendar_covers(date(2026, 12, 31))
-    assert calendar_covers(date(2004, 1, 1))
-    assert not calendar_covers(date(2099, 1, 1))
-    assert not calendar_covers(date(2003, 12, 31))
-
-
-def test_fallback_is_monday_to_friday_with_one_warning_per_year(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+def test_the_reissue_date_of_a_formal_report_skips_the_2027_spring_festival(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(workdays, "_warned_years", set())
+    # No official 2027 schedule yet: the Spring Festival by rule (the eve 5 February, the first
+    # three days 6-8 February, the weekend days moved to 9 and 10 February) is still skipped:
+    # 29 Jan; 1-4, 11, 12, 15-19, 22-24 Feb. Monday to Friday alone would give 18 February.
     with caplog.at_level(logging.WARNING, logger=workdays.__name__):
-        assert is_working_day(date(2099, 1, 2))  # Friday
-        assert not is_working_day(date(2099, 1, 3))  # Saturday
-        assert add_working_days(date(2099, 1, 2), 1) == date(2099, 1, 5)
-        assert is_working_day(date(2098, 1, 1))  # Wednesday, another year
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert [r.args for r in warnings] == [(2099,), (2098,)]
+        assert pickup_date(date(2027, 1, 28), 15) == date(2027, 2, 24)
+    for day in (date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 9), date(2027, 2, 10)):
+        assert not is_working_day(day), day
+    assert is_working_day(date(2027, 2, 11))
+    assert [r.args[0] for r in caplog.records if r.args] == [2027]  # the log says it guessed
+
+
+def test_an_operator_schedule_for_2027_wins_over_the_rule(tmp_path: Path) -> None:
+    operator = tmp_path / "official-holidays.yaml"
+    operator.write_text(OPERATOR_2027, encoding="utf-8")
+    open_calendar(operator, date(2026, 11, 30))
+    # 29 Jan, 31 Jan (Sunday, worked), 1-4 Feb; 15-19, 20 (Saturday, worked), 22-24 Feb.
+    assert pickup_date(date(2027, 1, 28), 15) == date(2027, 2, 24)
+    assert pickup_date(date(2027, 1, 28), 6) == date(2027, 2, 4)
+    assert pickup_date(date(2027, 1, 28), 7) == date(2027, 2, 15)
+    assert is_working_day(date(2027, 1, 31)) and not is_working_day(date(2027, 2, 12))
+    assert calendar_covers(date(2027, 6, 1))
+
+
+def test_an_operator_year_replaces_the_shipped_one(tmp_path: Path) -> None:
+    operator = tmp_path / "official-holidays.yaml"
+    operator.write_text(
+        "2026:\n  notice: corrected\n  holidays:\n    国庆节: 2026-10-01..2026-10-08\n",
+        encoding="utf-8",
+    )
+    open_calendar(operator, date(2026, 6, 1))
+    assert not is_working_day(date(2026, 10, 8))
+    assert not is_working_day(date(2026, 10, 10))  # the shipped make-up day is gone with it
+    assert is_working_day(date(2026, 2, 16))  # the whole year is replaced: no Spring Festival
+
+
+def test_start_up_warns_when_the_coming_60_days_are_not_covered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    absent = tmp_path / "official-holidays.yaml"
+    with caplog.at_level(logging.WARNING, logger=workdays.__name__):
+        open_calendar(absent, date(2026, 6, 1))  # through 31 July: covered
+        assert caplog.records == []
+        open_calendar(absent, date(2026, 11, 30))  # into January 2027: not covered
+    (warning,) = caplog.records
+    assert "2027" in warning.getMessage() and str(absent) in warning.getMessage()
+    caplog.clear()
+    absent.write_text(OPERATOR_2027, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger=workdays.__name__):
+        open_calendar(absent, date(2026, 11, 30))
+    assert caplog.records == []
+
+
+def test_calendar_covers_the_years_with_an_official_schedule() -> None:
+    assert calendar_covers(date(2026, 12, 31))
+    assert calendar_covers(date(2025, 1, 1))
+    assert not calendar_covers(date(2027, 1, 1))
+    assert not calendar_covers(date(2099, 1, 1))
+
+
+def test_the_shipped_schedule_agrees_with_the_holidays_package() -> None:
+    """An independent record of the same notices: a typing error in the file shows here."""
+    shipped = load_calendar([SHIPPED_SCHEDULE])
+    for year in shipped.official:
+        package = country_holidays("CN", years=year)
+        day = date(year, 1, 1)
+        while day.year == year:
+            assert shipped.is_working_day(day) is package.is_working_day(day), day
+            day += timedelta(days=1)
+
+
+def test_a_year_without_schedule_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    calendar = WorkCalendar()
+    with caplog.at_level(logging.WARNING, logger=workdays.__name__):
+        assert calendar.is_working_day(date(2099, 1, 2))  # Friday
+        assert not calendar.is_working_day(date(2099, 1, 3))  # Saturday
+        assert not calendar.is_working_day(date(2099, 1, 1))  # New Year's Day, by rule
+        assert calendar.add_working_days(date(2099, 1, 2), 1) == date(2099, 1, 5)
+        assert calendar.is_working_day(date(2098, 1, 2))  # Thursday, another year
+    assert [r.args[0] for r in caplog.records if r.args] == [2099, 2098]
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("2027:\n  working_days: [2027-02-10]\n", "not a weekend day"),
+        ("2027:\n  holidays: {春节: 2027-02-06}\n  working_days: [2027-02-06]\n", "both"),
+        ("2027:\n  holidays: {春节: 2027-02-06..2027-03-06}\n", "not a holiday break"),
+        ("2027:\n  holidays: {春节: 2027-02-10..2027-02-06}\n", "not a holiday break"),
+        ("2027:\n  holidays: {春节: next week}\n", "not a date"),
+        ("2027:\n  holidays: {国庆节: 2026-10-01}\n", "not in or next to 2027"),
+        ("2027:\n  holiday: {春节: 2027-02-06}\n", "unknown field"),
+        ("春节: 2027-02-06\n", "not a year"),
+    ],
+)
+def test_a_wrong_schedule_is_refused_with_the_reason(text: str, complaint: str) -> None:
+    with pytest.raises(ScheduleError, match=complaint):
+        parse_schedule(yaml.safe_load(text), "official-holidays.yaml")
+
+
+def test_a_new_year_break_may_start_in_december() -> None:
+    years = parse_schedule(
+        yaml.safe_load("2024:\n  holidays: {元旦: 2023-12-30..2024-01-01}\n"), "schedule"
+    )
+    assert date(2023, 12, 30) in years[2024].days_off

@@ -16,6 +16,7 @@ from ivr.prompts.build import tts_hash
 from ivr.prompts.espeak import EspeakEngine, EspeakVoice
 from ivr.prompts.gtts_engine import GttsEngine
 from ivr.prompts.manifest import Entry, Manifest
+from ivr.prompts.pinyin import Readings
 from ivr.prompts.tts import create_engine, is_reachable
 from ivr.speech.catalog import LANGUAGES, Catalog
 
@@ -104,6 +105,62 @@ async def test_rebuild_redoes_only_what_changed(
     forced = await _build(settings, small_catalog_dir, force=True, languages=["zh"])
     assert [r.status for r in forced.results] == ["built"] * 5
     assert {r.lang for r in forced.results} == {"zh"}
+
+
+async def test_a_corrected_reading_rebuilds_only_the_prompts_it_changes(
+    settings: Settings, small_catalog_dir: Path
+) -> None:
+    catalog = Catalog.load(small_catalog_dir)
+
+    async def build(readings: Readings) -> set[str]:
+        report = await build_prompts(
+            settings,
+            catalog,
+            languages=["zh"],
+            engine=EspeakEngine(readings=readings),
+            recorded_dir=small_catalog_dir / "recorded",
+        )
+        assert report.ok, report.summary()
+        return {r.key for r in report.results if r.status == "built"}
+
+    assert await build(Readings.parse({})) == {
+        "welcome",
+        "menu_main",
+        "num_3",
+        "yuan",
+        "offer_english",
+    }
+    # An entry that reads as pypinyin does changes no sound; one that differs rebuilds its prompt.
+    assert await build(Readings.parse({"words": {"热线": "re4 xian4"}})) == set()
+    assert await build(Readings.parse({"words": {"欢迎": "huan1 ying4"}})) == {"welcome"}
+
+
+async def test_a_pause_is_built_as_silence(
+    settings: Settings, small_catalog_dir: Path, sound: Any
+) -> None:
+    fragments = small_catalog_dir / "fragments.yaml"
+    text = fragments.read_text(encoding="utf-8")
+    text = text.replace("  yuan: 元\n", "  yuan: 元\n  pause: ，\n")
+    text = text.replace("  num_3: three\n", "  num_3: three\n  pause: ','\n")
+    fragments.write_text(text, encoding="utf-8")
+
+    report = await _build(settings, small_catalog_dir, languages=["zh", "en"])
+
+    assert report.ok, report.summary()
+    for lang in ("zh", "en"):
+        pause = next(r for r in report.results if (r.lang, r.key) == (lang, "pause"))
+        assert (pause.status, pause.source, pause.engine) == ("built", "silence", "")
+        facts = sound.facts(built_sound_path(settings, lang, "pause"))
+        assert (facts.rate, facts.channels) == (8000, 1)
+        assert facts.duration_s == pytest.approx(0.4, abs=0.005)
+        assert facts.peak == 0
+        ulaw = built_sound_path(settings, lang, "pause", "ulaw").stat().st_size
+        assert ulaw == pytest.approx(0.4 * 8000, rel=0.02)
+        assert built_sound_path(settings, lang, "pause", "sln16").stat().st_size == pytest.approx(
+            0.4 * 16000 * 2, rel=0.02
+        )
+    again = await _build(settings, small_catalog_dir, languages=["zh", "en"])
+    assert {r.status for r in again.results} == {"unchanged"}
 
 
 async def test_a_recording_wins_over_synthesis(
@@ -268,6 +325,30 @@ def test_cli_build_and_list(
         "For your account, press 1. For an agent, press 0.",
     ) in listing
     assert ("num_3", "zh", "yes", "三") in listing
+
+
+def test_cli_prints_the_pinyin_to_review(
+    settings: Settings, small_catalog_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (small_catalog_dir / "pinyin.yaml").write_text(
+        "words:\n  热线: re4 xian4\npolyphones: 为服\n", encoding="utf-8"
+    )
+    catalog = ["--catalog", str(small_catalog_dir)]
+    assert _cli(["prompts", "pinyin", "welcome", *catalog], settings) == 0
+    assert capsys.readouterr().out == (
+        "welcome:\n"
+        "  text: 您好，欢迎致电社会保障服务热线。\n"
+        "  pinyin: nin2 hao3, huan1 ying2 zhi4 dian4 she4 hui4 bao3 zhang4 fu2 wu4 re4 xian4.\n"
+        "  # 服 fu2\n"
+    )
+    assert _cli(["prompts", "pinyin", *catalog], settings) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if line.endswith(":")] == [
+        "menu_main:",
+        "num_3:",
+        "welcome:",
+        "yuan:",
+    ]  # every Mandarin text; not offer_english, which the English voice speaks
+    assert _cli(["prompts", "pinyin", "nothing_such", *catalog], settings) == 2
 
 
 def test_cli_exits_non_zero_when_a_key_fails(

@@ -15,6 +15,7 @@ import pytest
 from ivr.config import Settings
 from ivr.prompts import RECORDED_DIR, BuildReport, Processing, build_prompts, built_sound_path
 from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+from ivr.speech.readback import SILENCES
 
 pytestmark = pytest.mark.full_catalog
 
@@ -60,9 +61,12 @@ def _check_prompt(settings: Settings, lang: str, key: str, sound: Any) -> list[s
     problems = []
     if (wav.rate, wav.width, wav.channels) != (8000, 2, 1):
         problems.append(f"{name}: {wav.rate} Hz, {wav.width * 8} bit, {wav.channels} channels")
-    if not 0.2 <= wav.duration_s <= MAX_SECONDS:
+    if key in SILENCES:  # a pause: exactly its length, and silent
+        if abs(wav.duration_s - SILENCES[key]) > 0.005 or wav.peak:
+            problems.append(f"{name}: {wav.duration_s:.3f} s, peak {wav.peak}: not the pause")
+    elif not 0.2 <= wav.duration_s <= MAX_SECONDS:
         problems.append(f"{name}: lasts {wav.duration_s:.2f} s")
-    if abs(sound.dbfs(wav.rms) - TARGET_DBFS) > 1:  # one loudness for every prompt
+    elif abs(sound.dbfs(wav.rms) - TARGET_DBFS) > 1:  # one loudness for every prompt
         problems.append(f"{name}: level {sound.dbfs(wav.rms):.1f} dBFS")
     sizes: dict[str, Path] = {
         ext: built_sound_path(settings, lang, key, ext) for ext in ("sln16", "ulaw")

@@ -66,3 +66,12 @@ def test_fingerprint_names_what_shapes_the_voice() -> None:
     assert "tld=es" in engine.settings_fingerprint("es")
     with pytest.raises(TtsError, match="no voice configured"):
         engine.settings_fingerprint("fr")
+
+
+def test_google_is_told_to_say_yao_in_digits_read_one_by_one() -> None:
+    engine = GttsEngine()
+    assert (
+        engine.prepare_text("欢迎致电一二三三三。请按一。", "zh") == "欢迎致电幺二三三三。请按一。"
+    )
+    assert engine.prepare_text("余额为", "zh") == "余额为"  # Google reads words in context
+    assert engine.prepare_text("one two three", "en") == "one two three"

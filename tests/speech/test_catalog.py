@@ -13,6 +13,7 @@ import yaml
 
 from ivr.flows import required_sounds
 from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+from ivr.speech.readback import digits
 
 RAW: Mapping[str, Mapping[str, Any]] = yaml.safe_load(
     (CATALOG_DIR / "catalog.yaml").read_text(encoding="utf-8")
@@ -116,3 +117,11 @@ def test_money_is_yuan_never_dollars(catalog: Catalog) -> None:
         if DOLLARS.search(text)
     ]
     assert dollars == []
+
+
+def test_the_console_shows_a_reference_as_the_caller_hears_it(catalog: Catalog) -> None:
+    # The pause between groups of digits shows as a comma, without a space before it.
+    heard = {lang: catalog.render(lang, digits(lang, "261125000907")) for lang in LANGUAGES}
+    assert heard["zh"] == "二六幺幺，二五零零，零九零七"
+    assert heard["en"] == "two six one one, two five zero zero, zero nine zero seven"
+    assert heard["es"].startswith("dos seis uno uno, dos cinco cero cero,")

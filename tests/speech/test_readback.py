@@ -20,8 +20,10 @@ FRAGMENTS: Mapping[str, Mapping[str, str]] = yaml.safe_load(
 
 
 def render(lang: str, keys: list[str]) -> str:
-    """What the caller hears, as the console shows it: zh without spaces, en/es with spaces."""
-    return ("" if lang == "zh" else " ").join(FRAGMENTS[lang][key] for key in keys)
+    """What the caller hears, as the console shows it: zh without spaces, en/es with spaces (a
+    pause shows as a comma)."""
+    text = ("" if lang == "zh" else " ").join(FRAGMENTS[lang][key] for key in keys)
+    return text.replace(" ,", ",")
 
 
 @pytest.mark.parametrize(
@@ -216,12 +218,67 @@ def test_count_other_units() -> None:
 
 
 def test_digits() -> None:
-    assert render("zh", digits("zh", "261125000907")) == "二六一一二五零零零九零七"
     assert render("en", digits("en", "002X")) == "zero zero two X"
     assert render("es", digits("es", "002x")) == "cero cero dos equis"
     with pytest.raises(ValueError) as caught:
         digits("zh", "12*4")
     assert "12*4" not in str(caught.value)
+
+
+def test_mandarin_reads_one_as_yao_in_digits_read_one_by_one() -> None:
+    assert render("zh", digits("zh", "12333")) == "幺二三三三"
+    assert render("zh", digits("zh", "0191")) == "零幺九幺"  # a card's last four
+    assert digits("zh", "1") == ["d1_yao"]
+    # Numbers, amounts, counts and dates keep 一.
+    assert render("zh", number("zh", 11)) == "十一"
+    assert render("zh", amount("zh", Decimal("1.1"))) == "一元一角"
+    assert render("zh", count("zh", 1, "month")) == "一个月"
+    assert render("zh", date("zh", dt.date(2011, 1, 1))) == "二〇一一年一月一日"
+    assert "d1_yao" not in digits("en", "1") + digits("es", "1")
+
+
+@pytest.mark.parametrize(
+    ("lang", "spoken"),
+    [
+        ("zh", "二六幺幺，二五零零，零九零七"),
+        ("en", "two six one one, two five zero zero, zero nine zero seven"),
+        ("es", "dos seis uno uno, dos cinco cero cero, cero nueve cero siete"),
+    ],
+)
+def test_a_reference_is_read_in_three_groups_of_four(lang: str, spoken: str) -> None:
+    keys = digits(lang, "261125000907")
+    assert render(lang, keys) == spoken
+    assert [i for i, key in enumerate(keys) if key == readback.PAUSE] == [4, 9]
+
+
+@pytest.mark.parametrize(
+    ("value", "groups"),
+    [
+        ("0191", ["0191"]),  # a card's last four: one breath
+        ("12333", ["12333"]),
+        ("123456", ["123456"]),
+        ("1234567", ["123", "4567"]),
+        ("01012345", ["0101", "2345"]),
+        ("13812345678", ["138", "1234", "5678"]),  # a mobile number
+        ("261125000907", ["2611", "2500", "0907"]),  # a loss reference
+        ("11010519491231002X", ["110105", "19491231", "002X"]),  # ID: area, birth date, rest
+        ("420102730508001", ["420102", "730508", "001"]),  # an old 15-digit ID number
+        ("1234567890", ["123", "456", "7890"]),
+    ],
+)
+def test_long_numbers_are_grouped_as_people_read_them(value: str, groups: list[str]) -> None:
+    keys = digits("en", value)
+    read_groups = " ".join(keys).split(readback.PAUSE)
+    assert [len(group.split()) for group in read_groups] == [len(group) for group in groups]
+    assert [k for k in keys if k != readback.PAUSE] == [
+        "d_x" if c == "X" else f"d{c}" for c in value
+    ]
+
+
+def test_a_pause_is_a_silence_in_every_language() -> None:
+    assert readback.SILENCES[readback.PAUSE] > 0
+    for lang in LANGUAGES:
+        assert readback.PAUSE in fragment_keys(lang)
 
 
 def test_unknown_language_and_range() -> None:

@@ -94,5 +94,9 @@ def test_the_hotline_image_sends_a_small_build_context() -> None:
     ignore = (DOCKER / "hotline" / "Dockerfile.dockerignore").read_text().splitlines()
     assert "*" in ignore  # .venv and var/ (with the cached Asterisk root) stay out
     dockerfile = (DOCKER / "hotline" / "Dockerfile").read_text()
-    for copied in re.findall(r"^COPY (\S+)", dockerfile, re.M):
-        assert (REPO_ROOT / copied).exists(), copied
+    copied = re.findall(r"^COPY (\S+)", dockerfile, re.M)
+    for path in copied:
+        assert (REPO_ROOT / path).exists(), path
+    # The folders the code reads beside itself (REPO_ROOT) are in the image.
+    for folder in ("ivr", "dialplan", "prompts", "data"):
+        assert folder in copied and f"!{folder}/" in ignore, folder
