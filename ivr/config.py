@@ -3,7 +3,8 @@
 Every name is read as ``HOTLINE_<NAME>`` from the environment first, then as ``<name>`` from the
 TOML file named by ``HOTLINE_CONFIG`` (default ``<data dir>/hotline.toml`` when it exists).
 All runtime data (database, recordings, built prompts, logs, the ID-hash key) lives under
-``data_dir`` (``HOTLINE_DATA_DIR``, default ``var``).
+``data_dir`` (``HOTLINE_DATA_DIR``, default ``var``), a folder only its owner may enter (0700);
+the ``hotline`` command creates every file with ``PRIVATE_UMASK`` (0600, folders 0700).
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # A process missing this many heartbeats in a row is dead: its calls are closed, the console
 # stops listing them. More than one, so a single slow beat (a busy database) is not a death.
 STALE_AFTER_BEATS = 3
+# What the hotline writes (database and its WAL, recordings, prompts, logs, keys) is its owner's
+# alone: recordings and call records are personal data. The ``hotline`` command sets this umask
+# for itself and its children (the local Asterisk, ffmpeg); the data folder is tightened to 0700.
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,12 @@ class Settings:
     # alive there.
     node_name: str = ""
     heartbeat_seconds: int = 5
+    # Retention (``ivr.domain.retention``): days a recording and a call's path are kept, 0 for
+    # ever; a recording is also kept while its loss report is open or its voice message waits
+    # for a call-back. Deleted by a daily job at this local (Beijing) hour, or `hotline db prune`.
+    recording_retention_days: int = 180
+    call_path_retention_days: int = 730
+    prune_hour: int = 3
 
     @property
     def recordings_dir(self) -> Path:
@@ -69,6 +82,15 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "log"
+
+    def recording_playback_copy(self, recording_id: int) -> Path:
+        """Where the console caches a browser-playable copy of a recording (deleted with it)."""
+        return self.data_dir / "web-cache" / f"recording-{recording_id}.wav"
+
+    def make_data_dir(self) -> Path:
+        """The data folder, created or tightened to 0700. Blocking: call it from a worker thread
+        in async code."""
+        return private_dir(self.data_dir)
 
     @property
     def holiday_schedule_file(self) -> Path:
@@ -102,8 +124,8 @@ class Settings:
             return self.id_hash_key.encode()
         key_file = self.data_dir / "id-hash.key"
         if not key_file.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self.make_data_dir()
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
         return key_file.read_text().strip().encode()
@@ -137,3 +159,14 @@ class Settings:
         values["data_dir"] = data_dir
         values.update(overrides)
         return cls(**values)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner may enter: created 0700, or group and others' rights
+    taken away. The parents are created as the umask says (they are not the hotline's to close).
+    """
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & ~PRIVATE_DIR_MODE:
+        path.chmod(mode & PRIVATE_DIR_MODE)
+    return path

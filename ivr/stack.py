@@ -5,7 +5,8 @@ reverse (console, AMI bridge, FastAGI server, Asterisk, database).
     hotline up      start_stack    data ready (schema, prompts, demo seed), Asterisk, node, console
     hotline serve   start_node     the core and its FastAGI server (and the AMI bridge)
     hotline web     start_console  the console alone; live calls from the database
-    tests           open_core      database, records, live board, engine and call runner
+    tests           open_core      database, records, live board, engine and call runner (and the
+                                   daily prune of the retention policy)
 
 Data flows one way: the call runner and the AMI bridge publish into the live board, given to
 them here at construction; the console reads the board (or the database) through ``LiveView``.
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
-from ivr.config import Settings
+from ivr.config import PRIVATE_DIR_MODE, Settings
 from ivr.domain.clock import local_today
 from ivr.domain.workdays import open_calendar
 from ivr.flows import build_engine
@@ -35,10 +36,12 @@ from ivr.prompts.build import build_prompts
 from ivr.runtime.agi_routes import AgiHandler, agi_routes
 from ivr.runtime.call import CallRunner
 from ivr.runtime.heartbeat import Heartbeat
+from ivr.runtime.housekeeping import Housekeeping
 from ivr.speech.catalog import Catalog
 from ivr.store.console import ConsoleRecords
 from ivr.store.database import Database, open_database, upgrade_database
 from ivr.store.records import Records
+from ivr.store.retention import Retention
 from ivr.store.seed import DemoCitizen, seed_demo
 from ivr.web import WebServer, start_web
 
@@ -76,7 +79,8 @@ class Core:
 
 
 async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
-    await asyncio.to_thread(settings.recordings_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(settings.make_data_dir)
+    await asyncio.to_thread(settings.recordings_dir.mkdir, mode=PRIVATE_DIR_MODE, exist_ok=True)
     database = await open_database(settings.database_url)
     stack.push_async_callback(database.close)
     records = Records(database)
@@ -90,6 +94,10 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     )
     await heartbeat.start()
     stack.push_async_callback(heartbeat.close)
+    # The retention policy's daily prune; stopped before the heartbeat and the database.
+    housekeeping = Housekeeping(Retention(database, settings))
+    await housekeeping.start()
+    stack.push_async_callback(housekeeping.close)
     id_key = await asyncio.to_thread(settings.hash_key)
     await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, local_today())
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
@@ -210,7 +218,7 @@ async def start_stack(
 
 async def _prepare_data(settings: Settings) -> None:
     """Schema up to date and prompts built (incremental): what a call needs before the first."""
-    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(settings.make_data_dir)
     await upgrade_database(settings.database_url)
     catalog = await asyncio.to_thread(Catalog.load)
     report = await build_prompts(settings, catalog)

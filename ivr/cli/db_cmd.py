@@ -1,15 +1,20 @@
-"""``hotline db upgrade|seed``: schema migrations and deterministic demo data."""
+"""``hotline db upgrade|seed|prune``: schema migrations, deterministic demo data, and the retention
+policy applied by hand (the running hotline applies it daily)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 from datetime import date
 from typing import Any
 
 from ivr.config import Settings
 from ivr.store.database import open_database, upgrade_database
+from ivr.store.retention import PruneReport, Retention
 from ivr.store.seed import seed_demo
+from ivr.store.types import utcnow
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,17 +27,29 @@ def add_parser(subparsers: Any) -> None:
     seed.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     seed.add_argument("--show", type=int, default=5, help="how many test IDs to print")
     seed.set_defaults(func=run_seed)
+    prune = db_commands.add_parser(
+        "prune",
+        help="delete the recordings and call paths past their retention (audited)",
+        description="Delete what the retention policy says is due now: recordings older than "
+        "HOTLINE_RECORDING_RETENTION_DAYS (unless their loss report is open or their voice "
+        "message not handled yet) and the paths of calls older than "
+        "HOTLINE_CALL_PATH_RETENTION_DAYS. Each deletion is audited under your login name.",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="only tell what would be deleted; delete nothing"
+    )
+    prune.set_defaults(func=run_prune)
 
 
 def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_data_dir()
     asyncio.run(upgrade_database(settings.database_url))
     print("database schema is up to date")
     return 0
 
 
 def run_seed(args: argparse.Namespace, settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_data_dir()
     demo = asyncio.run(_seed(settings, args.citizens, args.seed))
     print(f"seeded {len(demo)} demo citizens (seed {args.seed}). Some to call with:")
     print(f"  {'ID number (key * for X)':<24} {'password':<9} {'card':<20} name")
@@ -53,3 +70,42 @@ async def _seed(settings: Settings, citizens: int, seed: int) -> list[Any]:
         )
     finally:
         await database.close()
+
+
+def run_prune(args: argparse.Namespace, settings: Settings) -> int:
+    settings.make_data_dir()
+    report = asyncio.run(_prune(settings, dry_run=args.dry_run, actor=operator()))
+    if args.dry_run:
+        print(f"would delete {report.summary()} (dry run: nothing deleted)")
+    else:
+        print(f"deleted {report.summary()}")
+    _print_ids(report)
+    return 0
+
+
+def operator() -> str:
+    """Who runs the command, as the audit log names them (the person behind sudo)."""
+    name = os.environ.get("SUDO_USER")
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # a container's user without a name
+            name = f"uid-{os.getuid()}"
+    return f"operator:{name}"
+
+
+async def _prune(settings: Settings, *, dry_run: bool, actor: str) -> PruneReport:
+    database = await open_database(settings.database_url)
+    try:
+        retention = Retention(database, settings)
+        now = utcnow()
+        return await retention.due(now) if dry_run else await retention.prune(now, actor=actor)
+    finally:
+        await database.close()
+
+
+def _print_ids(report: PruneReport, most: int = 20) -> None:
+    for label, ids in (("recordings", report.recordings), ("call paths", report.call_paths)):
+        if ids:
+            more = f" and {len(ids) - most} more" if len(ids) > most else ""
+            print(f"  {label}: {', '.join(map(str, ids[:most]))}{more}")

@@ -3,6 +3,10 @@
 Each sub-command lives in its own module exposing ``add_parser(subparsers)``; the parser it adds
 sets ``func`` to a callable taking the parsed arguments and the settings and returning an exit
 code. Registration is an explicit list, so a missing or duplicate command fails at start.
+
+Every command runs with the umask ``PRIVATE_UMASK``: what it writes (the database and its WAL,
+recordings, logs, built prompts, keys) and what its children write (the local Asterisk, ffmpeg,
+espeak-ng) is readable by its owner only.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from ivr.config import Settings
+from ivr.config import PRIVATE_UMASK, Settings
 
 COMMAND_MODULES: tuple[str, ...] = (
     "ivr.cli.serve_cmd",
@@ -65,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ivr.logs import configure_logging
 
     configure_logging(settings, debug=args.verbose)
+    umask = os.umask(PRIVATE_UMASK)
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:
@@ -73,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("hotline").debug("command failed", exc_info=True)
         print(f"hotline: {exc}", file=sys.stderr)
         return 1
+    finally:
+        os.umask(umask)  # the caller's again (a test calling ``main`` in its own process)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def simulate(settings: Settings, hotline: str, keys: str | None, caller: str) -> CallContext:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_data_dir()
     await upgrade_database(settings.database_url)
     async with running_core(settings) as core:
         port = ConsolePort(

@@ -131,7 +131,8 @@ def _refuse_or_clear_previous(settings: Settings) -> None:
 
 
 def _detach(args: argparse.Namespace, settings: Settings) -> int:
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_data_dir()
+    settings.log_dir.mkdir(exist_ok=True)
     log_path = settings.log_dir / "hotline-up.log"
     argv = [sys.executable, "-m", "ivr.cli.main", "up"]
     argv += ["--no-asterisk"] if args.no_asterisk else []

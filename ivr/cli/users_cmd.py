@@ -57,7 +57,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _add(settings: Settings, name: str, role: Role, password: str) -> None:
     # The first account is often the first thing made: bring the schema up to date first.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_data_dir()
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     try:

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve(settings: Settings) -> None:
-    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(settings.make_data_dir)
     await upgrade_database(settings.database_url)  # at head already: nothing to do
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -62,6 +62,7 @@ __all__ = [
     "pickup_date",
     "report_by_phone",
     "report_by_statement",
+    "report_open",
     "step_allowed",
     "verify",
 ]
@@ -271,6 +272,11 @@ def effective_status(status: ReportStatus, lapses_on: date | None, today: date) 
     if status is lapsing.allowed_from and lapses_on is not None and today >= lapses_on:
         return lapsing.to
     return status
+
+
+def report_open(status: ReportStatus, lapses_on: date | None, today: date) -> bool:
+    """True while a step can still be taken on the report as of ``today`` (a lapse closes it)."""
+    return effective_status(status, lapses_on, today) in OPEN_STATUSES
 
 
 def lapse_due(report: ReportState, today: date) -> bool:

@@ -16,7 +16,7 @@ from ivr.domain.idnumber import mask_ids_in_text
 from ivr.store.base import RecordsBase, clip
 from ivr.store.models import AuditLogEntry
 
-__all__ = ["AuditLog", "AuditView"]
+__all__ = ["AuditLog", "AuditView", "audit_entry"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,29 @@ class AuditView:
     target: str
     detail: str
     remote: str
+
+
+def audit_entry(
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    role: str = "",
+    target: str = "",
+    detail: str = "",
+    remote: str = "",
+) -> AuditLogEntry:
+    """A row of the log, masked and cut to its columns; for a store write that audits itself in
+    its own transaction (the retention policy's deletions)."""
+    return AuditLogEntry(
+        at=now,
+        actor=clip(mask_ids_in_text(actor), 64),
+        role=clip(role, 16),
+        action=clip(action, 32),
+        target=clip(mask_ids_in_text(target), 64),
+        detail=clip(mask_ids_in_text(detail), 200),
+        remote=clip(remote, 64),
+    )
 
 
 class AuditLog(RecordsBase):
@@ -64,14 +87,14 @@ class AuditLog(RecordsBase):
                 if seen is not None:
                     return False
             session.add(
-                AuditLogEntry(
-                    at=now,
+                audit_entry(
+                    action,
                     actor=actor,
-                    role=clip(role, 16),
-                    action=clip(action, 32),
+                    role=role,
                     target=target,
-                    detail=clip(mask_ids_in_text(detail), 200),
-                    remote=clip(remote, 64),
+                    detail=detail,
+                    remote=remote,
+                    now=now,
                 )
             )
         return True

@@ -228,4 +228,5 @@ def call_summary(call: Call, path: list[StepView] | None = None) -> CallSummary:
         duration_s=call.duration_s,
         billsec=call.billsec,
         path=path or [],
+        path_deleted_at=call.path_deleted_at,
     )

@@ -16,10 +16,12 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.cards import OPEN_STATUSES, ReportStatus, effective_status
+from ivr.domain.retention import Hold
 from ivr.store.base import RecordsBase
 from ivr.store.calls import call_summary
 from ivr.store.models import Call, Card, Citizen, LossReport, Recording, ReportEvent, VoiceMessage
 from ivr.store.reports import card_view
+from ivr.store.retention import recording_holds
 from ivr.store.runs import live_runs
 from ivr.store.views import CallSummary, CardView, ReportEventView
 
@@ -52,6 +54,8 @@ class RecordingView:
     path: str  # relative to the data folder
     duration_s: float
     created_at: datetime
+    deleted_at: datetime | None = None  # its file deleted under the retention policy
+    hold: Hold | None = None  # what keeps it past its retention date, as of the day asked
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class CaseView:
     statement_recording_id: int | None
     updated_at: datetime
     card: CardView | None  # the reported card; for an unverified report the person's current one
+    statement: RecordingView | None = None  # the recorded statement (``statement_recording_id``)
     events: list[ReportEventView] = field(default_factory=list)
 
 
@@ -114,12 +119,16 @@ class ConsoleRecords(RecordsBase):
             )
             return [call_summary(call) for call in calls]
 
-    async def call_recordings(self, call_id: int) -> list[RecordingView]:
+    async def call_recordings(self, call_id: int, *, today: date) -> list[RecordingView]:
+        """The call's recordings, each with what holds it past its retention date ``today``."""
         async with self.db.read() as session:
-            rows = await session.scalars(
-                select(Recording).where(Recording.call_id == call_id).order_by(Recording.id)
+            rows = list(
+                await session.scalars(
+                    select(Recording).where(Recording.call_id == call_id).order_by(Recording.id)
+                )
             )
-            return [_recording(r) for r in rows]
+            holds = await recording_holds(session, [r.id for r in rows], today)
+            return [_recording(r, holds.get(r.id)) for r in rows]
 
     async def call_voice_messages(self, call_id: int) -> list[VoiceMessageView]:
         async with self.db.read() as session:
@@ -208,6 +217,7 @@ async def _case_views(
     """Reports as the counter sees them: effective status, the card, the history."""
     cards = await _cards(session, reports)
     events = await _events(session, [r.id for r in reports])
+    statements = await _statements(session, reports, today)
     return [
         CaseView(
             reference=r.reference,
@@ -222,9 +232,25 @@ async def _case_views(
             updated_at=r.updated_at,
             card=cards.get(r.id),
             events=events.get(r.id, []),
+            statement=(
+                None
+                if r.statement_recording_id is None
+                else statements.get(r.statement_recording_id)
+            ),
         )
         for r in reports
     ]
+
+
+async def _statements(
+    session: AsyncSession, reports: list[LossReport], today: date
+) -> dict[int, RecordingView]:
+    ids = {r.statement_recording_id for r in reports if r.statement_recording_id is not None}
+    if not ids:
+        return {}
+    rows = list(await session.scalars(select(Recording).where(Recording.id.in_(ids))))
+    holds = await recording_holds(session, ids, today)
+    return {r.id: _recording(r, holds.get(r.id)) for r in rows}
 
 
 async def _cards(session: AsyncSession, reports: list[LossReport]) -> dict[int, CardView]:
@@ -262,5 +288,14 @@ async def _events(session: AsyncSession, report_ids: list[int]) -> dict[int, lis
     return out
 
 
-def _recording(row: Recording) -> RecordingView:
-    return RecordingView(row.id, row.call_id, row.kind, row.path, row.duration_s, row.created_at)
+def _recording(row: Recording, hold: Hold | None = None) -> RecordingView:
+    return RecordingView(
+        row.id,
+        row.call_id,
+        row.kind,
+        row.path,
+        row.duration_s,
+        row.created_at,
+        deleted_at=row.deleted_at,
+        hold=hold,
+    )

@@ -12,11 +12,16 @@ concurrent calls), so there:
 - writers of this process queue on an ``asyncio.Lock`` instead of spinning on the busy timeout.
 
 PostgreSQL needs none of that: its row locks serialise single-statement updates.
+
+The database file is its owner's alone (0600) whatever the umask: it is created so before SQLite
+opens it, because SQLite gives its WAL and shared-memory files the database file's mode; a file
+left more open by an older version is tightened, with its WAL and shared-memory files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,7 +37,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["Database", "async_url", "configure_sqlite", "open_database", "upgrade_database"]
+from ivr.config import PRIVATE_FILE_MODE, private_dir
+
+__all__ = [
+    "Database",
+    "async_url",
+    "configure_sqlite",
+    "open_database",
+    "private_sqlite_file",
+    "upgrade_database",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "hotline_write"
@@ -54,6 +68,21 @@ def sqlite_file(url: URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     return Path(url.database)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 if missing (its folder 0700), or take group and others'
+    rights away from it and its WAL and shared-memory files. Blocking: call it in a thread."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & ~PRIVATE_FILE_MODE:
+            file.chmod(mode & PRIVATE_FILE_MODE)
 
 
 def configure_sqlite(engine: Engine, *, immediate_always: bool = False) -> None:
@@ -129,7 +158,7 @@ async def open_database(url: str | URL, *, echo: bool = False) -> Database:
         options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     path = sqlite_file(target)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(private_sqlite_file, path)
         options.update(pool_size=8, max_overflow=8)
     engine = create_async_engine(target, **options)
     if target.get_backend_name() == "sqlite":
@@ -143,5 +172,5 @@ async def upgrade_database(url: str | URL) -> None:
 
     path = sqlite_file(async_url(url))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(private_sqlite_file, path)
     await asyncio.to_thread(upgrade_sync, url)

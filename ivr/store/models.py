@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Enum, Float, ForeignKey, MetaData, String, UniqueConstraint
+from sqlalchemy import Enum, Float, ForeignKey, Index, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ivr.domain.cards import CardStatus, ReportStatus
@@ -155,6 +155,8 @@ class Run(Base):
 
 class Call(Base):
     __tablename__ = "calls"
+    # The daily prune looks for old paths not deleted yet (migration 0005).
+    __table_args__ = (Index("ix_calls_path_due", "path_deleted_at", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hotline: Mapped[str] = mapped_column(String(8))  # "12333" | "96102"
@@ -175,6 +177,8 @@ class Call(Base):
     duration_s: Mapped[int | None]
     billsec: Mapped[int | None]
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)  # migration 0003
+    # When the retention policy deleted the call's steps (migration 0005); the row stays.
+    path_deleted_at: Mapped[datetime | None]
 
 
 class CallStep(Base):
@@ -192,7 +196,11 @@ class CallStep(Base):
 
 
 class Recording(Base):
+    """A recorded statement or voice message. The retention policy deletes the file and sets
+    ``deleted_at``; the row stays, so the console can tell what was there and when it went."""
+
     __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_due", "deleted_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
@@ -200,6 +208,7 @@ class Recording(Base):
     path: Mapped[str] = mapped_column(String(255))  # relative to the data folder
     duration_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]  # migration 0005
 
 
 class LossReport(Base):

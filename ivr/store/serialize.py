@@ -2,7 +2,8 @@
 
 ``hotline calls --json`` prints calls in this shape and the console's API (``/api/calls``,
 ``/api/calls/{id}``) sends them in it; the API's detail only adds what belongs to the call
-(recordings, voice messages, loss reports) around it. Times are ISO 8601 in UTC.
+(recordings, voice messages, loss reports, when its path is deleted) around it. Times are ISO
+8601 in UTC.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def call_json(call: CallSummary, *, with_path: bool = True) -> dict[str, Any]:
         "hangup_cause": call.hangup_cause,
         "hangup_cause_text": call.hangup_cause_text,
         "duration_s": call.duration,  # Asterisk's figure when known, else end minus start
+        "path_deleted_at": iso(call.path_deleted_at),  # the retention policy deleted the steps
     }
     if with_path:
         data["path"] = [step_json(step) for step in call.path]

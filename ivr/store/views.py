@@ -67,6 +67,7 @@ class CallSummary:
     duration_s: int | None
     billsec: int | None
     path: list[StepView] = field(default_factory=list)
+    path_deleted_at: datetime | None = None  # the steps deleted under the retention policy
 
     @property
     def duration(self) -> float | None:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ivr.config import Settings
 from ivr.domain.account_password import hash_password_async
+from ivr.domain.retention import RetentionPolicy
 from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
@@ -99,6 +100,7 @@ def _console_context(
             audit=AuditLog(database),
             stats=Statistics(database),
             live=live,
+            retention=RetentionPolicy.from_settings(settings),
             catalog=catalog,
             cookie_key=cookie_key,
             id_key=id_key,

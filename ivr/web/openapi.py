@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.domain.hotlines import HOTLINES
+from ivr.domain.retention import Hold
 from ivr.live.board import Stage
 from ivr.web.plumbing.roles import ALL_ROLES
 from ivr.web.plumbing.routing import Routes
@@ -59,6 +60,11 @@ _CALL: dict[str, Any] = {
     "duration_s": {
         "type": ["number", "null"],
         "description": "Asterisk's duration when known, else end minus start",
+    },
+    "path_deleted_at": {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "when the retention policy deleted the call's steps",
     },
     "path": {
         "type": "array",
@@ -117,6 +123,31 @@ SPEC: dict[str, Any] = {
                     "detail": _STR,
                 },
             },
+            "Retention": {
+                "type": "object",
+                "description": "When the retention policy deletes (or deleted) a recording or a "
+                "call's path",
+                "required": ["deleted_at", "due_at", "held", "deletion"],
+                "properties": {
+                    "deleted_at": _NTIME,
+                    "due_at": {
+                        "type": ["string", "null"],
+                        "format": "date-time",
+                        "description": "its retention ends (null: kept for ever, or deleted)",
+                    },
+                    "held": {
+                        "type": ["string", "null"],
+                        "enum": [*(h.value for h in Hold), None],
+                        "description": "kept past due_at while its loss report is open or its "
+                        "voice message waits for a call-back",
+                    },
+                    "deletion": {
+                        "type": ["string", "null"],
+                        "format": "date-time",
+                        "description": "the daily prune that will delete it (null: not planned)",
+                    },
+                },
+            },
             "CallPage": {
                 "type": "object",
                 "properties": {
@@ -135,18 +166,30 @@ SPEC: dict[str, Any] = {
                     _ref("Call"),
                     {
                         "type": "object",
-                        "required": ["path", "recordings", "voice_messages", "loss_reports"],
+                        "required": [
+                            "path",
+                            "path_retention",
+                            "recordings",
+                            "voice_messages",
+                            "loss_reports",
+                        ],
                         "properties": {
+                            "path_retention": _ref("Retention"),
                             "recordings": {
                                 "type": "array",
                                 "items": {
                                     "type": "object",
+                                    "required": ["id", "url", "retention"],
                                     "properties": {
                                         "id": {"type": "integer"},
                                         "kind": _STR,
                                         "duration_s": {"type": "number"},
                                         "created_at": _TIME,
-                                        "url": _STR,
+                                        "url": {
+                                            "type": ["string", "null"],
+                                            "description": "null once deleted",
+                                        },
+                                        "retention": _ref("Retention"),
                                     },
                                 },
                             },
@@ -189,7 +232,13 @@ SPEC: dict[str, Any] = {
                     "pickup_on": _NDATE,
                     "verified": {"type": "boolean"},
                     "call_id": _NINT,
-                    "statement_url": _NSTR,
+                    "statement_url": {
+                        "type": ["string", "null"],
+                        "description": "the recorded statement (null: none, or deleted)",
+                    },
+                    "statement_retention": {
+                        "oneOf": [_ref("Retention"), {"type": "null"}],
+                    },
                     "card": {"type": ["object", "null"]},
                     "events": {"type": "array", "items": {"type": "object"}},
                 },

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.domain.cards import mask_card
+from ivr.domain.retention import Fate
 from ivr.store.audit import AuditView
 from ivr.store.console import CaseView, RecordingView, VoiceMessageView
 from ivr.store.serialize import call_json, iso
@@ -20,17 +21,29 @@ __all__ = [
     "audit_json",
     "case_json",
     "detail_json",
+    "fate_json",
     "stats_json",
 ]
 
 
-def _recording_json(recording: RecordingView) -> dict[str, Any]:
+def fate_json(fate: Fate) -> dict[str, Any]:
+    """When the retention policy deletes (or deleted) a recording or a call's path."""
+    return {
+        "deleted_at": iso(fate.deleted_at),
+        "due_at": iso(fate.due_at),
+        "held": None if fate.held is None else fate.held.value,
+        "deletion": iso(fate.deletion),
+    }
+
+
+def _recording_json(recording: RecordingView, fate: Fate) -> dict[str, Any]:
     return {
         "id": recording.id,
         "kind": recording.kind,
         "duration_s": recording.duration_s,
         "created_at": iso(recording.created_at),
-        "url": f"/recordings/{recording.id}",
+        "url": None if recording.deleted_at else f"/recordings/{recording.id}",
+        "retention": fate_json(fate),
     }
 
 
@@ -39,11 +52,16 @@ def detail_json(
     recordings: list[RecordingView],
     messages: list[VoiceMessageView],
     reports: list[str],
+    *,
+    path_fate: Fate,
+    fates: dict[int, Fate],
 ) -> dict[str, Any]:
-    """A call as ``hotline calls --json`` gives it, and around it what belongs to it."""
+    """A call as ``hotline calls --json`` gives it, and around it what belongs to it (with
+    when the retention policy deletes its path and each recording: ``fates`` by recording id)."""
     return {
         **call_json(call),
-        "recordings": [_recording_json(r) for r in recordings],
+        "path_retention": fate_json(path_fate),
+        "recordings": [_recording_json(r, fates[r.id]) for r in recordings],
         "voice_messages": [
             {
                 "recording_id": m.recording_id,
@@ -57,8 +75,10 @@ def detail_json(
     }
 
 
-def case_json(case: CaseView) -> dict[str, Any]:
+def case_json(case: CaseView, statement_fate: Fate | None) -> dict[str, Any]:
+    """A card case; ``statement_fate``: when its recorded statement is deleted (if it has one)."""
     card = case.card
+    statement = case.statement
     return {
         "reference": case.reference,
         "status": case.status.value,
@@ -69,8 +89,11 @@ def case_json(case: CaseView) -> dict[str, Any]:
         "verified": case.verified,
         "call_id": case.call_id,
         "statement_url": (
-            f"/recordings/{case.statement_recording_id}" if case.statement_recording_id else None
+            f"/recordings/{statement.id}"
+            if statement is not None and statement.deleted_at is None
+            else None
         ),
+        "statement_retention": None if statement_fate is None else fate_json(statement_fate),
         "card": None
         if card is None
         else {"number_masked": mask_card(card.number), "status": card.status.value},

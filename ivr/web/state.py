@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ivr.config import Settings
+from ivr.domain.retention import RetentionPolicy
 from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
@@ -32,6 +33,7 @@ class Console:
     audit: AuditLog
     stats: Statistics
     live: LiveView  # the live board of the hotline's process, or the database's unended calls
+    retention: RetentionPolicy  # when recordings and call paths are deleted (pages tell it)
     catalog: Catalog
     cookie_key: bytes  # signs the session cookies
     id_key: bytes  # the ID-number HMAC key (to look calls up by a typed ID number)

@@ -192,7 +192,7 @@ async def test_the_cli_and_the_api_give_a_call_in_the_same_shape(client: Client,
     listed = {call["id"]: call for call in page["calls"]}
     for call in printed:
         detail = await (await client.get(f"/api/calls/{call['id']}")).json()
-        around = {"recordings", "voice_messages", "loss_reports"}
+        around = {"recordings", "voice_messages", "loss_reports", "path_retention"}
         assert set(detail) - set(call) == around
         assert {k: v for k, v in detail.items() if k not in around} == call
         assert call["path"] and listed[call["id"]] == {k: v for k, v in call.items() if k != "path"}

@@ -2,7 +2,8 @@
 
 Asterisk's ``wav`` (16-bit PCM, 8 kHz) plays in every browser and is served as it is. Anything
 else (GSM ``WAV``, ``gsm``, ``ulaw``...) is converted once with ffmpeg, in a subprocess, to PCM
-WAV cached under ``<data_dir>/web-cache``.
+WAV cached where the settings say (``Settings.recording_playback_copy``: the retention policy
+deletes it with the recording).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import struct
 import uuid
 from pathlib import Path
 
-__all__ = ["CACHE_DIR", "AudioError", "contained", "playable"]
+__all__ = ["AudioError", "contained", "playable"]
 
-CACHE_DIR = "web-cache"
 _PCM_FORMATS = (1, 3)  # WAVE_FORMAT_PCM, WAVE_FORMAT_IEEE_FLOAT
 _FFMPEG_SECONDS = 60
 
@@ -63,9 +63,9 @@ def _inspect(base: Path, relative: str, cached: Path) -> tuple[Path, bool, bool]
     return path, False, fresh
 
 
-async def playable(data_dir: Path, relative: str, cache_name: str) -> Path:
-    """A file the browser plays for the recording at ``data_dir/relative``."""
-    cached = data_dir / CACHE_DIR / f"{cache_name}.wav"
+async def playable(data_dir: Path, relative: str, cached: Path) -> Path:
+    """A file the browser plays for the recording at ``data_dir/relative`` (converted, if need
+    be, to ``cached``)."""
     source, as_is, fresh = await asyncio.to_thread(_inspect, data_dir, relative, cached)
     if as_is:
         return source

@@ -1,7 +1,7 @@
 """A call's recording as the browser plays it (``/recordings/{id}``), audited once per playback.
 
 Counter staff may play only the recorded statements of loss reports (they need them to verify a
-report); supervisors any recording.
+report); supervisors any recording. A recording the retention policy deleted is 410 Gone.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from ivr.domain.clock import stamp
 from ivr.store.users import Role
 from ivr.web.calls.audio import AudioError, playable
 from ivr.web.plumbing.auditing import audit
@@ -42,6 +43,11 @@ async def recording(request: web.Request) -> web.StreamResponse:
     staff = session is not None and session.user.role is Role.STAFF
     if staff and not await state.calls.is_case_statement(recording_id):
         return forbidden(request, "counter staff may play the statements of card cases only")
+    if found.deleted_at is not None:
+        raise web.HTTPGone(
+            text=f"recording {recording_id} was deleted under the retention policy on "
+            f"{stamp(found.deleted_at, '%Y-%m-%d')}"
+        )
     if _from_start(request):
         await audit(
             request,
@@ -51,7 +57,11 @@ async def recording(request: web.Request) -> web.StreamResponse:
             once_within=REPLAY_WINDOW,
         )
     try:
-        path = await playable(state.settings.data_dir, found.path, f"recording-{recording_id}")
+        path = await playable(
+            state.settings.data_dir,
+            found.path,
+            state.settings.recording_playback_copy(recording_id),
+        )
     except AudioError as error:
         raise web.HTTPNotFound(text=str(error)) from None
     return web.FileResponse(

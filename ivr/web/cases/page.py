@@ -1,6 +1,7 @@
 """Card cases (``/cases``; JSON at ``/api/cases``): open loss reports by status, the ones closed
 this week, and a form (or a POST to the API) for each step the counter may take on a report
-(the steps themselves: ``ivr.web.cases.steps``).
+(the steps themselves: ``ivr.web.cases.steps``). Each recorded statement says when the retention
+policy deletes it (kept while its case is open).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.domain.cards import OPEN_STATUSES, ReportStatus
-from ivr.domain.clock import local, local_now, local_today
+from ivr.domain.clock import local, local_now
 from ivr.store.console import CaseView
 from ivr.web.cases.steps import ACTIONS, CaseActionError, perform
 from ivr.web.plumbing.roles import CASEWORK
 from ivr.web.plumbing.routing import Routes, see_other
+from ivr.web.retention import statement_fate
 from ivr.web.serialize import case_json
 from ivr.web.state import console
 
@@ -46,8 +48,10 @@ def _lapsing(case: CaseView, today: date) -> bool:
 async def _page(
     request: web.Request, *, error: str = "", done: str = "", status: int = 200
 ) -> web.Response:
-    today = local_today()
-    cases = await console(request).calls.cases(today=today, closed_since=local_now() - CLOSED_SHOWN)
+    now = local_now()
+    today = now.date()
+    state = console(request)
+    cases = await state.calls.cases(today=today, closed_since=now - CLOSED_SHOWN)
     context: dict[str, Any] = {
         "sections": [
             (status_, title, [c for c in cases if c.status is status_])
@@ -58,6 +62,7 @@ async def _page(
         "actions": ACTIONS,
         "today": today,
         "lapsing": lambda c: _lapsing(c, today),
+        "statement_fate": lambda c: statement_fate(state.retention, c, now),
         "error": error,
         "done": done,
     }
@@ -86,8 +91,11 @@ async def case_action(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/cases", roles=CASEWORK)
 async def cases_api(request: web.Request) -> web.StreamResponse:
     now = local_now()
-    found = await console(request).calls.cases(today=now.date(), closed_since=now - CLOSED_SHOWN)
-    return web.json_response({"cases": [case_json(c) for c in found]})
+    state = console(request)
+    found = await state.calls.cases(today=now.date(), closed_since=now - CLOSED_SHOWN)
+    return web.json_response(
+        {"cases": [case_json(c, statement_fate(state.retention, c, now)) for c in found]}
+    )
 
 
 @routes.post(r"/api/cases/{reference:\d{1,12}}/{action}", roles=CASEWORK)
@@ -98,4 +106,5 @@ async def case_action_api(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": str(error)}, status=409)
     except web.HTTPNotFound as error:
         return web.json_response({"error": error.text}, status=404)
-    return web.json_response(case_json(case))
+    fate = statement_fate(console(request).retention, case, local_now())
+    return web.json_response(case_json(case, fate))
