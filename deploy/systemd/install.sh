@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the hotline's systemd units on a Debian machine where the project was set up
 # (scripts/setup.sh) in this checkout:
-#   - the system user and group `hotline` (Asterisk joins the group to write recordings);
+#   - the system user and group `hotline`, which Asterisk runs as too (it reads the prompts and
+#     writes the recordings in the hotline's private data folder);
 #   - /etc/hotline/hotline.env from the example, unless it exists (edit the CHANGE-ME values);
 #   - hotline-node.service and hotline-console.service, pointing at this checkout;
 #   - the Asterisk configuration rendered into /etc/hotline-asterisk, and the override that makes
@@ -31,10 +32,13 @@ if [ -z "$root" ]; then
   getent group hotline > /dev/null || groupadd --system hotline
   getent passwd hotline > /dev/null || useradd --system --gid hotline --home-dir /var/lib/hotline \
     --shell /usr/sbin/nologin hotline
-  getent passwd asterisk > /dev/null && usermod -a -G hotline asterisk
-  chgrp hotline /etc/hotline /etc/hotline/hotline.env
-  chmod 0750 /etc/hotline
-  install -d -o hotline -g hotline -m 2770 /var/lib/hotline/recordings
+  chgrp hotline /etc/hotline /etc/hotline/hotline.env /etc/hotline-asterisk
+  chmod 0750 /etc/hotline /etc/hotline-asterisk
+  # Asterisk's own state, and where its configuration finds the prompts and the recordings.
+  install -d -o hotline -g hotline -m 0700 /var/lib/hotline /var/lib/hotline-asterisk \
+    /var/lib/hotline/sounds /var/lib/hotline/recordings
+  install -d /srv/hotline
+  ln -sfn /var/lib/hotline/sounds /srv/hotline/sounds
   systemctl daemon-reload
   echo "installed; edit /etc/hotline/hotline.env, then: systemctl enable --now hotline-node hotline-console"
 fi
