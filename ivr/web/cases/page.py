@@ -96,6 +96,4 @@ async def case_action_api(request: web.Request) -> web.StreamResponse:
         case = await perform(request, request.match_info["reference"], request.match_info["action"])
     except CaseActionError as error:
         return web.json_response({"error": str(error)}, status=409)
-    except web.HTTPNotFound as error:
-        return web.json_response({"error": error.text}, status=404)
     return web.json_response(case_json(case))
