@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["Money", "UTCDateTime", "utcnow"]
+__all__ = ["ROW_ID_MAX", "Money", "UTCDateTime", "utcnow"]
 
+ROW_ID_MAX = 2**31 - 1  # row ids are INTEGER: 32 bits on PostgreSQL
 _FEN = Decimal("0.01")
 
 

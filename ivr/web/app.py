@@ -33,7 +33,8 @@ from ivr.web import live as live_calls
 from ivr.web.calls import detail, export, log, recordings
 from ivr.web.cases import page as cases
 from ivr.web.plumbing.csrf import csrf_middleware
-from ivr.web.plumbing.headers import security_headers
+from ivr.web.plumbing.errors import client_errors
+from ivr.web.plumbing.headers import name_server, security_headers
 from ivr.web.plumbing.menu import MENU, Menu
 from ivr.web.plumbing.routing import Routes, add_routes
 from ivr.web.plumbing.secret import load_secret
@@ -67,7 +68,9 @@ ROUTES: tuple[Routes, ...] = (
 
 def create_app(settings: Settings, database: Database, *, live: LiveView) -> web.Application:
     """The console; its state is built when the app starts (see ``_console_context``)."""
-    app = web.Application(middlewares=[security_headers, session_middleware, csrf_middleware])
+    app = web.Application(
+        middlewares=[security_headers, client_errors, session_middleware, csrf_middleware]
+    )
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -79,6 +82,7 @@ def create_app(settings: Settings, database: Database, *, live: LiveView) -> web
     add_routes(app, *ROUTES)
     app[MENU] = Menu.from_routes(ROUTES)
     app.router.add_static("/static", STATIC, name="static")
+    app.on_response_prepare.append(name_server)
     app.cleanup_ctx.append(_console_context(settings, database, live))
     app.on_shutdown.append(_stop_streams)
     return app

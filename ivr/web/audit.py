@@ -3,40 +3,43 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from math import ceil
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.web.plumbing.paging import MAX_PAGE, whole_number
 from ivr.web.plumbing.roles import AUDITORS
 from ivr.web.plumbing.routing import Routes
 from ivr.web.serialize import audit_json
 from ivr.web.state import console
 
-__all__ = ["routes"]
+__all__ = ["WORD_PATTERN", "routes"]
 
 PER_PAGE = 100
-_WORD = re.compile(r"[A-Za-z0-9_.@:-]{1,64}")
+WORD_PATTERN = r"[A-Za-z0-9_.@:-]{1,64}"  # an action or a user name, as filters
+_WORD = re.compile(WORD_PATTERN)
 
 routes = Routes()
 
 
-def _query(request: web.Request) -> tuple[str, str, int]:
-    action = request.query.get("action", "").strip()
-    actor = request.query.get("actor", "").strip()
+def _query(params: Mapping[str, str]) -> tuple[str, str, int]:
+    action, actor = params.get("action", ""), params.get("actor", "")
     if (action and not _WORD.fullmatch(action)) or (actor and not _WORD.fullmatch(actor)):
         raise web.HTTPBadRequest(text="unusable filter")
     try:
-        page = max(1, int(request.query.get("page", "1") or 1))
-    except ValueError:
-        raise web.HTTPBadRequest(text="page numbers are whole numbers") from None
+        page = whole_number(params.get("page", ""), "page", default=1, low=1, high=MAX_PAGE)
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
     return action, actor, page
 
 
 @routes.get("/audit", roles=AUDITORS, menu="Audit log")
 async def audit_page(request: web.Request) -> web.StreamResponse:
-    action, actor, page = _query(request)
+    typed = {name: value.strip() for name, value in request.query.items()}  # the filter form
+    action, actor, page = _query(typed)
     log = console(request).audit
     total, entries = await log.entries(
         limit=PER_PAGE, offset=(page - 1) * PER_PAGE, action=action or None, actor=actor or None
@@ -55,7 +58,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/audit", roles=AUDITORS)
 async def audit_api(request: web.Request) -> web.StreamResponse:
-    action, actor, page = _query(request)
+    action, actor, page = _query(request.query)
     total, entries = await console(request).audit.entries(
         limit=PER_PAGE, offset=(page - 1) * PER_PAGE, action=action or None, actor=actor or None
     )

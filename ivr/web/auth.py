@@ -49,8 +49,16 @@ def _home(request: web.Request, role: Role) -> str:
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
-    """Only a path on this site (no ``//host`` or ``scheme:``) is followed after log-in."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    """Only a path on this site (no ``//host`` or ``scheme:``) is followed after log-in, and only
+    one that can be sent as a ``Location`` header: no control character (CR, LF, a vertical tab).
+    Any other target falls back to the role's home, so the redirect that ends a log-in can always
+    be sent (aiohttp refuses such a header, which failed the log-in after its session began)."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or not target.isprintable()
+    ):
         return fallback
     parts = urlsplit(target)
     return fallback if parts.scheme or parts.netloc or "\\" in target else target

@@ -6,11 +6,24 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.domain.clock import DAY_PATTERN, FIRST_DAY, LAST_DAY
 from ivr.domain.hotlines import HOTLINES
 from ivr.domain.retention import Hold
 from ivr.live.board import Stage
+from ivr.store.types import ROW_ID_MAX
+from ivr.web.audit import WORD_PATTERN
+from ivr.web.calls.filters import (
+    CALLER_PATTERN,
+    DEFAULT_PER_PAGE,
+    ID_HASH_PATTERN,
+    MAX_PER_PAGE,
+    OUTCOMES,
+)
+from ivr.web.calls.log import PAGING, SEARCH_FIELDS
+from ivr.web.plumbing.paging import MAX_PAGE
 from ivr.web.plumbing.roles import ALL_ROLES
 from ivr.web.plumbing.routing import Routes
+from ivr.web.stats.page import DEFAULT_DAYS, MAX_DAYS
 
 __all__ = ["SPEC", "routes"]
 
@@ -30,6 +43,7 @@ def _q(name: str, description: str, **schema: Any) -> dict[str, Any]:
         "name": name,
         "in": "query",
         "required": False,
+        "allowEmptyValue": True,  # empty is as if not given (a form's empty field)
         "description": description,
         "schema": schema or {"type": "string"},
     }
@@ -73,19 +87,45 @@ _CALL: dict[str, Any] = {
     },
 }
 _ERRORS = {
-    "401": {"description": "not logged in"},
-    "403": {"description": "the role has no access (or a missing/wrong CSRF token on a POST)"},
+    "401": _ok(_ref("Error"), "not logged in"),
+    "403": _ok(_ref("Error"), "the role has no access (or a missing/wrong CSRF token on a POST)"),
 }
-_FILTERS = [
-    _q("from", "first local day (YYYY-MM-DD, China Standard Time)", type="string", format="date"),
-    _q("to", "last local day, included", type="string", format="date"),
-    _q("hotline", " or ".join(HOTLINES), type="string", enum=list(HOTLINES)),
-    _q("outcome", "served, agent, voice_message, failed, abandoned, error"),
-    _q("caller", "part of the calling number"),
-    _q("idh", "ID reference returned by /api/calls/search (a keyed hash, not the ID number)"),
-    _q("page", "page number from 1", type="integer", minimum=1),
-    _q("per_page", "calls per page (at most 200)", type="integer", minimum=1, maximum=200),
-]
+_BAD = {"400": _ok(_ref("Error"), "a parameter cannot be used; the error says why")}
+_DAY = {"type": "string", "format": "date", "pattern": f"^{DAY_PATTERN}$"}
+_PAGE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+# The call log's filters: query parameters of GET /api/calls, fields of POST /api/calls/search.
+_FILTER_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "from": (f"first local day (China Standard Time), {FIRST_DAY} to {LAST_DAY}", _DAY),
+    "to": ("last local day, included", _DAY),
+    "hotline": (" or ".join(HOTLINES), {"type": "string", "enum": list(HOTLINES)}),
+    "outcome": (", ".join(OUTCOMES), {"type": "string", "enum": list(OUTCOMES)}),
+    "caller": ("part of the calling number", {"type": "string", "pattern": f"^{CALLER_PATTERN}$"}),
+    "idh": (
+        "ID reference returned by /api/calls/search (a keyed hash, not the ID number)",
+        {"type": "string", "pattern": f"^{ID_HASH_PATTERN}$"},
+    ),
+    "page": ("page number from 1", _PAGE),
+    "per_page": (
+        f"calls per page (default {DEFAULT_PER_PAGE})",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+    ),
+}
+_FILTERS = [_q(name, text, **schema) for name, (text, schema) in _FILTER_FIELDS.items()]
+_ID_NUMBER = "a full resident ID number (18 characters, or the old 15 digits)"
+
+
+def _search_field(name: str) -> dict[str, Any]:
+    """A field of the search body; a string may be empty: not given, as in a form."""
+    why, schema = (_ID_NUMBER, _STR) if name == "id_number" else _FILTER_FIELDS[name]
+    if schema["type"] != "string" or schema is _STR:
+        return {**schema, "description": why}
+    return {"description": f"{why}; empty: no filter", "anyOf": [schema, {"const": ""}]}
+
+
+_SEARCH = {
+    "type": "object",
+    "properties": {name: _search_field(name) for name in (*SEARCH_FIELDS, *PAGING)},
+}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -294,33 +334,21 @@ SPEC: dict[str, Any] = {
         "/api/calls": {
             "get": {
                 "summary": "Call log, filtered and paged, newest first (supervisor)",
+                "description": "400 also when `from` is after `to`.",
                 "parameters": _FILTERS,
-                "responses": {"200": _ok(_ref("CallPage")), "400": _ok(_ref("Error")), **_ERRORS},
+                "responses": {"200": _ok(_ref("CallPage")), **_BAD, **_ERRORS},
             }
         },
         "/api/calls/search": {
             "post": {
                 "summary": "Call log searched by a full ID number (supervisor; audited, masked)",
                 "security": [{"session": [], "csrf": []}],
+                "description": "400 also for an invalid ID number, or `from` after `to`.",
                 "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "id_number": _STR,
-                                    "from": _STR,
-                                    "to": _STR,
-                                    "hotline": _STR,
-                                    "outcome": _STR,
-                                    "caller": _STR,
-                                    "page": {"type": "integer"},
-                                },
-                            }
-                        }
-                    }
+                    "required": True,
+                    "content": {"application/json": {"schema": _SEARCH}},
                 },
-                "responses": {"200": _ok(_ref("CallPage")), "400": _ok(_ref("Error")), **_ERRORS},
+                "responses": {"200": _ok(_ref("CallPage")), **_BAD, **_ERRORS},
             }
         },
         "/api/calls/{call_id}": {
@@ -331,10 +359,15 @@ SPEC: dict[str, Any] = {
                         "name": "call_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer"},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX},
                     }
                 ],
-                "responses": {"200": _ok(_ref("CallDetail")), "404": _ok(_ref("Error")), **_ERRORS},
+                "responses": {
+                    "200": _ok(_ref("CallDetail")),
+                    **_BAD,
+                    "404": _ok(_ref("Error"), "no such call"),
+                    **_ERRORS,
+                },
             }
         },
         "/api/cases": {
@@ -378,8 +411,12 @@ SPEC: dict[str, Any] = {
         "/api/stats": {
             "get": {
                 "summary": "Volumes, outcomes, transfers, handling time, containment, drop-off",
-                "parameters": [_FILTERS[0], _FILTERS[1], _FILTERS[2]],
-                "responses": {"200": _ok({"type": "object"}), **_ERRORS},
+                "description": (
+                    f"A period of 1 to {MAX_DAYS} days, `from` first (default: the last "
+                    f"{DEFAULT_DAYS} days); 400 otherwise."
+                ),
+                "parameters": [p for p in _FILTERS if p["name"] in ("from", "to", "hotline")],
+                "responses": {"200": _ok({"type": "object"}), **_BAD, **_ERRORS},
             }
         },
         "/api/live": {
@@ -394,7 +431,23 @@ SPEC: dict[str, Any] = {
                 "responses": {
                     "200": {
                         "description": "an event stream",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {
+                            "text/event-stream": {
+                                "schema": {
+                                    "description": "one event: the whole list, as JSON",
+                                    "type": "object",
+                                    "required": ["event", "data"],
+                                    "properties": {
+                                        "event": {"const": "calls"},
+                                        "data": {
+                                            "type": "string",
+                                            "contentMediaType": "application/json",
+                                            "contentSchema": _ref("LiveCalls"),
+                                        },
+                                    },
+                                }
+                            }
+                        },
                     },
                     **_ERRORS,
                 },
@@ -404,11 +457,11 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "The audit log, newest first (auditor)",
                 "parameters": [
-                    _q("action", "only this action"),
-                    _q("actor", "only this user"),
-                    _q("page", "page number from 1", type="integer", minimum=1),
+                    _q("action", "only this action", type="string", pattern=f"^{WORD_PATTERN}$"),
+                    _q("actor", "only this user", type="string", pattern=f"^{WORD_PATTERN}$"),
+                    _q("page", "page number from 1", **_PAGE),
                 ],
-                "responses": {"200": _ok({"type": "object"}), **_ERRORS},
+                "responses": {"200": _ok({"type": "object"}), **_BAD, **_ERRORS},
             }
         },
     },

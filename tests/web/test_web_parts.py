@@ -44,11 +44,28 @@ def test_filter_round_trips_through_its_url() -> None:
         {"from": "2025-03-02", "to": "2025-03-01"},
         {"idh": "not-a-hash"},
         {"page": "two"},
+        {"page": "0"},
+        {"page": "1000001"},
+        {"per_page": "201"},
+        {"page": "99999999999999999999999"},
+        {"to": "9999-12-31"},
+        {"hotline": " 12333"},  # the API takes values as described; forms trim what is typed
     ],
 )
 def test_filter_refuses_what_it_cannot_use(params: dict[str, str]) -> None:
     with pytest.raises(FilterError):
         CallFilter.parse(params)
+
+
+def test_row_id_parameters_are_digits_checked_before_the_handler() -> None:
+    table = Routes()
+
+    @table.get("/things/{thing_id:id}/{name}", public=True)
+    async def thing(request: web.Request) -> web.StreamResponse:
+        return web.Response()
+
+    (route,) = table
+    assert route.path == r"/things/{thing_id:\d+}/{name}" and route.ids == ("thing_id",)
 
 
 def test_an_id_number_becomes_hash_and_mask_only() -> None:

@@ -64,7 +64,7 @@ async def _load_call(request: web.Request, call_id: int) -> _Detail:
     )
 
 
-@routes.get(r"/calls/{call_id:\d+}", roles=SUPERVISORS)
+@routes.get("/calls/{call_id:id}", roles=SUPERVISORS)
 async def call_page(request: web.Request) -> web.StreamResponse:
     found = await _load_call(request, int(request.match_info["call_id"]))
     context: dict[str, Any] = {
@@ -78,12 +78,9 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("call.html", request, context)
 
 
-@routes.get(r"/api/calls/{call_id:\d+}", roles=SUPERVISORS)
+@routes.get("/api/calls/{call_id:id}", roles=SUPERVISORS)
 async def call_api(request: web.Request) -> web.StreamResponse:
-    try:
-        found = await _load_call(request, int(request.match_info["call_id"]))
-    except web.HTTPNotFound:
-        return web.json_response({"error": "no such call"}, status=404)
+    found = await _load_call(request, int(request.match_info["call_id"]))
     return web.json_response(
         detail_json(
             found.call,

@@ -13,19 +13,30 @@ from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
-from ivr.domain.clock import day_bounds, local_today
+from ivr.domain.clock import day_bounds, local_today, parse_day
 from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import IdNumberError, id_hash, parse_id
 from ivr.store.console import CallQuery
+from ivr.web.plumbing.paging import MAX_PAGE, whole_number
 
-__all__ = ["OUTCOMES", "CallFilter", "FilterError"]
+__all__ = [
+    "CALLER_PATTERN",
+    "DEFAULT_PER_PAGE",
+    "ID_HASH_PATTERN",
+    "MAX_PER_PAGE",
+    "OUTCOMES",
+    "CallFilter",
+    "FilterError",
+]
 
 OUTCOMES = ("served", "agent", "voice_message", "failed", "abandoned", "error")
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
-_HASH = re.compile(r"[0-9a-f]{64}")
+ID_HASH_PATTERN = r"[0-9a-fA-F]{64}"
+_HASH = re.compile(ID_HASH_PATTERN)
 _MASKED = re.compile(r"[0-9]{6}\*{5,8}[0-9]{3}[0-9X]")
-_CALLER = re.compile(r"[0-9+*#]{1,40}")
+CALLER_PATTERN = r"[0-9+*#]{1,40}"
+_CALLER = re.compile(CALLER_PATTERN)
 
 
 class FilterError(ValueError):
@@ -46,8 +57,11 @@ class CallFilter:
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> CallFilter:
+        """The filters of a query (an empty value is no filter); what a person typed is trimmed
+        by the form's handler, so that the API takes values exactly as it describes them."""
+
         def get(name: str) -> str:
-            return str(params.get(name, "")).strip()
+            return str(params.get(name, ""))
 
         hotline, outcome, caller = get("hotline"), get("outcome"), get("caller")
         idh, idm = get("idh").lower(), get("idm").upper()
@@ -72,8 +86,8 @@ class CallFilter:
             caller=caller,
             idh=idh,
             idm=idm if idh else "",
-            page=_int(get("page"), 1, 1, 1_000_000),
-            per_page=_int(get("per_page"), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
+            page=_number(get("page"), "page", 1, MAX_PAGE),
+            per_page=_number(get("per_page"), "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
         )
 
     def with_id_number(self, typed: str, key: bytes) -> CallFilter:
@@ -129,15 +143,13 @@ def _date(text: str, name: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise FilterError(f"{name}: a date is written YYYY-MM-DD") from None
+        return parse_day(text)
+    except ValueError as error:
+        raise FilterError(f"{name}: {error}") from None
 
 
-def _int(text: str, default: int, low: int, high: int) -> int:
-    if not text:
-        return default
+def _number(text: str, name: str, default: int, high: int) -> int:
     try:
-        return min(max(int(text), low), high)
-    except ValueError:
-        raise FilterError("page numbers are whole numbers") from None
+        return whole_number(text, name, default=default, low=1, high=high)
+    except ValueError as error:
+        raise FilterError(str(error)) from None

@@ -21,7 +21,11 @@ from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.state import console
 
-__all__ = ["routes"]
+__all__ = ["PAGING", "SEARCH_FIELDS", "routes"]
+
+# The fields of a search (POST /api/calls/search): the typed ID number and the filters; paging.
+SEARCH_FIELDS = ("id_number", "from", "to", "hotline", "outcome", "caller", "idh")
+PAGING = ("page", "per_page")
 
 routes = Routes()
 
@@ -66,7 +70,7 @@ async def _search_by_form(request: web.Request, fields: dict[str, str]) -> CallF
 @routes.post("/calls", roles=SUPERVISORS)
 async def search(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}  # as typed
     fields.pop("page", None)
     try:
         flt = await _search_by_form(request, fields)
@@ -110,6 +114,22 @@ async def calls_api(request: web.Request) -> web.StreamResponse:
     return await _calls_json(request, flt)
 
 
+def _search_fields(body: dict[str, Any]) -> dict[str, str]:
+    """The search's fields as the filter reads them: the page numbers JSON numbers, the other
+    fields strings (ignored: fields it does not know)."""
+    fields: dict[str, str] = {}
+    for name in (*SEARCH_FIELDS, *PAGING):
+        if name not in body:
+            continue
+        value = body[name]
+        if name in PAGING and (isinstance(value, bool) or not isinstance(value, int)):
+            raise FilterError(f"{name} is a whole number")
+        if name not in PAGING and not isinstance(value, str):
+            raise FilterError(f"{name} is a string")
+        fields[name] = str(value)
+    return fields
+
+
 @routes.post("/api/calls/search", roles=SUPERVISORS)
 async def search_api(request: web.Request) -> web.StreamResponse:
     try:
@@ -118,7 +138,10 @@ async def search_api(request: web.Request) -> web.StreamResponse:
         return _bad("the body is not JSON")
     if not isinstance(body, dict):
         return _bad("the body is a JSON object")
-    fields = {str(k): str(v) for k, v in body.items() if v is not None}
+    try:
+        fields = _search_fields(body)
+    except FilterError as error:
+        return _bad(str(error))
     try:
         flt = await _search_by_form(request, fields)
     except FilterError as error:

@@ -14,8 +14,9 @@ from ivr.domain.clock import stamp
 from ivr.store.users import Role
 from ivr.web.calls.audio import AudioError, playable
 from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.errors import forbidden
 from ivr.web.plumbing.roles import CASEWORK
-from ivr.web.plumbing.routing import Routes, forbidden
+from ivr.web.plumbing.routing import Routes
 from ivr.web.state import console, session_of
 
 __all__ = ["REPLAY_WINDOW", "routes"]
@@ -32,7 +33,7 @@ def _from_start(request: web.Request) -> bool:
     return wanted == "" or wanted.startswith("bytes=0-")
 
 
-@routes.get(r"/recordings/{recording_id:\d+}", roles=CASEWORK)
+@routes.get("/recordings/{recording_id:id}", roles=CASEWORK)
 async def recording(request: web.Request) -> web.StreamResponse:
     state = console(request)
     recording_id = int(request.match_info["recording_id"])

@@ -104,7 +104,5 @@ async def case_action_api(request: web.Request) -> web.StreamResponse:
         case = await perform(request, request.match_info["reference"], request.match_info["action"])
     except CaseActionError as error:
         return web.json_response({"error": str(error)}, status=409)
-    except web.HTTPNotFound as error:
-        return web.json_response({"error": error.text}, status=404)
     fate = statement_fate(console(request).retention, case, local_now())
     return web.json_response(case_json(case, fate))

@@ -10,7 +10,8 @@ import hmac
 
 from aiohttp import web
 
-from ivr.web.plumbing.routing import Handler, forbidden
+from ivr.web.plumbing.errors import forbidden
+from ivr.web.plumbing.routing import Handler
 from ivr.web.plumbing.sessions import LOGIN_COOKIE, unsign
 from ivr.web.state import console, session_of
 

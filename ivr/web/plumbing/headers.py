@@ -1,7 +1,8 @@
 """Security headers on every response: a strict content policy, no framing, no caching of pages.
 
 Pages hold personal data (masked ID numbers, caller numbers, recordings), so only the static
-files may be cached.
+files may be cached. The ``Server`` header names no versions (aiohttp's names Python's and its
+own): it is set as each response is prepared, streams and files included.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from ivr.web.plumbing.routing import Handler
 
-__all__ = ["security_headers"]
+__all__ = ["SERVER", "name_server", "security_headers"]
 
 # Scripts and styles come from /static only: no inline script runs, no CDN is ever asked.
 _CSP = (
@@ -18,6 +19,8 @@ _CSP = (
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+SERVER = "hotline"
 
 
 @web.middleware
@@ -42,3 +45,8 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
     headers.setdefault("X-Frame-Options", "DENY")
     if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
+
+
+async def name_server(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the server's name without versions."""
+    response.headers["Server"] = SERVER

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.domain.clock import day_bounds, local_today
+from ivr.domain.clock import day_bounds, local_today, parse_day
 from ivr.domain.hotlines import HOTLINES
 from ivr.store.stats import CallStats
 from ivr.web.calls.filters import OUTCOMES
@@ -30,14 +30,12 @@ routes = Routes()
 
 
 def _period(request: web.Request) -> tuple[date, date, str]:
-    today = local_today()
+    given_first, given_last = request.query.get("from", ""), request.query.get("to", "")
     try:
-        last = date.fromisoformat(request.query.get("to") or today.isoformat())
-        first = date.fromisoformat(
-            request.query.get("from") or (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        )
-    except ValueError:
-        raise web.HTTPBadRequest(text="dates are written YYYY-MM-DD") from None
+        last = parse_day(given_last) if given_last else local_today()
+        first = parse_day(given_first) if given_first else last - timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
     if first > last or (last - first).days >= MAX_DAYS:
         raise web.HTTPBadRequest(text=f"a period is 1 to {MAX_DAYS} days, first day first")
     hotline = request.query.get("hotline", "")
