@@ -1,7 +1,7 @@
 """``hotline users add|list|passwd``: console accounts (supervisor, staff, auditor).
 
 A password not given with ``--password`` is asked for twice, without echo. Passwords are stored
-only as argon2 hashes.
+only as argon2 hashes. A new password ends every session of the account.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+from datetime import datetime
 from typing import Any
 
 from ivr.config import Settings
@@ -16,7 +17,7 @@ from ivr.domain.account_password import hash_password_async, password_problem
 from ivr.domain.clock import stamp
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.types import utcnow
-from ivr.store.users import Accounts, Role
+from ivr.store.users import Accounts, Role, UserView
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,7 +30,9 @@ def add_parser(subparsers: Any) -> None:
     add.set_defaults(func=run_add)
     listing = commands.add_parser("list", help="list the accounts")
     listing.set_defaults(func=run_list)
-    passwd = commands.add_parser("passwd", help="set a new password (also lifts a lock-out)")
+    passwd = commands.add_parser(
+        "passwd", help="set a new password (lifts its log-in locks, ends its sessions)"
+    )
     passwd.add_argument("name")
     passwd.add_argument("--password", help="the new password (asked for when not given)")
     passwd.set_defaults(func=run_passwd)
@@ -69,19 +72,22 @@ async def _add(settings: Settings, name: str, role: Role, password: str) -> None
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def users() -> list[Any]:
+    now = utcnow()
+
+    async def users() -> tuple[list[UserView], dict[str, datetime]]:
         database = await open_database(settings.database_url)
         try:
-            return await Accounts(database).list_users()
+            accounts = Accounts(database)
+            return await accounts.list_users(), await accounts.locked_logins(now)
         finally:
             await database.close()
 
-    found = asyncio.run(users())
+    found, locks = asyncio.run(users())
     if not found:
         print("no accounts yet: hotline users add NAME --role supervisor|staff|auditor")
-    now = utcnow()
     for user in found:
-        lock = f" locked until {stamp(user.locked_until)}" if user.locked_at(now) else ""
+        until = locks.get(user.username)
+        lock = f" log-in locked from some address until {stamp(until)}" if until else ""
         last = stamp(user.last_login_at) or "never"
         print(f"{user.username:<20} {user.role.value:<11} last log-in {last}{lock}")
     return 0
@@ -90,13 +96,14 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 def run_passwd(args: argparse.Namespace, settings: Settings) -> int:
     password = _password(args.password)
 
-    async def change() -> None:
+    async def change() -> int:
         database = await open_database(settings.database_url)
         try:
-            await Accounts(database).set_password(args.name, await hash_password_async(password))
+            new_hash = await hash_password_async(password)
+            return await Accounts(database).set_password(args.name, new_hash)
         finally:
             await database.close()
 
-    asyncio.run(change())
-    print(f"password of {args.name} changed")
+    ended = asyncio.run(change())
+    print(f"password of {args.name} changed; its log-in locks lifted, {ended} session(s) ended")
     return 0

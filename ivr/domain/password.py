@@ -1,4 +1,5 @@
-"""The 6-digit query password: the initial password, rules for a new one, hashing, lock-out.
+"""The 6-digit query password: the initial password, rules for a new one, hashing, lock-out
+policy (the lock-out scheme itself: ``ivr.domain.lockout``).
 
 A password is the most sensitive value the hotline handles (financial rules class PINs at the
 highest level): it is only ever hashed (argon2id), and no function here logs it or puts it in an
@@ -9,24 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ivr.domain.idnumber import ResidentId
+from ivr.domain.lockout import LockoutPolicy
 
 __all__ = [
-    "DEFAULT_LOCKOUT",
-    "LockoutPolicy",
     "PasswordProblem",
-    "after_failure",
+    "caller_lockout",
     "hash_password",
     "hash_password_async",
     "initial_password",
-    "is_locked",
     "needs_rehash",
     "password_problem",
     "verify_password",
@@ -90,38 +88,7 @@ async def verify_password_async(stored_hash: str, pw: str) -> bool:
     return await asyncio.to_thread(verify_password, stored_hash, pw)
 
 
-@dataclass(frozen=True)
-class LockoutPolicy:
-    max_failures: int = 3
-    lock_for: timedelta = timedelta(hours=24)
-
-    def __post_init__(self) -> None:
-        if self.max_failures < 1 or self.lock_for <= timedelta(0):
-            raise ValueError(
-                "a lock-out policy needs at least one failure and a positive lock time"
-            )
-
-
-DEFAULT_LOCKOUT = LockoutPolicy()
-
-
-def is_locked(locked_until: datetime | None, now: datetime) -> bool:
-    return locked_until is not None and now < locked_until
-
-
-def after_failure(
-    consecutive_failures_before: int, now: datetime, policy: LockoutPolicy = DEFAULT_LOCKOUT
-) -> tuple[int, datetime | None]:
-    """The failure count after one more wrong password, and the lock end if it now locks.
-
-    A count already at the limit belongs to a lock that has run out (a locked account is refused
-    before its password is checked), so counting starts again: the caller gets fresh attempts.
-    A successful check resets the count to 0 (the caller stores that).
-    """
-    before = (
-        0 if consecutive_failures_before >= policy.max_failures else consecutive_failures_before
-    )
-    failures = before + 1
-    if failures >= policy.max_failures:
-        return failures, now + policy.lock_for
-    return failures, None
+def caller_lockout(max_failures: int, lock_hours: int) -> LockoutPolicy:
+    """The callers' lock-out, as the bureau configures it: a hard lock (3 tries, then 24 hours by
+    default); unlocking earlier is done in person."""
+    return LockoutPolicy(max_failures=max_failures, lock_for=timedelta(hours=lock_hours))

@@ -6,17 +6,24 @@ Each action returns a result label the flow branches on; what the caller must he
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TypeVar
 
 from ivr.config import Settings
 from ivr.domain import cards as card_rules
 from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
-from ivr.domain.password import hash_password_async, password_problem, verify_password_async
+from ivr.domain.lockout import Refused, is_locked
+from ivr.domain.password import (
+    caller_lockout,
+    hash_password_async,
+    password_problem,
+    verify_password_async,
+)
 from ivr.engine.context import CallContext
 from ivr.engine.port import Recording
 from ivr.engine.runner import ActionFn, Check, CheckResult, Leave, Reject
@@ -50,6 +57,8 @@ CHECK_PROMPTS = frozenset(
     }
 )
 MIN_RECORDING_SECONDS = 1.0  # shorter than this is a click or a cough, not a statement
+# How long a caller waits (seconds, in turn) for parallel checks of the same password to settle.
+BUSY_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,9 @@ class HotlineActions:
         self.services = services
         self.records = services.records
         self.settings = services.settings
+        self.lockout = caller_lockout(
+            self.settings.password_max_failures, self.settings.password_lock_hours
+        )
 
     def actions(self) -> dict[str, ActionFn]:
         return {
@@ -112,7 +124,7 @@ class HotlineActions:
         if citizen is None:
             return Reject("id_not_found")
         ctx.vars["citizen_id"] = citizen.id
-        if _locked(citizen, now):
+        if is_locked(citizen.locked_until, now):
             await self.records.record_security_event(
                 "locked_attempt", call_id=ctx.call_id, id_hash=hashed, id_masked=resident.masked
             )
@@ -120,22 +132,48 @@ class HotlineActions:
         return None
 
     async def check_password(self, ctx: CallContext, digits: str) -> CheckResult:
-        now = self.services.clock()
         citizen = await self._citizen(ctx)
-        if _locked(citizen, now):
+        if await self._claim_check(ctx, citizen) is not None:
             return Leave("locked")
-        if await verify_password_async(citizen.password_hash, digits):
-            await self.records.record_password_success(citizen.id)
+        try:
+            right = await verify_password_async(citizen.password_hash, digits)
+        except BaseException:  # the check did not finish (an error, the call cut): no verdict
+            await self.records.release_password_check(citizen.id)
+            raise
+        now = self.services.clock()
+        settled = await self.records.settle_password_check(
+            citizen.id, right=right, policy=self.lockout, now=now, call_id=ctx.call_id
+        )
+        if right:
             ctx.vars["authenticated"] = True
             return None
-        _, locked_until = await self.records.record_password_failure(
-            citizen.id,
-            now=now,
-            max_failures=self.settings.password_max_failures,
-            lock_for=timedelta(hours=self.settings.password_lock_hours),
-            call_id=ctx.call_id,
+        return Leave("locked") if is_locked(settled.locked_until, now) else Reject("password_wrong")
+
+    async def _claim_check(self, ctx: CallContext, citizen: CitizenView) -> Refused | None:
+        """Claim the right to check a password (None: granted). While as many checks of the same
+        account are under way as could lock it, wait a little for them: they lock it, or leave
+        room. Still refused after that (an attack): treated as locked."""
+        refusal = await self._claim(citizen.id)
+        for pause in BUSY_PAUSES:
+            if refusal is None or refusal.locked_until is not None:
+                break
+            await asyncio.sleep(pause)
+            refusal = await self._claim(citizen.id)
+        if refusal is not None:
+            busy = refusal.locked_until is None
+            await self.records.record_security_event(
+                "locked_attempt",
+                call_id=ctx.call_id,
+                id_hash=ctx.id_hash,
+                id_masked=ctx.id_masked,
+                detail="refused: too many checks under way" if busy else "refused: locked",
+            )
+        return refusal
+
+    async def _claim(self, citizen_id: int) -> Refused | None:
+        return await self.records.claim_password_check(
+            citizen_id, policy=self.lockout, now=self.services.clock()
         )
-        return Leave("locked") if locked_until else Reject("password_wrong")
 
     async def check_new_password(self, ctx: CallContext, digits: str) -> CheckResult:
         problem = password_problem(digits, ctx.vars.get("resident_id"))
@@ -332,7 +370,3 @@ def _known(value: T | None) -> T:
     if value is None:
         raise LookupError("the flow reached an action before the fact it needs was established")
     return value
-
-
-def _locked(citizen: CitizenView, now: datetime) -> bool:
-    return citizen.locked_until is not None and citizen.locked_until > now

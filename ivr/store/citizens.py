@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, case, literal, null, select, update
+from sqlalchemy import select, update
 
+from ivr.domain.lockout import LockoutPolicy, Refused, Settled, is_locked
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
+from ivr.store.lockouts import LockoutColumns
 from ivr.store.models import (
     BalanceQuery,
     Citizen,
@@ -18,10 +20,17 @@ from ivr.store.models import (
     PensionAccount,
     SecurityEvent,
 )
-from ivr.store.types import UTCDateTime, utcnow
+from ivr.store.types import utcnow
 from ivr.store.views import CitizenView, ContributionView, MedicalView
 
 __all__ = ["CitizenRecords"]
+
+_LOCKOUT = LockoutColumns(
+    failures=Citizen.password_failures,
+    locked_until=Citizen.locked_until,
+    checks=Citizen.password_checks,
+    checks_since=Citizen.password_checks_since,
+)
 
 
 class CitizenRecords(RecordsBase):
@@ -39,54 +48,67 @@ class CitizenRecords(RecordsBase):
             locked_until=citizen.locked_until,
         )
 
-    async def record_password_failure(
+    # -- the query password's lock-out: claim, check (by the caller), settle ------------------
+
+    async def claim_password_check(
+        self, citizen_id: int, *, policy: LockoutPolicy, now: datetime
+    ) -> Refused | None:
+        """Claim one password check (None: granted), in one statement: refused while locked, or
+        when the wrong passwords so far plus the checks under way reach the limit."""
+        granted, values = _LOCKOUT.claim(policy, now)
+        async with self.db.write() as session:
+            claimed = await session.scalar(
+                update(Citizen)
+                .where(Citizen.id == citizen_id, granted)
+                .values(values)
+                .returning(Citizen.id)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed is not None:
+                return None
+            row = (
+                await session.execute(select(Citizen.locked_until).where(Citizen.id == citizen_id))
+            ).one_or_none()
+        if row is None:
+            raise NotFound("citizen", citizen_id)
+        return Refused(row.locked_until if is_locked(row.locked_until, now) else None)
+
+    async def settle_password_check(
         self,
         citizen_id: int,
         *,
+        right: bool,
+        policy: LockoutPolicy,
         now: datetime,
-        max_failures: int,
-        lock_for: timedelta,
         call_id: int | None,
-    ) -> tuple[int, datetime | None]:
-        """Count one wrong password; lock at ``max_failures``. Returns (failures, locked_until).
-
-        One UPDATE does the counting, so concurrent failures are never lost. The rules are those
-        of ``ivr.domain.password.after_failure``: a count at the limit whose lock has run out
-        starts again at 1; during a lock (failures that raced the lock) the count goes on and the
-        lock end stays.
-        """
-        if max_failures < 1:
-            raise ValueError("max_failures must be at least 1")
-        until = now + lock_for
-        failures = Citizen.password_failures
-        locked = and_(Citizen.locked_until.is_not(None), Citizen.locked_until > now)
-        restarted = failures >= max_failures
-        new_failures = case((locked, failures + 1), (restarted, 1), else_=failures + 1)
-        lock_at = literal(until, UTCDateTime())
-        new_lock = case(
-            (locked, Citizen.locked_until),
-            (restarted, lock_at if max_failures == 1 else null()),
-            (failures + 1 >= max_failures, lock_at),
-            else_=null(),
-        )
-        statement = (
-            update(Citizen)
-            .where(Citizen.id == citizen_id)
-            .values(password_failures=new_failures, locked_until=new_lock)
-            .returning(
-                Citizen.password_failures, Citizen.locked_until, Citizen.id_hash, Citizen.id_masked
-            )
-            .execution_options(synchronize_session=False)
-        )
+    ) -> Settled:
+        """Settle a claimed check: a right password resets the count; a wrong one counts (and
+        locks at the limit), with a security event for each failure and each lock."""
+        values = _LOCKOUT.success() if right else _LOCKOUT.failure(policy, now)
         async with self.db.write() as session:
-            row = (await session.execute(statement)).one_or_none()
+            row = (
+                await session.execute(
+                    update(Citizen)
+                    .where(Citizen.id == citizen_id)
+                    .values(values)
+                    .returning(
+                        Citizen.password_failures,
+                        Citizen.locked_until,
+                        Citizen.id_hash,
+                        Citizen.id_masked,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            ).one_or_none()
             if row is None:
                 raise NotFound("citizen", citizen_id)
             count, locked_until, id_hash, id_masked = row
-            just_locked = locked_until == until and count == max_failures
-            events = [("password_failure", f"{count}/{max_failures}")]
-            if just_locked:
-                events.append(("locked", f"until {until.isoformat()}"))
+            settled = _LOCKOUT.settled(policy, now, count, locked_until)
+            if right:
+                return settled
+            events = [("password_failure", f"{count}/{policy.max_failures}")]
+            if settled.newly_locked and locked_until is not None:
+                events.append(("locked", f"until {locked_until.isoformat()}"))
             for kind, detail in events:
                 session.add(
                     SecurityEvent(
@@ -98,27 +120,15 @@ class CitizenRecords(RecordsBase):
                         detail=detail,
                     )
                 )
-        return count, locked_until
+        return settled
 
-    async def record_password_success(self, citizen_id: int) -> None:
-        """Reset the failure count (and a run-out lock); no write when there is nothing to reset."""
-        async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    select(Citizen.password_failures, Citizen.locked_until).where(
-                        Citizen.id == citizen_id
-                    )
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFound("citizen", citizen_id)
-        if row.password_failures == 0 and row.locked_until is None:
-            return
+    async def release_password_check(self, citizen_id: int) -> None:
+        """Give back a claim whose check could not finish (it counts neither way)."""
         async with self.db.write() as session:
             await session.execute(
                 update(Citizen)
                 .where(Citizen.id == citizen_id)
-                .values(password_failures=0, locked_until=None)
+                .values(_LOCKOUT.release())
                 .execution_options(synchronize_session=False)
             )
 

@@ -27,6 +27,7 @@ __all__ = [
     "Card",
     "Citizen",
     "ContributionRecord",
+    "LoginThrottle",
     "LossReport",
     "MedicalAccount",
     "MonthlyCredit",
@@ -81,6 +82,10 @@ class Citizen(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     password_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
+    # Password checks claimed and not settled yet, and when the last was claimed (migration 0004):
+    # the lock-out counts them (``ivr.domain.lockout``).
+    password_checks: Mapped[int] = mapped_column(default=0, server_default="0")
+    password_checks_since: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -291,7 +296,7 @@ class VoiceMessage(Base):
 
 
 class User(Base):
-    """A console account; the password only as its argon2 hash, the lock-out in the row."""
+    """A console account; the password only as its argon2 hash (the lock-out: ``LoginThrottle``)."""
 
     __tablename__ = "users"
 
@@ -299,10 +304,24 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))  # "supervisor" | "staff" | "auditor"
     password_hash: Mapped[str] = mapped_column(String(255))
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """The log-in lock-out of one name typed from one source address (migration 0004), whether an
+    account has that name or not; the name only as its SHA-256 (a password typed as a name is
+    not kept in clear)."""
+
+    __tablename__ = "login_throttles"
+
+    name_hash: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    remote: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    checks: Mapped[int] = mapped_column(default=0, server_default="0")
+    checks_since: Mapped[datetime | None]
 
 
 class WebSession(Base):

@@ -1,25 +1,40 @@
-"""Console accounts: users with a role and an argon2 password hash, their lock-out and sessions.
+"""Console accounts: users with a role and an argon2 password hash, their log-in lock-out and
+sessions.
 
 Hashing is not done here (the store never sees a password): callers pass the argon2 hash in.
 A session row is keyed by the SHA-256 of the random token in the cookie, so a copy of the
-database does not give anyone a usable session.
+database does not give anyone a usable session. The lock-out is kept per name typed and source
+address (``login_throttles``), for names with and without an account alike.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, delete, literal, null, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from ivr.store.base import RecordsBase
+from ivr.domain.lockout import LockoutPolicy, Refused, Settled, is_locked
+from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound, StoreError
-from ivr.store.models import User, WebSession
-from ivr.store.types import UTCDateTime
+from ivr.store.lockouts import LockoutColumns
+from ivr.store.models import LoginThrottle, User, WebSession
 
 __all__ = ["Accounts", "Role", "SessionView", "UserExists", "UserView"]
+
+_LOCKOUT = LockoutColumns(
+    failures=LoginThrottle.failures,
+    locked_until=LoginThrottle.locked_until,
+    checks=LoginThrottle.checks,
+    checks_since=LoginThrottle.checks_since,
+    last_failure_at=LoginThrottle.last_failure_at,
+)
 
 
 class Role(enum.StrEnum):
@@ -40,12 +55,7 @@ class UserView:
     username: str
     role: Role
     password_hash: str
-    failed_logins: int
-    locked_until: datetime | None
     last_login_at: datetime | None
-
-    def locked_at(self, now: datetime) -> bool:
-        return self.locked_until is not None and now < self.locked_until
 
 
 @dataclass(frozen=True)
@@ -61,9 +71,33 @@ def _view(user: User) -> UserView:
         username=user.username,
         role=Role(user.role),
         password_hash=user.password_hash,
-        failed_logins=user.failed_logins,
-        locked_until=user.locked_until,
         last_login_at=user.last_login_at,
+    )
+
+
+def _name_hash(username: str) -> str:
+    """How the lock-out keeps a name typed (it may be a password typed in the wrong field)."""
+    return hashlib.sha256(username.encode()).hexdigest()
+
+
+def _key(username: str, remote: str) -> dict[str, str]:
+    return {"name_hash": _name_hash(username), "remote": clip(remote, 64)}
+
+
+def _matches(key: dict[str, str]) -> tuple[ColumnElement[bool], ...]:
+    return LoginThrottle.name_hash == key["name_hash"], LoginThrottle.remote == key["remote"]
+
+
+def _idle(policy: LockoutPolicy, now: datetime) -> ColumnElement[bool]:
+    """Rows that hold nothing any more: no check under way, no lock, no failure still counted."""
+    assert policy.forget_after is not None
+    return and_(
+        or_(LoginThrottle.checks == 0, LoginThrottle.checks_since <= now - policy.claim_ttl),
+        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        or_(
+            LoginThrottle.failures == 0,
+            LoginThrottle.last_failure_at <= now - policy.forget_after,
+        ),
     )
 
 
@@ -91,64 +125,118 @@ class Accounts(RecordsBase):
         async with self.db.read() as session:
             return [_view(u) for u in await session.scalars(select(User).order_by(User.username))]
 
-    async def set_password(self, username: str, password_hash: str) -> None:
-        """A new password (also lifts a lock-out): ``hotline users passwd``, or a re-hash."""
+    async def set_password(self, username: str, password_hash: str) -> int:
+        """A new password (``hotline users passwd``): in one transaction it lifts the name's
+        log-in locks and ends every session of the account. Returns how many sessions ended."""
         async with self.db.write() as session:
-            result = await session.execute(
+            user_id = await session.scalar(
                 update(User)
                 .where(User.username == username)
-                .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+                .values(password_hash=password_hash)
                 .returning(User.id)
                 .execution_options(synchronize_session=False)
             )
-            if result.one_or_none() is None:
+            if user_id is None:
                 raise NotFound("user", username)
+            await session.execute(
+                delete(LoginThrottle).where(LoginThrottle.name_hash == _name_hash(username))
+            )
+            ended = await session.execute(
+                delete(WebSession).where(WebSession.user_id == user_id).returning(WebSession.id)
+            )
+            return len(ended.all())
 
-    # -- lock-out ------------------------------------------------------------------------------
-
-    async def record_login_failure(
-        self, user_id: int, *, now: datetime, max_failures: int, lock_for: timedelta
-    ) -> tuple[int, datetime | None]:
-        """Count one wrong password; lock at ``max_failures``. Returns (failures, locked_until).
-
-        One UPDATE counts, so concurrent failures are never lost. A count at the limit belongs to
-        a lock that has run out (a locked account is refused before its password is checked), so
-        counting starts again at 1.
-        """
-        if max_failures < 1:
-            raise ValueError("max_failures must be at least 1")
-        locked = and_(User.locked_until.is_not(None), User.locked_until > now)
-        restarted = User.failed_logins >= max_failures
-        new_count = case((locked, User.failed_logins), (restarted, 1), else_=User.failed_logins + 1)
-        lock_at = literal(now + lock_for, UTCDateTime())
-        new_lock = case(
-            (locked, User.locked_until),
-            (restarted, lock_at if max_failures == 1 else null()),
-            (User.failed_logins + 1 >= max_failures, lock_at),
-            else_=null(),
-        )
+    async def rehash(self, user_id: int, old_hash: str, new_hash: str) -> None:
+        """The same password under the current hash parameters (after a log-in): sessions stay.
+        Only while the hash is still the one checked: a password changed meanwhile stays."""
         async with self.db.write() as session:
-            row = (
-                await session.execute(
-                    update(User)
-                    .where(User.id == user_id)
-                    .values(failed_logins=new_count, locked_until=new_lock)
-                    .returning(User.failed_logins, User.locked_until)
-                    .execution_options(synchronize_session=False)
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFound("user", user_id)
-        return int(row[0]), row[1]
+            await session.execute(
+                update(User)
+                .where(User.id == user_id, User.password_hash == old_hash)
+                .values(password_hash=new_hash)
+                .execution_options(synchronize_session=False)
+            )
 
-    async def record_login_success(self, user_id: int, *, now: datetime) -> None:
+    async def record_login(self, user_id: int, *, now: datetime) -> None:
         async with self.db.write() as session:
             await session.execute(
                 update(User)
                 .where(User.id == user_id)
-                .values(failed_logins=0, locked_until=None, last_login_at=now)
+                .values(last_login_at=now)
                 .execution_options(synchronize_session=False)
             )
+
+    # -- lock-out: per name typed and source address (``ivr.domain.lockout``) -------------------
+
+    async def claim_login(
+        self, username: str, remote: str, *, policy: LockoutPolicy, now: datetime
+    ) -> Refused | None:
+        """Claim one password check for ``username`` from ``remote`` (None: granted) in one
+        statement, an upsert (the first attempt makes the row), whether the account exists or
+        not."""
+        granted, values = _LOCKOUT.claim(policy, now)
+        key = _key(username, remote)
+        insert: Any = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(LoginThrottle)
+            .values(**key, failures=0, checks=1, checks_since=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.name_hash, LoginThrottle.remote],
+                set_=values,
+                where=granted,
+            )
+            .returning(LoginThrottle.checks)
+        )
+        async with self.db.write() as session:
+            if (await session.execute(statement)).one_or_none() is not None:
+                return None
+            locked_until = await session.scalar(
+                select(LoginThrottle.locked_until).where(*_matches(key))
+            )
+        return Refused(locked_until if is_locked(locked_until, now) else None)
+
+    async def settle_login(
+        self, username: str, remote: str, *, right: bool, policy: LockoutPolicy, now: datetime
+    ) -> Settled:
+        """Settle a claimed check: right resets the name's count from that address (and clears
+        rows that hold nothing any more); wrong counts and, at the limit, locks."""
+        key = _key(username, remote)
+        values = _LOCKOUT.success() if right else _LOCKOUT.failure(policy, now)
+        async with self.db.write() as session:
+            failures, locked_until = (
+                await session.execute(
+                    update(LoginThrottle)
+                    .where(*_matches(key))
+                    .values(values)
+                    .returning(LoginThrottle.failures, LoginThrottle.locked_until)
+                    .execution_options(synchronize_session=False)
+                )
+            ).one()
+            if right:
+                await session.execute(delete(LoginThrottle).where(_idle(policy, now)))
+        return _LOCKOUT.settled(policy, now, int(failures), locked_until)
+
+    async def release_login(self, username: str, remote: str) -> None:
+        """Give back a claim whose check could not finish (it counts neither way)."""
+        async with self.db.write() as session:
+            await session.execute(
+                update(LoginThrottle)
+                .where(*_matches(_key(username, remote)))
+                .values(_LOCKOUT.release())
+                .execution_options(synchronize_session=False)
+            )
+
+    async def locked_logins(self, now: datetime) -> dict[str, datetime]:
+        """Accounts locked from some address now: name -> the latest end of those locks."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(LoginThrottle.name_hash, func.max(LoginThrottle.locked_until))
+                .where(LoginThrottle.locked_until > now)
+                .group_by(LoginThrottle.name_hash)
+            )
+            ends = {hashed: until for hashed, until in rows if until is not None}
+            names = list(await session.scalars(select(User.username)))
+        return {name: ends[_name_hash(name)] for name in names if _name_hash(name) in ends}
 
     # -- sessions ------------------------------------------------------------------------------
 

@@ -1,23 +1,34 @@
 """Log-in and log-out: argon2 password check, lock-out after repeated failures, sessions;
 ``/api/session`` tells an API client who it is logged in as and its CSRF token.
 
-Five wrong passwords in a row lock an account for 15 minutes; while locked the password is not
-even checked. An unknown name costs the same argon2 check as a known one and gets the same
-answer, so the form does not tell which names exist. Every attempt is audited.
+The lock-out (``CONSOLE_LOCKOUT``) holds a name typed from one source address, with back-off, so
+guesses from one place never lock the owner out elsewhere, and a lock ends by itself. A password
+is checked only after a claim in the database (``ivr.domain.lockout``): parallel attempts check
+no more passwords than the limit allows; a refused attempt is not checked at all. Known and
+unknown names take the same steps (an unknown name is checked against a dummy argon2 hash and
+counts toward its own lock-out), so neither the answer nor its timing tells which names exist.
+Every attempt is audited, and each lock.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.domain.account_password import hash_password_async, needs_rehash, verify_password_async
+from ivr.domain.account_password import (
+    CONSOLE_LOCKOUT,
+    hash_password_async,
+    needs_rehash,
+    verify_password_async,
+)
 from ivr.domain.clock import stamp
+from ivr.domain.lockout import Refused
 from ivr.store.types import utcnow
-from ivr.store.users import Role, UserView
+from ivr.store.users import Role
 from ivr.web.plumbing.auditing import audit
 from ivr.web.plumbing.menu import MENU
 from ivr.web.plumbing.roles import ALL_ROLES
@@ -35,13 +46,25 @@ from ivr.web.plumbing.sessions import (
 )
 from ivr.web.state import console, session_of
 
-__all__ = ["LOCK_FOR", "MAX_FAILURES", "routes"]
+__all__ = ["routes"]
 
-MAX_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
 _LOGIN_FORM_LIFETIME = timedelta(hours=1)
 
 routes = Routes()
+
+
+def _minutes(span: timedelta, *, long: bool = False) -> str:
+    """A lock's length in whole minutes, rounded up: ``2 min`` (``2 minutes`` when ``long``)."""
+    count = max(1, math.ceil(span.total_seconds() / 60))
+    if not long:
+        return f"{count} min"
+    return f"{count} minute" if count == 1 else f"{count} minutes"
+
+
+LOCKOUT_HINT = (
+    f"{CONSOLE_LOCKOUT.max_failures} wrong passwords in a row lock log-ins from one place for "
+    f"{_minutes(CONSOLE_LOCKOUT.lock_for, long=True)}; each further one for twice as long."
+)
 
 
 def _home(request: web.Request, role: Role) -> str:
@@ -85,6 +108,7 @@ def _login_page(
             "username": username,
             "login_token": token,
             "next": next_path or request.query.get("next", ""),
+            "lockout_hint": LOCKOUT_HINT,
         },
         status=status,
     )
@@ -110,34 +134,35 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))
     next_path = str(form.get("next", ""))[:500]
+    remote = request.remote or ""
+    actor = username or "-"
     now = utcnow()
-    user = await state.accounts.find_user(username) if username else None
-    if user is not None and user.locked_at(now):
-        await audit(
-            request,
-            "login_locked",
-            actor=username,
-            role=user.role.value,
-            detail=f"refused: locked until {stamp(user.locked_until)}",
-        )
-        return _login_page(
-            request,
-            error=_locked_message(user),
-            username=username,
-            next_path=next_path,
-            status=429,
-        )
-    ok = await verify_password_async(user.password_hash if user else state.dummy_hash, password)
+    refusal = await state.accounts.claim_login(username, remote, policy=CONSOLE_LOCKOUT, now=now)
+    if refusal is not None:
+        return await _refused(request, refusal, username, next_path, now)
+    try:
+        user = await state.accounts.find_user(username) if username else None
+        ok = await verify_password_async(user.password_hash if user else state.dummy_hash, password)
+    except BaseException:  # the check did not finish: it counts neither way
+        await state.accounts.release_login(username, remote)
+        raise
+    settled_at = utcnow()
+    settled = await state.accounts.settle_login(
+        username, remote, right=ok and user is not None, policy=CONSOLE_LOCKOUT, now=settled_at
+    )
     if user is None or not ok:
-        detail = "unknown user"
-        if user is not None:
-            failures, locked_until = await state.accounts.record_login_failure(
-                user.id, now=now, max_failures=MAX_FAILURES, lock_for=LOCK_FOR
+        what = "unknown user" if user is None else "wrong password"
+        detail = f"{what} {settled.failures}/{CONSOLE_LOCKOUT.max_failures}"
+        await audit(request, "login_failed", actor=actor, detail=detail)
+        if settled.newly_locked and settled.locked_until is not None:
+            lock = settled.locked_until - settled_at
+            await audit(
+                request,
+                "login_locked",
+                actor=actor,
+                detail=f"{settled.failures} wrong passwords in a row from {remote or '-'}: "
+                f"locked for {_minutes(lock)}, until {stamp(settled.locked_until)}",
             )
-            detail = f"wrong password {failures}/{MAX_FAILURES}"
-            if locked_until is not None:
-                detail += f", locked until {stamp(locked_until)}"
-        await audit(request, "login_failed", actor=username or "-", detail=detail)
         return _login_page(
             request,
             error="Wrong name or password.",
@@ -145,9 +170,10 @@ async def login(request: web.Request) -> web.StreamResponse:
             next_path=next_path,
             status=401,
         )
-    await state.accounts.record_login_success(user.id, now=now)
+    await state.accounts.record_login(user.id, now=now)
     if needs_rehash(user.password_hash):
-        await state.accounts.set_password(user.username, await hash_password_async(password))
+        new_hash = await hash_password_async(password)
+        await state.accounts.rehash(user.id, user.password_hash, new_hash)
     previous = session_of(request)
     if previous is not None:  # logging in again (maybe as someone else) ends the old session
         await _end_session(request)
@@ -163,11 +189,22 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _locked_message(user: UserView) -> str:
-    return (
-        f"Too many wrong passwords: this account is locked until {stamp(user.locked_until)} "
-        "(China Standard Time)."
-    )
+async def _refused(
+    request: web.Request, refusal: Refused, username: str, next_path: str, now: datetime
+) -> web.Response:
+    """429 without a password check: the same for every name, whether an account has it or not."""
+    if refusal.locked_until is not None:
+        wait = refusal.locked_until - now
+        error = f"Too many failed log-ins: try again in {_minutes(wait, long=True)}."
+        detail = f"refused: locked until {stamp(refusal.locked_until)}"
+    else:
+        wait = timedelta(seconds=1)
+        error = "Too many log-in attempts at once: try again in a moment."
+        detail = "refused: too many checks under way"
+    await audit(request, "login_refused", actor=username or "-", detail=detail)
+    response = _login_page(request, error=error, username=username, next_path=next_path, status=429)
+    response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+    return response
 
 
 @routes.post("/logout", roles=ALL_ROLES)

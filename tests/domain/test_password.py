@@ -1,19 +1,16 @@
-"""Query passwords: initial password, rules for a new one, argon2id hashing, lock-out."""
+"""Query passwords: initial password, rules for a new one, argon2id hashing."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
 from ivr.domain.idnumber import parse_id
 from ivr.domain.password import (
-    LockoutPolicy,
-    after_failure,
     hash_password,
     hash_password_async,
     initial_password,
-    is_locked,
     needs_rehash,
     password_problem,
     verify_password,
@@ -21,7 +18,6 @@ from ivr.domain.password import (
 )
 
 RESIDENT = parse_id("420102197305080012", today=date(2026, 1, 1))
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def test_initial_password_is_six_digits_before_the_last() -> None:
@@ -75,33 +71,3 @@ async def test_async_wrappers() -> None:
     stored = await hash_password_async("246813")
     assert await verify_password_async(stored, "246813")
     assert not await verify_password_async(stored, "246814")
-
-
-def test_is_locked() -> None:
-    assert not is_locked(None, NOW)
-    assert is_locked(NOW + timedelta(seconds=1), NOW)
-    assert not is_locked(NOW, NOW)
-    assert not is_locked(NOW - timedelta(hours=1), NOW)
-
-
-def test_three_failures_lock_for_24_hours() -> None:
-    policy = LockoutPolicy()
-    assert after_failure(0, NOW, policy) == (1, None)
-    assert after_failure(1, NOW, policy) == (2, None)
-    count, until = after_failure(2, NOW, policy)
-    assert count == 3
-    assert until == NOW + timedelta(hours=24)
-    assert is_locked(until, NOW + timedelta(hours=23, minutes=59))
-    assert not is_locked(until, NOW + timedelta(hours=24))
-
-
-def test_failure_after_an_expired_lock_counts_from_one() -> None:
-    assert after_failure(3, NOW) == (1, None)
-
-
-def test_configured_policy() -> None:
-    policy = LockoutPolicy(max_failures=5, lock_for=timedelta(hours=1))
-    assert after_failure(3, NOW, policy) == (4, None)
-    assert after_failure(4, NOW, policy) == (5, NOW + timedelta(hours=1))
-    with pytest.raises(ValueError):
-        LockoutPolicy(max_failures=0)

@@ -9,12 +9,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import column, func, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.migrate import alembic_config, upgrade_sync
-from ivr.store.models import Base, Call, CallStep
+from ivr.store.models import Base, Call, CallStep, User, WebSession
+from ivr.store.types import UTCDateTime
 from tests.store.support import NOW
 
 
@@ -70,6 +71,43 @@ async def test_runs_are_added_to_a_database_holding_calls(database_url: str) -> 
     finally:
         await db.close()
     assert found == [(None, 1)]
+
+
+async def test_lockouts_upgrade_a_database_with_accounts_and_sessions(database_url: str) -> None:
+    """0004 drops the account's lock columns in place: sessions refer to ``users``."""
+    await asyncio.to_thread(upgrade_sync, database_url, "0003")
+    db = await open_database(database_url)
+    try:
+        async with db.write() as session:
+            # The table as 0003 left it, the lock-out columns with it.
+            users_0003 = table(
+                "users",
+                column("id"),
+                column("username"),
+                column("role"),
+                column("password_hash"),
+                column("failed_logins"),
+                column("created_at", UTCDateTime()),
+            )
+            user_id = await session.scalar(
+                insert(users_0003)
+                .values(username="sup", role="supervisor", password_hash="$argon2id$x")
+                .values(failed_logins=4, created_at=NOW)
+                .returning(users_0003.c.id)
+            )
+            await session.execute(
+                insert(WebSession).values(
+                    id="s", user_id=user_id, csrf_token="c", created_at=NOW, expires_at=NOW
+                )
+            )
+        await upgrade_database(database_url)
+        async with db.read() as session:
+            found = (
+                await session.execute(select(User.username, WebSession.id).join(WebSession))
+            ).all()
+    finally:
+        await db.close()
+    assert [tuple(row) for row in found] == [("sup", "s")]
 
 
 async def test_open_database_does_not_migrate(database_url: str) -> None:

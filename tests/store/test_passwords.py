@@ -1,4 +1,5 @@
-"""Password failures, lock-out and changes: counted exactly, even under heavy concurrency."""
+"""The callers' password lock-out in the database: claims, settling, exact counts under parallel
+attempts from one process and from two (as two nodes would), and password changes."""
 
 from __future__ import annotations
 
@@ -7,27 +8,44 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ivr.store.database import Database
+from ivr.domain.lockout import Refused
+from ivr.domain.password import caller_lockout
+from ivr.store.database import Database, open_database
 from ivr.store.models import PasswordChange, SecurityEvent
 from ivr.store.records import Records
 from tests.store.support import NOW, Person
 
+POLICY = caller_lockout(3, 24)
 LOCK = timedelta(hours=24)
 
 
-async def _fail(
-    records: Records, person: Person, *, minutes: int = 0
+def at(minutes: float) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+async def claim(records: Records, person: Person, minutes: float = 0) -> Refused | None:
+    return await records.claim_password_check(person.citizen_id, policy=POLICY, now=at(minutes))
+
+
+async def wrong(
+    records: Records, person: Person, minutes: float = 0
 ) -> tuple[int, datetime | None]:
-    return await records.record_password_failure(
-        person.citizen_id,
-        now=NOW + timedelta(minutes=minutes),
-        max_failures=3,
-        lock_for=LOCK,
-        call_id=None,
+    """A claimed check that fails: (failures, locked_until)."""
+    assert await claim(records, person, minutes) is None
+    settled = await records.settle_password_check(
+        person.citizen_id, right=False, policy=POLICY, now=at(minutes), call_id=None
+    )
+    return settled.failures, settled.locked_until
+
+
+async def right(records: Records, person: Person, minutes: float = 0) -> None:
+    assert await claim(records, person, minutes) is None
+    await records.settle_password_check(
+        person.citizen_id, right=True, policy=POLICY, now=at(minutes), call_id=None
     )
 
 
-async def _events(db: Database) -> list[tuple[str, str]]:
+async def events(db: Database) -> list[tuple[str, str]]:
     async with db.read() as session:
         rows = await session.execute(
             select(SecurityEvent.kind, SecurityEvent.detail).order_by(SecurityEvent.id)
@@ -35,56 +53,119 @@ async def _events(db: Database) -> list[tuple[str, str]]:
         return [(kind, detail) for kind, detail in rows]
 
 
-async def test_third_failure_locks(records: Records, db: Database, person: Person) -> None:
-    assert await _fail(records, person) == (1, None)
-    assert await _fail(records, person, minutes=1) == (2, None)
-    count, until = await _fail(records, person, minutes=2)
-    assert (count, until) == (3, NOW + timedelta(minutes=2) + LOCK)
+async def test_third_failure_locks_and_a_lock_refuses_claims(
+    records: Records, db: Database, person: Person
+) -> None:
+    assert await wrong(records, person) == (1, None)
+    assert await wrong(records, person, 1) == (2, None)
+    assert await wrong(records, person, 2) == (3, at(2) + LOCK)
     citizen = await records.find_citizen(person.id_hash)
     assert citizen is not None
-    assert (citizen.password_failures, citizen.locked_until) == (3, until)
-    kinds = [kind for kind, _ in await _events(db)]
+    assert (citizen.password_failures, citizen.locked_until) == (3, at(2) + LOCK)
+    assert await claim(records, person, 3) == Refused(at(2) + LOCK)
+    kinds = [kind for kind, _ in await events(db)]
     assert kinds == ["password_failure", "password_failure", "password_failure", "locked"]
 
 
-async def test_after_the_lock_runs_out_counting_starts_again(
+async def test_after_the_lock_runs_out_the_caller_gets_three_tries_again(
     records: Records, person: Person
 ) -> None:
     for minute in range(3):
-        await _fail(records, person, minutes=minute)
+        await wrong(records, person, minute)
     after = 24 * 60 + 5
-    assert await _fail(records, person, minutes=after) == (1, None)
+    assert await wrong(records, person, after) == (1, None)
+    assert await wrong(records, person, after + 1) == (2, None)
 
 
-async def test_success_resets_the_count(records: Records, person: Person) -> None:
-    await _fail(records, person)
-    await _fail(records, person)
-    await records.record_password_success(person.citizen_id)
+async def test_the_right_password_resets_the_count(records: Records, person: Person) -> None:
+    await wrong(records, person)
+    await wrong(records, person)
+    await right(records, person)
     citizen = await records.find_citizen(person.id_hash)
     assert citizen is not None and citizen.password_failures == 0
-    await records.record_password_success(person.citizen_id)  # nothing to do: no write
-    assert await _fail(records, person) == (1, None)
+    assert await wrong(records, person) == (1, None)
 
 
-async def test_200_concurrent_failures_are_all_counted(
+async def test_checks_under_way_count_toward_the_limit(records: Records, person: Person) -> None:
+    await wrong(records, person)
+    assert await claim(records, person) is None
+    assert await claim(records, person) is None
+    # One wrong password and two checks under way: those two could lock the account.
+    assert await claim(records, person) == Refused(None)
+    await records.settle_password_check(
+        person.citizen_id, right=True, policy=POLICY, now=NOW, call_id=None
+    )
+    assert await claim(records, person) is None  # the right one reset the count: room again
+
+
+async def test_a_check_that_could_not_finish_is_given_back(
+    records: Records, person: Person
+) -> None:
+    for _ in range(3):
+        assert await claim(records, person) is None
+    assert await claim(records, person) == Refused(None)
+    await records.release_password_check(person.citizen_id)
+    assert await claim(records, person) is None
+    citizen = await records.find_citizen(person.id_hash)
+    assert citizen is not None and citizen.password_failures == 0
+
+
+async def test_claims_of_a_killed_process_stop_counting(records: Records, person: Person) -> None:
+    for _ in range(3):
+        assert await claim(records, person) is None  # never settled: the process died
+    assert await claim(records, person, 0.5) == Refused(None)
+    ttl = POLICY.claim_ttl.total_seconds() / 60
+    assert await claim(records, person, ttl + 0.1) is None
+
+
+async def test_forty_parallel_claims_grant_exactly_three(
     records: Records, db: Database, person: Person
 ) -> None:
-    results = await asyncio.gather(*(_fail(records, person) for _ in range(200)))
-    citizen = await records.find_citizen(person.id_hash)
-    assert citizen is not None
-    assert citizen.password_failures == 200
-    assert sorted(count for count, _ in results) == list(range(1, 201))
-    assert citizen.locked_until == NOW + LOCK
-    kinds = [kind for kind, _ in await _events(db)]
-    assert kinds.count("password_failure") == 200
-    assert kinds.count("locked") == 1
+    refusals = await asyncio.gather(*(claim(records, person) for _ in range(40)))
+    assert refusals.count(None) == 3
+    assert refusals.count(Refused(None)) == 37
+    settled = await asyncio.gather(
+        *(
+            records.settle_password_check(
+                person.citizen_id, right=False, policy=POLICY, now=NOW, call_id=None
+            )
+            for _ in range(3)
+        )
+    )
+    assert sorted(s.failures for s in settled) == [1, 2, 3]
+    assert [s.newly_locked for s in sorted(settled, key=lambda s: s.failures)] == [
+        False,
+        False,
+        True,
+    ]
+    kinds = [kind for kind, _ in await events(db)]
+    assert kinds.count("password_failure") == 3 and kinds.count("locked") == 1
+    assert await claim(records, person, 1) == Refused(NOW + LOCK)
+
+
+async def test_two_nodes_on_one_database_grant_three_in_all(
+    database_url: str, db: Database, person: Person
+) -> None:
+    """Two handles (each its own connection pool, as two processes or nodes have)."""
+    other = await open_database(database_url)
+    try:
+        nodes = [Records(db), Records(other)]
+        refusals = await asyncio.gather(
+            *(
+                nodes[n % 2].claim_password_check(person.citizen_id, policy=POLICY, now=NOW)
+                for n in range(40)
+            )
+        )
+    finally:
+        await other.close()
+    assert refusals.count(None) == 3
 
 
 async def test_change_password_stores_the_hash_and_unlocks(
     records: Records, db: Database, person: Person
 ) -> None:
     for minute in range(3):
-        await _fail(records, person, minutes=minute)
+        await wrong(records, person, minute)
     await records.change_password(person.citizen_id, "$argon2id$new", call_id=None, now=NOW)
     citizen = await records.find_citizen(person.id_hash)
     assert citizen is not None
@@ -101,5 +182,5 @@ async def test_security_events_and_unknown_citizen(records: Records, db: Databas
     await records.record_security_event(
         "id_invalid", call_id=None, id_masked="110105********0000", detail="check_character"
     )
-    assert await _events(db) == [("id_invalid", "check_character")]
+    assert await events(db) == [("id_invalid", "check_character")]
     assert await records.find_citizen("0" * 64) is None

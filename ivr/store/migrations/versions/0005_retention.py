@@ -18,7 +18,7 @@ from alembic import op
 from ivr.store.types import UTCDateTime
 
 revision: str = "0005"
-down_revision: str | None = "0003"  # 0004 is on another branch: renumber when they meet
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
