@@ -184,7 +184,7 @@ class CitizenRecords(RecordsBase):
             )
         if balance is None:
             raise NotFound("pension account of citizen", citizen_id)
-        self.later(self._log_query(citizen_id, call_id, "pension", now))
+        self.later(self._log_query(citizen_id, call_id, "pension", now or utcnow()))
         return balance
 
     async def medical_account(
@@ -194,7 +194,7 @@ class CitizenRecords(RecordsBase):
             account = await session.get(MedicalAccount, citizen_id)
             if account is None:
                 raise NotFound("medical account of citizen", citizen_id)
-            self.later(self._log_query(citizen_id, call_id, "medical", now))
+            self.later(self._log_query(citizen_id, call_id, "medical", now or utcnow()))
             return MedicalView(
                 balance=account.balance,
                 last_credit_amount=account.last_credit_amount,
@@ -208,7 +208,7 @@ class CitizenRecords(RecordsBase):
             record = await session.get(ContributionRecord, citizen_id)
             if record is None:
                 raise NotFound("contribution record of citizen", citizen_id)
-            self.later(self._log_query(citizen_id, call_id, "contributions", now))
+            self.later(self._log_query(citizen_id, call_id, "contributions", now or utcnow()))
             return ContributionView(
                 insured_status=record.insured_status,
                 last_paid_month=record.last_paid_month,
@@ -217,9 +217,8 @@ class CitizenRecords(RecordsBase):
             )
 
     async def _log_query(
-        self, citizen_id: int, call_id: int | None, kind: str, now: datetime | None
+        self, citizen_id: int, call_id: int | None, kind: str, at: datetime
     ) -> None:
+        """The query as it happened (``at``: when the balance was read, not when this lands)."""
         async with self.db.write() as session:
-            session.add(
-                BalanceQuery(call_id=call_id, citizen_id=citizen_id, kind=kind, at=now or utcnow())
-            )
+            session.add(BalanceQuery(call_id=call_id, citizen_id=citizen_id, kind=kind, at=at))
