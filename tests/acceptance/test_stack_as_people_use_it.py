@@ -10,9 +10,11 @@
    as waiting, every page answers or gives its role's 403, nothing answers 500; the softphone
    heard the greeting; after the hang-ups each call is in the call log with its hang-up cause and
    length;
-3. ``kill -9`` of the stack mid-call: the next ``hotline up`` closes that call as interrupted at
+3. ``kill -9`` of Asterisk mid-call: the stack starts it again on its own, ``/readyz`` says
+   telephony is down meanwhile, a new call is answered, the cut call is ``interrupted``;
+4. ``kill -9`` of the stack mid-call: the next ``hotline up`` closes that call as interrupted at
    the time the stack went away, and never lists it as live;
-4. ``hotline down`` leaves no process of the stack and no port held.
+5. ``hotline down`` leaves no process of the stack and no port held.
 
 The modules' tests run once, in this order, on one stack (a few minutes in all).
 """
@@ -32,6 +34,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from aiohttp import ClientSession
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from ivr.ami.client import AMIClient
@@ -55,7 +58,8 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="module")]
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "acceptance"
 ANSWER_S = 1.0  # from the 200 OK to the greeting: Answer() waits, then the AGI connection
 WAIT_FOR_AGENT_S = 25.0  # how long the sipp caller waits in the agents' queue
-SIPP_CALLER, SOFTPHONE, AMI_CALLER, KILLED_CALLER = "6001", "6002", "13900000001", "13900000002"
+SIPP_CALLER, SOFTPHONE, AMI_CALLER = "6001", "6002", "13900000001"
+KILLED_CALLER, CUT_CALLER, AFTER_CALLER = "13900000002", "13900000003", "13900000004"
 STREAM = "/api/live/stream"
 
 
@@ -156,6 +160,12 @@ async def sipp_caller_asking_for_an_agent(stack: UpStack, prompts: PromptClock) 
     sipp = sipkit.caller_sipp(files, stack.settings, number="12333", user=SIPP_CALLER)
     await sipp.start()
     return sipp
+
+
+async def in_the_menus(api: ClientSession, caller: str) -> dict[str, Any] | None:
+    """The caller's live call once the flow has opened its record (from ``/api/live``)."""
+    snap = await (await api.get("/api/live")).json()
+    return next((c for c in snap["calls"] if c["caller_id"] == caller and c["call_id"]), None)
 
 
 def row_of(page: Page, caller: str) -> Any:
@@ -306,7 +316,57 @@ async def test_calls_in_progress_as_every_role_sees_them(stack: UpStack, browser
         await context.close()
 
 
-# --- 3. kill -9 mid-call --------------------------------------------------------------------------
+# --- 3. Asterisk killed mid-call ------------------------------------------------------------------
+
+
+async def test_an_asterisk_killed_mid_call_comes_back_on_its_own(stack: UpStack) -> None:
+    keyed = stack.testers[0]
+    up_pid, asterisk_pid = stack.up_pid(), stack.asterisk_pid()
+    cut = await stack.start_hotline(
+        "call", "12333", "--caller", CUT_CALLER, "--keys", f"-,1,{keyed.keyed_id}#,-,-,-"
+    )
+    try:
+        async with await stack.console("sup") as api:
+            live = await until(lambda: in_the_menus(api, CUT_CALLER), 60, "the call in the menus")
+            assert asterisk_pid is not None
+            os.kill(asterisk_pid, signal.SIGKILL)  # as an OOM kill or a crash would
+            killed_at = datetime.now().astimezone()
+
+            async def telephony(up: bool) -> bool:
+                ready = await api.get("/readyz")
+                body = await ready.json()
+                return (ready.status, body["telephony"]) == ((200, "up") if up else (503, "down"))
+
+            await until(lambda: telephony(False), 10, "/readyz saying telephony is down")
+            # A tester calls again, and again, until the line answers: no command in between.
+            attempts: list[str] = []
+
+            async def answered() -> bool:
+                done = await stack.hotline(
+                    "call", "12333", "--caller", AFTER_CALLER, "--keys", "-", within=120
+                )
+                attempts.append(done.out)
+                return done.code == 0
+
+            await until(answered, 60, "a call answered after the kill", step=1.0)
+            await until(lambda: telephony(True), 30, "/readyz saying telephony is up again")
+    finally:
+        if cut.returncode is None:
+            cut.kill()
+        await cut.wait()
+    assert stack.up_pid() == up_pid  # the hotline process itself was never restarted
+    assert stack.asterisk_pid() not in (None, asterisk_pid)
+    calls = {c["caller_id"]: c for c in await stack.calls()}
+    assert calls[AFTER_CALLER]["hangup_cause"] == 16  # the AMI bridge is back and recording
+    # The cut call is not a caller who gave up: the line went away under them.
+    assert calls[CUT_CALLER]["id"] == live["call_id"]
+    assert calls[CUT_CALLER]["outcome"] == "interrupted", calls[CUT_CALLER]
+    # Answered within 15 s of the kill (the flow opens the record when the call is answered).
+    answered_at = datetime.fromisoformat(calls[AFTER_CALLER]["started_at"])
+    assert answered_at - killed_at < timedelta(seconds=15), (killed_at, answered_at, attempts)
+
+
+# --- 4. kill -9 mid-call --------------------------------------------------------------------------
 
 
 async def test_a_stack_killed_mid_call_leaves_no_call_in_progress(stack: UpStack) -> None:
@@ -317,15 +377,9 @@ async def test_a_stack_killed_mid_call_leaves_no_call_in_progress(stack: UpStack
     )
     try:
         async with await stack.console("sup") as api:
-
-            async def in_the_menus() -> dict[str, Any] | None:
-                snap = await (await api.get("/api/live")).json()
-                return next(
-                    (c for c in snap["calls"] if c["caller_id"] == KILLED_CALLER and c["call_id"]),
-                    None,
-                )
-
-            live = await until(in_the_menus, 60, "the call in the menus")
+            live = await until(
+                lambda: in_the_menus(api, KILLED_CALLER), 60, "the call in the menus"
+            )
         killed_at = datetime.now().astimezone()
         os.kill(stack.up_pid(), signal.SIGKILL)  # as an OOM kill or a crash would
 
@@ -350,7 +404,7 @@ async def test_a_stack_killed_mid_call_leaves_no_call_in_progress(stack: UpStack
     assert all(c["call_id"] != call["id"] for c in snap["calls"])
 
 
-# --- 4. down --------------------------------------------------------------------------------------
+# --- 5. down --------------------------------------------------------------------------------------
 
 
 async def test_down_leaves_no_process_and_no_port(stack: UpStack) -> None:
