@@ -333,3 +333,32 @@ async def test_command_errors_reach_the_handler(serve: ServeFactory) -> None:
         peer = await run_call("127.0.0.1", server.port)
     assert seen.values == [" Usage: STREAM FILE <filename> <escape_digits> [sample offset]"]
     assert peer.variables == {"AFTER": "ok"}
+
+
+async def test_connections_beyond_the_cap_are_refused_with_a_warning(
+    serve: ServeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    release, both_in = asyncio.Event(), asyncio.Event()
+    served: list[str] = []
+
+    async def handler(channel: AGIChannel) -> None:
+        served.append(channel.uniqueid)
+        if len(served) == 2:
+            both_in.set()
+        await release.wait()
+        await channel.set_variable("OK", "1")
+
+    async with serve({"12333": handler}, max_connections=2) as server:
+        held = [
+            asyncio.create_task(run_call("127.0.0.1", server.port, uniqueid=f"1.{n}"))
+            for n in range(2)
+        ]
+        await asyncio.wait_for(both_in.wait(), 5)
+        refused = await asyncio.wait_for(run_call("127.0.0.1", server.port, uniqueid="1.3"), 2)
+        assert refused.commands == [] and "1.3" not in served  # closed at once, never run
+        release.set()
+        assert all(p.variables == {"OK": "1"} for p in await asyncio.gather(*held))
+        again = await asyncio.wait_for(run_call("127.0.0.1", server.port, uniqueid="1.4"), 2)
+        assert again.variables == {"OK": "1"}  # a slot is free again
+    (warning,) = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "2 connections open" in warning.getMessage()
