@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.agi import AGIChannel, AGICommandError, AGIHangup, FastAGIServer, RecordResult
+from ivr.logs import log_handler
 from tests.agipeer import run_call
 
 ServeFactory = Callable[..., AbstractAsyncContextManager[FastAGIServer]]  # the `serve` fixture
@@ -362,3 +365,32 @@ async def test_connections_beyond_the_cap_are_refused_with_a_warning(
         assert again.variables == {"OK": "1"}  # a slot is free again
     (warning,) = [r for r in caplog.records if "refused" in r.getMessage()]
     assert warning.levelno == logging.WARNING and "2 connections open" in warning.getMessage()
+
+
+async def test_values_from_the_wire_cannot_forge_a_log_line(serve: ServeFactory) -> None:
+    """A uniqueid with a CR and a fake record, a channel name with ANSI escapes: each record the
+    hotline's log handler writes stays one line of its own."""
+    stream = io.StringIO()
+    handler, logger = log_handler(stream), logging.getLogger("ivr.agi")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+
+    async def handler_(channel: AGIChannel) -> None:
+        await channel.answer()
+
+    try:
+        async with serve({"12333": handler_}) as server:
+            await run_call(
+                "127.0.0.1",
+                server.port,
+                uniqueid="1700000000.9\r2024-01-01 00:00:00,000 CRITICAL ivr: forged",
+                extra_env={"agi_channel": "PJSIP/6001\x1b[2J\x1b[31mred\x1b[0m"},
+            )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ", x) for x in lines)
+    assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+    assert any("\\r2024-01-01" in line and "\\x1b[2J" in line for line in lines)

@@ -65,13 +65,18 @@ def keys_given_away(log_text: str) -> str:
 def scan(folder: Path, ids: Iterable[str], passwords: Iterable[str]) -> list[str]:
     """Every clear ID and password found in any file under ``folder``: ``file: what``."""
     id_forms = sorted({form for id_number in ids for form in clear_forms(id_number)})
-    # A password as keyed text: not inside a longer number, nor the microseconds of a time.
-    secrets = [re.compile(rf"(?<![0-9.]){p}(?![0-9])") for p in set(passwords)]
+    # A password in text: not inside a longer number, nor the microseconds of a time. In the keys
+    # a log gives away: anywhere (a menu key may come just before it).
+    in_text = [re.compile(rf"(?<![0-9.]){re.escape(p)}(?![0-9])") for p in set(passwords)]
+    in_keys = [re.compile(re.escape(p)) for p in set(passwords)]
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = path.read_bytes().decode("latin-1")
         keys = keys_given_away(text)
-        for where, content in ((path.name, text), (f"{path.name} (key codes)", keys)):
+        for where, content, secrets in (
+            (path.name, text, in_text),
+            (f"{path.name} (key codes)", keys, in_keys),
+        ):
             found += [
                 f"{where}: ID {form[:6]}..({len(form)})" for form in id_forms if form in content
             ]
@@ -86,7 +91,7 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
     (tmp_path / "log" / "hotline.log").write_text("keyed 1101051949123100 at enter_id\n")
     (tmp_path / "hotline.db-wal").write_bytes(b"\x00\x17" + b"11010519491231002*" + b"\x00")
     (tmp_path / "hotline.db").write_bytes(b"\x01password=604917\x02 at 12:00:00.604917")
-    codes = "".join(f"x << 200 result={ord(key)}\n" for key in "1101051949123100")
+    codes = "".join(f"x << 200 result={ord(key)}\n" for key in "1101051949123100#4604917")
     (tmp_path / "debug.log").write_text(codes + "x << 200 result=0 endpos=16000\n")
     (tmp_path / "clean.log").write_text("110105********002X *** 0001-01-01 12:00:00.604917\n")
     found = scan(tmp_path, [id_number], [password])
@@ -94,6 +99,7 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
         "debug.log (key codes): ID 110105..(14)",
         "debug.log (key codes): ID 110105..(15)",
         "debug.log (key codes): ID 110105..(16)",
+        "debug.log (key codes): password",
         "hotline.db: password",
         "hotline.db-wal: ID 110105..(14)",
         "hotline.db-wal: ID 110105..(15)",

@@ -77,13 +77,15 @@ async def _identify(entries: list[str], id_verdicts: list[str], pw_verdicts: lis
     stream = io.StringIO()
     handler, logger = log_handler(stream), logging.getLogger("ivr")
     logger.addHandler(handler)
-    level, logger.level = logger.level, logging.DEBUG
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
     try:
         ctx = runner.context("identity", uniqueid=channel.uniqueid, channel=channel.channel)
         await runner.run(AgiPort(channel, Settings()), ctx)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+    assert "DEBUG ivr.agi.channel" in stream.getvalue()  # the AGI traffic was logged
     return "\n".join([stream.getvalue(), _text(records.written), _text(events)])
 
 
