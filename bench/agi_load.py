@@ -167,7 +167,13 @@ def argon2_cost_ms() -> float:
 async def main_async(args: argparse.Namespace) -> int:
     argon2_ms = argon2_cost_ms()
     workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(workdir / "var"), "HOTLINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "HOTLINE_DATA_DIR": str(workdir / "var"),
+        "HOTLINE_LOG_LEVEL": "WARNING",
+        # every call of the run at once, however many: the cap is the setting's to choose
+        "HOTLINE_AGI_MAX_CONNECTIONS": str(max(args.calls, Settings.agi_max_connections)),
+    }
     settings = Settings.load(env=env)
     settings.data_dir.mkdir(parents=True)
     await upgrade_database(settings.database_url)

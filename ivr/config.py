@@ -69,6 +69,14 @@ class Settings:
     recording_retention_days: int = 180
     call_path_retention_days: int = 730
     prune_hour: int = 3
+    # The FastAGI server's bounds. A reply may take the time-out its command waits for (a key, a
+    # recording) plus this allowance, which must outlast the longest prompt (the Spanish
+    # lost-card policy, about 35 s): past it Asterisk is out of step, the call ends as
+    # interrupted and the dialplan's fallback takes the caller on.
+    agi_reply_seconds: float = 60.0
+    # Connections at once, beyond which one is refused (the dialplan's fallback answers it): the
+    # 500 concurrent calls the load benchmark holds within its latency target.
+    agi_max_connections: int = 500
 
     @property
     def recordings_dir(self) -> Path:
@@ -152,6 +160,8 @@ class Settings:
                 values[name] = str(raw).lower() in {"1", "true", "yes"}
             elif isinstance(default, int):
                 values[name] = int(raw)
+            elif isinstance(default, float):
+                values[name] = float(raw)
             elif isinstance(default, Path):
                 values[name] = Path(raw)
             else:

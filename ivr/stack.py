@@ -127,7 +127,13 @@ async def start_node(
     settings: Settings, stack: AsyncExitStack, *, ami: bool, core: Core | None = None
 ) -> Node:
     core = core or await open_core(settings, stack)
-    agi = FastAGIServer(core.agi_routes(), host=settings.agi_host, port=settings.agi_port)
+    agi = FastAGIServer(
+        core.agi_routes(),
+        host=settings.agi_host,
+        port=settings.agi_port,
+        command_timeout=settings.agi_reply_seconds,
+        max_connections=settings.agi_max_connections,
+    )
     await agi.start()
     stack.push_async_callback(agi.stop)  # before the database closes: calls end their records
     bridge = None

@@ -37,8 +37,10 @@ from ivr.agi import AGIChannel
 __all__ = [
     "CallerScript",
     "HangupMode",
+    "MemoryAsterisk",
     "PeerResult",
     "RawCall",
+    "memory_channel",
     "raw_channel",
     "run_call",
     "split_args",
@@ -406,6 +408,8 @@ async def run_call(
                         raw = await reader.readline()
                 except TimeoutError:
                     break  # like Asterisk after a hang-up: the server had its chance to finish
+                except ConnectionError:
+                    break  # the server closed the call with our data unread (a refusal)
                 if not raw.endswith(b"\n"):
                     break  # the server closed the call
                 elapsed = time.perf_counter() - sent_at
@@ -517,3 +521,39 @@ async def raw_channel(
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+class MemoryAsterisk:
+    """Asterisk's end of an AGIChannel without a socket: each command line the channel writes is
+    answered at once by the scripted caller (property tests place thousands of calls)."""
+
+    def __init__(self, caller: CallerScript) -> None:
+        self.caller = caller
+        self.reader = asyncio.StreamReader()
+        self.commands: list[str] = []
+        self._partial = b""
+
+    def write(self, data: bytes) -> None:
+        self._partial += data
+        while b"\n" in self._partial:
+            line, _, self._partial = self._partial.partition(b"\n")
+            self.commands.append(line.decode())
+            self.reader.feed_data(self.caller.respond(self.commands[-1]).encode())
+
+    async def drain(self) -> None:
+        pass
+
+
+def memory_channel(
+    entries: Iterable[str], *, uniqueid: str = "mem.1", command_timeout: float | None = 5.0
+) -> tuple[AGIChannel, MemoryAsterisk]:
+    """An AGIChannel whose Asterisk is a ``MemoryAsterisk`` keying ``entries``."""
+    asterisk = MemoryAsterisk(CallerScript(entries))
+    env = {"agi_uniqueid": uniqueid, "agi_channel": "PJSIP/mem", "agi_language": "zh"}
+    channel = AGIChannel(
+        asterisk.reader,
+        asterisk,  # type: ignore[arg-type]  # writes and drains like a StreamWriter
+        env,
+        command_timeout=command_timeout,
+    )
+    return channel, asterisk

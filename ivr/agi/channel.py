@@ -7,6 +7,11 @@ never be read by a later command. The caller hanging up always ends as :class:`A
   command in flight; that reply is still read (and dropped) before AGIHangup is raised;
 - later commands get ``511`` from Asterisk, or end of stream; both raise AGIHangup;
 - once hung up, a command raises AGIHangup at once without writing to the socket.
+
+Every read is bounded: a reply may take the time-out the command itself waits for (a key, a
+recording) plus ``command_timeout``, and at most ``MAX_REPLY_LINES`` lines and
+``MAX_REPLY_BYTES`` bytes whatever they are. Past either bound the conversation is out of step:
+AGIProtocolError, and the channel never writes again.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ log = logging.getLogger(__name__)
 EndedBy = Literal["dtmf", "timeout", "silence", "hangup"]
 
 MAX_HEADER_LINES = 512  # Asterisk sends about 20 headers plus one per script argument
+MAX_HEADER_BYTES = 64 * 1024  # about 1 KiB in practice; each line alone may reach the read limit
+# One reply, counting every line read for it (HANGUP, provisional and continuation lines):
+# res_agi's longest usage text (a 520 reply) is about 20 lines, its longest value a few KiB.
+MAX_REPLY_LINES = 200
+MAX_REPLY_BYTES = 64 * 1024
 _LANGUAGE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
@@ -57,10 +67,12 @@ async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, 
     AGIProtocolError: the caller closes the connection and nothing ever loops on a dead socket.
     """
     env: dict[str, str] = {}
+    size = 0
     try:
         async with asyncio.timeout(timeout_s):
             while True:
                 raw = await reader.readline()
+                size += len(raw)
                 if not raw.endswith(b"\n"):
                     if not raw and not env:
                         return None
@@ -73,7 +85,7 @@ async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, 
                         raise AGIProtocolError("empty header block")
                     return env
                 env[parsed[0]] = parsed[1]
-                if len(env) > MAX_HEADER_LINES:
+                if len(env) > MAX_HEADER_LINES or size > MAX_HEADER_BYTES:
                     raise AGIProtocolError("header block too long")
     except TimeoutError:
         raise AGIProtocolError(f"no complete header block within {timeout_s:g} s") from None
@@ -81,6 +93,28 @@ async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, 
         raise AGIProtocolError("header line too long") from None
     except ConnectionError as exc:
         raise AGIProtocolError(f"connection lost inside the header block: {exc}") from None
+
+
+class _ReplyBudget:
+    """What one reply may still take: a peer sending lines that never end a reply is out of
+    step, not a reason to grow."""
+
+    def __init__(self) -> None:
+        self.lines = MAX_REPLY_LINES
+        self.bytes = MAX_REPLY_BYTES
+
+    def spend(self, raw: bytes) -> None:
+        self.lines -= 1
+        self.bytes -= len(raw)
+        if self.lines < 0 or self.bytes < 0:
+            raise AGIProtocolError(
+                f"reply longer than {MAX_REPLY_LINES} lines or {MAX_REPLY_BYTES} bytes"
+            )
+
+
+def _seconds(timeout_ms: int) -> float | None:
+    """A command's own time-out in seconds; None for one that waits for ever (-1)."""
+    return None if timeout_ms < 0 else timeout_ms / 1000
 
 
 class AGIChannel:
@@ -95,7 +129,9 @@ class AGIChannel:
         self._reader = reader
         self._writer = writer
         self.env: Mapping[str, str] = MappingProxyType(dict(env))
-        self._command_timeout = command_timeout  # None: wait as long as the command takes
+        # How long Asterisk may take to answer beyond the command's own time-out: longer than the
+        # longest prompt. None: no limit.
+        self._command_timeout = command_timeout
         self._language = self.env.get("agi_language", "en")
         self._hung_up = False
         self._lock = asyncio.Lock()
@@ -147,26 +183,37 @@ class AGIChannel:
         return self._hung_up
 
     # -- the one command primitive ---------------------------------------------------------
-    async def command(self, *words: str, sensitive: bool = False) -> Reply:
+    async def command(
+        self, *words: str, sensitive: bool = False, waits: float | None = 0.0
+    ) -> Reply:
         """Send one command line (words as given: quote arguments) and return its 200 reply.
 
         AGIHangup on hang-up, AGICommandError on 510/520/other codes. ``sensitive`` masks the
-        arguments and the reply in logs, diagnostics and error messages.
+        arguments and the reply in logs, diagnostics and error messages (keys a caller keys for
+        a password or an ID number). ``waits``: seconds the command itself may wait (a key, a
+        recording) on top of the reply allowance; None: as long as it takes.
         """
-        reply = await self._exchange(words, sensitive)
+        reply = await self._exchange(words, sensitive, waits)
         if self._hung_up:
             raise AGIHangup(f"caller hung up during {self.last_command}")
-        return self._check(reply)
+        return self._check(reply, sensitive)
 
-    async def _exchange(self, words: tuple[str, ...], sensitive: bool) -> Reply:
+    async def _exchange(
+        self, words: tuple[str, ...], sensitive: bool, waits: float | None = 0.0
+    ) -> Reply:
         """Write one command and read its final reply; HANGUP lines only mark the channel."""
         description = describe_command(words, sensitive=sensitive)
         if self._hung_up:
             raise AGIHangup(f"channel hung up; not sending {description}")
         line = format_command(*words).encode()
+        limit = (
+            None
+            if self._command_timeout is None or waits is None
+            else self._command_timeout + waits
+        )
         async with self._lock:
             try:
-                async with asyncio.timeout(self._command_timeout):
+                async with asyncio.timeout(limit):
                     await self._skip_owed_replies()
                     if self._hung_up:
                         raise AGIHangup(f"channel hung up; not sending {description}")
@@ -176,13 +223,11 @@ class AGIChannel:
                     self._writer.write(line)
                     self._owed += 1
                     await self._writer.drain()
-                    reply = await self._read_reply()
+                    reply = await self._read_reply(sensitive)
                     self._owed -= 1
             except TimeoutError:
                 self._hung_up = True  # the conversation is out of step: never write again
-                raise AGIProtocolError(
-                    f"no reply to {description} within {self._command_timeout:g} s"
-                ) from None
+                raise AGIProtocolError(f"no reply to {description} within {limit:g} s") from None
             except AGIProtocolError:
                 self._hung_up = True
                 raise
@@ -196,15 +241,16 @@ class AGIChannel:
         """Read and drop the replies of commands whose caller was cancelled (e.g. by wait_for)
         after sending them, so that no later command ever reads a reply that is not its own."""
         while self._owed:
-            stale = await self._read_reply()
+            stale = await self._read_reply(sensitive=True)  # it may hold a key of an entry
             self._owed -= 1
             log.debug("%s << %d (reply of a cancelled command, dropped)", self.uniqueid, stale.code)
             if stale.code == 511:
                 self._hung_up = True
 
-    async def _read_reply(self) -> Reply:
+    async def _read_reply(self, sensitive: bool) -> Reply:
+        budget = _ReplyBudget()
         while True:
-            line = await self._readline()
+            line = await self._readline(budget)
             if line == HANGUP_LINE:
                 log.debug("%s << HANGUP", self.uniqueid)
                 self._hung_up = True  # read on: the reply of the command in flight still comes
@@ -214,29 +260,48 @@ class AGIChannel:
             code = multiline_code(line)
             lines = [line]
             while code is not None and not lines[-1].startswith(code + " "):
-                lines.append(await self._readline())
-            reply = parse_reply(lines)
+                lines.append(await self._readline(budget))
+            try:
+                reply = parse_reply(lines)
+            except AGIProtocolError:
+                if not sensitive:
+                    raise
+                raise AGIProtocolError(f"malformed reply to {self.last_command}") from None
             if reply.code != 100:  # "100 result=0 Trying..." precedes the final reply of GOSUB
                 return reply
 
-    async def _readline(self) -> str:
-        raw = await self._reader.readline()
+    async def _readline(self, budget: _ReplyBudget) -> str:
+        try:
+            raw = await self._reader.readline()
+        except ValueError:  # StreamReader's line length limit
+            raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
+        budget.spend(raw)
         if not raw.endswith(b"\n"):
             self._hung_up = True
             raise AGIHangup(f"connection closed by Asterisk during {self.last_command}")
         return raw.decode("utf-8", "replace").rstrip("\r\n")
 
-    def _check(self, reply: Reply) -> Reply:
+    def _check(self, reply: Reply, sensitive: bool) -> Reply:
         if reply.code == 200:
             return reply
         if reply.code == 511:
             self._hung_up = True
             raise AGIHangup(f"dead channel: {self.last_command} refused (511)")
-        usage = reply.data if reply.code == 520 else None
-        first_line = reply.raw.partition("\n")[0]
+        usage = reply.data if reply.code == 520 and not sensitive else None
+        first_line = f"{reply.code} ***" if sensitive else reply.raw.partition("\n")[0]
         raise AGICommandError(
             f"{self.last_command}: {first_line}", command=self.last_command or "", usage=usage
         )
+
+    def _number(self, reply: Reply, sensitive: bool) -> int:
+        """The reply's numeric result; a reply without one does not show a sensitive entry."""
+        try:
+            return reply.result_int
+        except AGIProtocolError:
+            self._hung_up = True  # not what Asterisk answers: never write again
+            if not sensitive:
+                raise
+        raise AGIProtocolError(f"reply to {self.last_command} has no numeric result")
 
     async def _fail(self, message: str) -> NoReturn:
         """A result=-1: hang-up or real failure. Asterisk sends HANGUP right after the reply of a
@@ -267,7 +332,7 @@ class AGIChannel:
             quote_argument(escape_digits),
             sensitive=sensitive,
         )
-        code = reply.result_int
+        code = self._number(reply, sensitive)
         if code < 0:
             await self._fail(f"sound {name!r} is missing or could not be played")
         return (chr(code) if code else None), reply.endpos or 0
@@ -275,9 +340,10 @@ class AGIChannel:
     async def wait_for_digit(self, timeout_ms: int, *, sensitive: bool = False) -> str | None:
         """One DTMF digit, or None on time-out (-1 waits for ever)."""
         reply = await self.command(
-            "WAIT", "FOR", "DIGIT", str(int(timeout_ms)), sensitive=sensitive
-        )
-        code = reply.result_int
+            "WAIT", "FOR", "DIGIT", str(int(timeout_ms)),
+            sensitive=sensitive, waits=_seconds(int(timeout_ms)),
+        )  # fmt: skip
+        code = self._number(reply, sensitive)
         if code < 0:
             await self._fail("WAIT FOR DIGIT failed")
         return chr(code) if code else None
@@ -288,9 +354,11 @@ class AGIChannel:
         """Play ``file``, collect up to ``max_digits`` (``#`` ends early): (digits, timed_out)."""
         if max_digits < 1:
             raise ValueError("max_digits must be at least 1")
+        # Asterisk waits up to the time-out for each digit (6 s when none is given)
+        waits = max(int(timeout_ms), 6000) / 1000 * max_digits
         reply = await self.command(
             "GET", "DATA", quote_argument(file), str(int(timeout_ms)), str(int(max_digits)),
-            sensitive=sensitive,
+            sensitive=sensitive, waits=waits,
         )  # fmt: skip
         if reply.result == "-1":
             await self._fail(f"GET DATA with {file!r} failed")
@@ -315,10 +383,10 @@ class AGIChannel:
             words.append("BEEP")
         if silence_s is not None:
             words.append(f"s={int(silence_s)}")
-        reply = await self._exchange(tuple(words), False)
+        reply = await self._exchange(tuple(words), False, _seconds(int(timeout_ms)))
         if reply.code != 200 and self._hung_up:
             raise AGIHangup(f"caller hung up before {self.last_command}")
-        self._check(reply)
+        self._check(reply, False)
         endpos = reply.endpos or 0
         if reply.data in ("hangup", "waitfor"):  # waitfor: the channel went away under us
             self._hung_up = True
@@ -343,12 +411,16 @@ class AGIChannel:
         reply = await self.command("GET", "VARIABLE", quote_argument(name), sensitive=sensitive)
         return (reply.data or "") if reply.result == "1" else None
 
-    async def exec(self, app: str, *args: str, sensitive: bool = False) -> Reply:
-        """Run a dialplan application; its arguments are joined with "," as in the dialplan."""
+    async def exec(
+        self, app: str, *args: str, sensitive: bool = False, waits: float | None = 0.0
+    ) -> Reply:
+        """Run a dialplan application; its arguments are joined with "," as in the dialplan.
+        ``waits``: how long the application may run beyond the reply allowance (None: for ever,
+        e.g. Dial)."""
         words = ["EXEC", quote_argument(app)]
         if args:
             words.append(quote_argument(",".join(args)))
-        reply = await self.command(*words, sensitive=sensitive)
+        reply = await self.command(*words, sensitive=sensitive, waits=waits)
         if reply.result == "-2":
             raise AGICommandError(
                 f"no dialplan application {app!r}", command=self.last_command or ""

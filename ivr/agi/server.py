@@ -3,7 +3,8 @@
 Routes are an explicit table from script name (the path of ``agi://host:port/<script>``) to an
 async handler, checked when the server is built. Each connection is served in one place that
 catches everything: a hang-up is logged at info, any other error with its traceback, and the
-server goes on serving other calls whatever one call does.
+server goes on serving other calls whatever one call does. Beyond ``max_connections`` at once a
+connection is closed at once, with a warning: Asterisk then runs the dialplan's fallback.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class FastAGIServer:
         command_timeout: float | None = None,
         stop_grace: float = 5.0,
         backlog: int = 1024,
+        max_connections: int | None = None,
     ) -> None:
         self.routes: Mapping[str, Handler] = MappingProxyType(_route_table(routes))
         self.host = host
@@ -71,6 +73,7 @@ class FastAGIServer:
         self.command_timeout = command_timeout
         self.stop_grace = stop_grace
         self.backlog = backlog
+        self.max_connections = max_connections  # None: no cap
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[Any]] = set()
 
@@ -134,6 +137,14 @@ class FastAGIServer:
 
     # -- one connection --------------------------------------------------------------------------
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.max_connections is not None and len(self._calls) >= self.max_connections:
+            log.warning(
+                "FastAGI connection from %s refused: %d connections open, the most this server "
+                "takes (max_connections); Asterisk's fallback answers the call",
+                writer.get_extra_info("peername"), len(self._calls),
+            )  # fmt: skip
+            await _close(writer)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._calls.add(task)

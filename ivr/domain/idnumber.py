@@ -20,6 +20,7 @@ __all__ = [
     "ResidentId",
     "check_character",
     "id_hash",
+    "mask_id_entry",
     "mask_ids_in_text",
     "parse_id",
 ]
@@ -151,6 +152,18 @@ def id_hash(key: bytes, resident_id: ResidentId | str) -> str:
     if isinstance(resident_id, str):
         resident_id = ResidentId(resident_id.strip().upper())
     return hmac.new(key, resident_id.number.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def mask_id_entry(entry: str) -> str:
+    """Whatever a caller keyed for an ID number, as records and logs may show it, whatever its
+    length or validity: an entry of an ID's length gets the usual mask (a keyed ``*`` shown as
+    X), any other is hidden whole (its length kept), so that a number keyed one character short
+    never shows more than a whole one."""
+    if len(entry) == 18:
+        return _mask(entry[:17] + ("X" if entry[17] in _X_SPELLINGS else entry[17]))
+    if len(entry) == 15:
+        return _mask(entry)
+    return "*" * len(entry)
 
 
 def mask_ids_in_text(text: str) -> str:

@@ -11,7 +11,8 @@ def _label(name: str, node: Node) -> str:
             return f"{name}: menu"
         case Collect():
             digits = f"{node.min_digits}-{node.max_digits} digits"
-            return f"{name}: collect {digits}" + (" (sensitive)" if node.sensitive else "")
+            shown = {"plain": "", "id_number": " (masked)", "secret": " (secret)"}[node.privacy]
+            return f"{name}: collect {digits}{shown}"
         case Say():
             return f"{name}: say"
         case Record():

@@ -33,9 +33,15 @@ async def read_entry(
     first_timeout: float,
     inter_timeout: float,
     term_timeout: float = 0.0,
+    sensitive: bool = False,
 ) -> Entry:
-    """Read one entry; ``first_key`` is a key that already interrupted the prompts."""
-    key = first_key if first_key is not None else await port.wait_digit(first_timeout, first=True)
+    """Read one entry; ``first_key`` is a key that already interrupted the prompts.
+    ``sensitive``: the port keeps the keys out of its logs."""
+    key = (
+        first_key
+        if first_key is not None
+        else await port.wait_digit(first_timeout, first=True, sensitive=sensitive)
+    )
     if key is None:
         return Entry("", "no_input")
     if key in exit_keys:
@@ -51,11 +57,11 @@ async def read_entry(
             if terminator and term_timeout > 0:
                 # Swallow the terminator a caller presses after a full entry, so it does not
                 # interrupt the next prompt as a wrong key (VoiceXML's termtimeout).
-                extra = await port.wait_digit(term_timeout, first=False)
+                extra = await port.wait_digit(term_timeout, first=False, sensitive=sensitive)
                 if extra is not None and extra != terminator:
                     return Entry(digits + extra, "bad_key")
             return Entry(digits, "max")
-        next_key = await port.wait_digit(inter_timeout, first=False)
+        next_key = await port.wait_digit(inter_timeout, first=False, sensitive=sensitive)
         if next_key is None:
             return Entry(digits, "timeout")
         key = next_key

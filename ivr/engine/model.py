@@ -20,6 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+# What a Collect node's entry is, which says how records, logs and events show it: "plain" as
+# keyed, "id_number" in the masked form the engine is given (whatever its length or validity),
+# "secret" as "***". Anything but "plain" is also kept out of the port's own logs.
+Privacy = Literal["plain", "id_number", "secret"]
+
 ValueKind = Literal[
     "amount", "date", "year_month", "digits", "number", "months", "days", "working_days"
 ]
@@ -91,8 +96,13 @@ class Collect:
     reprompt: Prompts = ()
     retries: Retries = Retries()
     no_input_prompt: str = "no_input"
-    sensitive: bool = False  # digits never reach a log, record or event
+    privacy: Privacy = "plain"
     barge_in: bool = True
+
+    @property
+    def sensitive(self) -> bool:
+        """No key keyed here reaches a log in clear, the port's included."""
+        return self.privacy != "plain"
 
 
 @dataclass(frozen=True)

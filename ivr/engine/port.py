@@ -2,7 +2,11 @@
 
 The Asterisk adapter (``ivr.runtime.agi_port``) and the console simulator (``ivr.sim``) implement
 ``CallPort``; the engine never sees AGI. Whatever the channel, a caller hanging up surfaces as the
-one exception ``CallerHungUp``.
+one exception ``CallerHungUp``; a line that stops answering or answers nonsense, as
+``ChannelLost``.
+
+``sensitive``: the keys read by this call are part of an entry kept out of logs (a password, an
+ID number); the port must not log them in any form (the AGI debug log included).
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ class CallerHungUp(Exception):
     """The caller has gone: nothing more can be played or asked on this call."""
 
 
+class ChannelLost(Exception):
+    """The telephony side stopped answering in time, or answered out of step: nothing more can be
+    said on this channel. The call ends as interrupted; the dialplan's fallback takes the caller
+    on once the connection closes."""
+
+
 @dataclass(frozen=True)
 class Recording:
     path: Path  # as the hotline reads it (under the data folder)
@@ -27,10 +37,14 @@ class Recording:
 class CallPort(Protocol):
     async def set_language(self, language: str) -> None: ...
 
-    async def play(self, sounds: Sequence[str], interrupt: str) -> str | None:
+    async def play(
+        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
+    ) -> str | None:
         """Play prompt keys in order; a key in ``interrupt`` stops playback and is returned."""
 
-    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
+    async def wait_digit(
+        self, seconds: float, *, first: bool, sensitive: bool = False
+    ) -> str | None:
         """One key, or None after ``seconds``. ``first``: the first key of a new entry."""
 
     async def record(

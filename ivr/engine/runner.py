@@ -42,6 +42,11 @@ class FlowError(Exception):
     """A flow definition is inconsistent, or an action returned a result the flow ignores."""
 
 
+def hide_entry(entry: str) -> str:
+    """Every key hidden: how an ID-number entry is shown when no masker was given."""
+    return "*" * len(entry)
+
+
 class Engine:
     def __init__(
         self,
@@ -49,7 +54,7 @@ class Engine:
         actions: Mapping[str, ActionFn],
         checks: Mapping[str, Check],
         *,
-        redact: Callable[[str], str] = lambda text: text,
+        mask_id_number: Callable[[str], str] = hide_entry,
     ) -> None:
         problems = check_flows(flows, actions, checks)
         if problems:
@@ -57,7 +62,8 @@ class Engine:
         self.flows = dict(flows)
         self.actions = dict(actions)
         self.checks = dict(checks)
-        self.redact = redact  # applied to every non-sensitive entry before it is logged
+        # How an entry keyed in an ``id_number`` node is shown (a domain rule, given by the flows)
+        self.mask_id_number = mask_id_number
 
     async def run(self, flow_name: str, port: CallPort, ctx: CallContext) -> End:
         """Run a whole call through ``flow_name``; the final End node says what happens next."""
@@ -128,7 +134,7 @@ class Engine:
         lead: Prompts = ()
         while True:
             body = node.reprompt if (lead and node.reprompt) else node.prompts
-            first = await port.play(expand(lead + body, ctx), interrupt)
+            first = await port.play(expand(lead + body, ctx), interrupt, sensitive=node.sensitive)
             entry = await read_entry(
                 port,
                 first,
@@ -139,9 +145,10 @@ class Engine:
                 first_timeout=node.first_timeout,
                 inter_timeout=node.inter_timeout,
                 term_timeout=node.term_timeout,
+                sensitive=node.sensitive,
             )
-            shown = "***" if node.sensitive and entry.digits else self.redact(entry.digits)
-            if entry.ending == "exit":
+            shown = self._shown(node, entry.digits)
+            if entry.ending == "exit":  # one of the keys the node lists: a choice, not an entry
                 ctx.log("input", entry.digits, "exit")
                 return node.exits[entry.digits]
             if entry.ending == "no_input":
@@ -164,6 +171,17 @@ class Engine:
             if no_match > node.retries.no_match:
                 return node.on_fail
             lead = (verdict.prompt,)
+
+    def _shown(self, node: Collect, digits: str) -> str:
+        """The entry as records, logs and events show it: the node it was keyed in decides,
+        whatever the entry's length or validity."""
+        match node.privacy:
+            case "secret":
+                return "***" if digits else ""
+            case "id_number":
+                return self.mask_id_number(digits)
+            case "plain":
+                return digits
 
     async def _verdict(
         self, node: Collect, ctx: CallContext, digits: str, bad_key: bool

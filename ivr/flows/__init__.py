@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ivr.domain.idnumber import mask_ids_in_text
+from ivr.domain.idnumber import mask_id_entry
 from ivr.engine.checks import prompt_keys
 from ivr.engine.model import Flow
 from ivr.engine.runner import Engine
@@ -42,14 +42,7 @@ def check_catalog(catalog: Catalog) -> None:
         catalog.require(required_sounds(language), [language])
 
 
-def redact_entry(digits: str) -> str:
-    """An entry as the call log keeps it: an ID number masked, its keyed ``*`` shown as X."""
-    if len(digits) == 18 and digits.endswith("*"):
-        digits = digits[:-1] + "X"
-    return mask_ids_in_text(digits)
-
-
 def build_engine(services: Services, catalog: Catalog | None = None) -> Engine:
     check_catalog(catalog or Catalog.load())
     actions = HotlineActions(services)
-    return Engine(FLOWS, actions.actions(), actions.checks(), redact=redact_entry)
+    return Engine(FLOWS, actions.actions(), actions.checks(), mask_id_number=mask_id_entry)

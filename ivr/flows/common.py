@@ -48,6 +48,7 @@ def identity_flow(name: str, *, statement_instead: bool) -> Flow:
             pattern_error="id_error_length",
             check="resident_id",
             exits={"locked": "locked"},
+            privacy="id_number",  # masked whatever is keyed: one short, too long, invalid
             retries=Retries(no_input=2, no_match=2),
         ),
         "enter_password": Collect(
@@ -60,7 +61,7 @@ def identity_flow(name: str, *, statement_instead: bool) -> Flow:
             pattern_error="password_format",
             check="password",
             exits=password_exits,
-            sensitive=True,
+            privacy="secret",
             retries=Retries(no_input=2, no_match=2),
         ),
         "ok": End("ok"),

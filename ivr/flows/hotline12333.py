@@ -40,7 +40,7 @@ def password_entry(
         exits=exits or {},
         min_digits=6,
         max_digits=6,
-        sensitive=True,
+        privacy="secret",
         pattern_error="password_format",
         retries=Retries(no_input=2, no_match=no_match),
     )

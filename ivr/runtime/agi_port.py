@@ -12,19 +12,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from ivr.agi.channel import AGIChannel
-from ivr.agi.errors import AGIHangup
+from ivr.agi.errors import AGIHangup, AGIProtocolError
 from ivr.config import Settings
-from ivr.engine.port import CallerHungUp, Recording
+from ivr.engine.port import CallerHungUp, ChannelLost, Recording
 
 SAMPLE_RATE = 8000  # RECORD FILE reports its end position in 8 kHz samples for wav
 
 
 @asynccontextmanager
 async def _hangup_as_caller_gone() -> AsyncIterator[None]:
+    """The channel's ends in the engine's words: a hang-up, or a line out of step (no reply in
+    time, a reply too long or not AGI: the channel writes nothing more)."""
     try:
         yield
     except AGIHangup as exc:
         raise CallerHungUp(str(exc)) from exc
+    except AGIProtocolError as exc:
+        raise ChannelLost(str(exc)) from exc
 
 
 class AgiPort:
@@ -36,17 +40,23 @@ class AgiPort:
         async with _hangup_as_caller_gone():
             await self.channel.set_language(language)
 
-    async def play(self, sounds: Sequence[str], interrupt: str) -> str | None:
+    async def play(
+        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
+    ) -> str | None:
         async with _hangup_as_caller_gone():
             for sound in sounds:
-                digit, _ = await self.channel.stream_file(f"hotline/{sound}", interrupt)
+                digit, _ = await self.channel.stream_file(
+                    f"hotline/{sound}", interrupt, sensitive=sensitive
+                )
                 if digit is not None:
                     return digit
         return None
 
-    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
+    async def wait_digit(
+        self, seconds: float, *, first: bool, sensitive: bool = False
+    ) -> str | None:
         async with _hangup_as_caller_gone():
-            return await self.channel.wait_for_digit(int(seconds * 1000))
+            return await self.channel.wait_for_digit(int(seconds * 1000), sensitive=sensitive)
 
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int

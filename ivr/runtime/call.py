@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ivr.engine.context import CallContext
-from ivr.engine.port import CallerHungUp, CallPort
+from ivr.engine.port import CallerHungUp, CallPort, ChannelLost
 from ivr.engine.runner import Engine
 from ivr.live.events import FlowEnded, FlowMoved, FlowStarted, LiveEvent
 from ivr.speech.catalog import DEFAULT_LANGUAGE
@@ -131,6 +131,12 @@ class CallRunner:
             ctx.log("interrupted")
             log.warning("call %s interrupted at %s: the server is stopping", ctx.call_id, ctx.node)
             raise
+        except ChannelLost as exc:
+            # Asterisk stopped answering in time, or out of step: nothing more can be said on the
+            # line. Closing it lets the dialplan's fallback take the caller on.
+            ctx.outcome, ctx.then = "interrupted", None
+            ctx.log("interrupted")
+            log.warning("call %s interrupted at %s: %s", ctx.call_id, ctx.node, exc)
         except CallerHungUp:
             ctx.outcome = "served" if ctx.served else "abandoned"
             ctx.then = None

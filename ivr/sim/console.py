@@ -50,7 +50,9 @@ class ConsolePort:
     async def set_language(self, language: str) -> None:
         self.language = language
 
-    async def play(self, sounds: Sequence[str], interrupt: str) -> str | None:
+    async def play(
+        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
+    ) -> str | None:
         if interrupt and self.buffer and self.buffer[0] in interrupt:
             return self._pop()  # keys typed ahead interrupt the prompt, as on a phone
         if sounds:
@@ -58,9 +60,11 @@ class ConsolePort:
             self.say("♪ " + self.catalog.render(self.language, sounds))
         return None
 
-    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
+    async def wait_digit(
+        self, seconds: float, *, first: bool, sensitive: bool = False
+    ) -> str | None:
         if not self.buffer and first:
-            entry = await self._next_entry("keys> ")
+            entry = await self._next_entry("keys> ", sensitive=sensitive)
             self.buffer = "" if entry == SILENCE else entry
         return self._pop() if self.buffer else None
 
@@ -83,13 +87,13 @@ class ConsolePort:
         key, self.buffer = self.buffer[0], self.buffer[1:]
         return key
 
-    async def _next_entry(self, prompt: str) -> str:
+    async def _next_entry(self, prompt: str, *, sensitive: bool = False) -> str:
         if self.entries is not None:
             if not self.entries:
                 self.say("[script ended: the caller hangs up]")
                 raise CallerHungUp("end of scripted keys")
             entry = self.entries.pop(0)
-            self.say(f"{prompt}{entry}")
+            self.say(f"{prompt}{'***' if sensitive and entry != SILENCE else entry}")
             return entry
         try:
             typed = await asyncio.to_thread(self.ask, prompt)

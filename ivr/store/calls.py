@@ -35,10 +35,10 @@ class CallLog(RecordsBase):
         call = Call(
             hotline=hotline,
             caller_id=clip(caller_id, 40),
-            uniqueid=uniqueid,
-            linkedid=linkedid,
+            uniqueid=clip(uniqueid, 40),  # from the wire: a long one must not lose the call
+            linkedid=clip(linkedid, 40),
             channel=clip(channel, 80),
-            language=language,
+            language=clip(language, 8),
             started_at=started_at,
             run_id=run_id,
         )
@@ -106,7 +106,9 @@ class CallLog(RecordsBase):
         billsec: int | None,
     ) -> bool:
         """Add Asterisk's hang-up facts to the latest call with ``uniqueid``; False if none."""
-        latest = select(func.max(Call.id)).where(Call.uniqueid == uniqueid).scalar_subquery()
+        latest = (
+            select(func.max(Call.id)).where(Call.uniqueid == clip(uniqueid, 40)).scalar_subquery()
+        )
         async with self.db.write() as session:
             result = await session.execute(
                 update(Call)

@@ -42,6 +42,7 @@ def serve() -> Callable[..., AbstractAsyncContextManager[FastAGIServer]]:
         header_timeout: float = 1.0,
         command_timeout: float | None = None,
         stop_grace: float = 1.0,
+        max_connections: int | None = None,
     ) -> AsyncIterator[FastAGIServer]:
         server = FastAGIServer(
             routes,
@@ -49,6 +50,7 @@ def serve() -> Callable[..., AbstractAsyncContextManager[FastAGIServer]]:
             header_timeout=header_timeout,
             command_timeout=command_timeout,
             stop_grace=stop_grace,
+            max_connections=max_connections,
         )
         async with server:
             yield server

@@ -323,6 +323,8 @@ async def test_read_env() -> None:
         await _env_from(b"agi_network: yes\n", eof=False, limit_s=0.1)
     with pytest.raises(AGIProtocolError, match="too long"):
         await _env_from(b"".join(b"agi_x%d: 1\n" % n for n in range(600)) + b"\n")
+    with pytest.raises(AGIProtocolError, match="too long"):  # few lines, each near the limit
+        await _env_from(b"".join(b"agi_x%d: %s\n" % (n, b"v" * 60_000) for n in range(20)))
 
 
 async def test_a_cancelled_command_never_leaves_a_stale_reply(raw_call: RawCall) -> None:
@@ -348,3 +350,69 @@ async def test_a_cancelled_command_whose_late_reply_is_a_hangup(raw_call: RawCal
     with pytest.raises(AGIHangup):
         await asyncio.wait_for(ch.answer(), 5)
     assert await raw_call.nothing_written()
+
+
+async def test_an_endless_multiline_reply_is_cut_short(raw_call: RawCall) -> None:
+    """``520-`` then continuation lines that never end: the channel stops reading after its
+    bound (well before its reply time-out), gives up on the conversation and writes no more."""
+    raw_call.channel._command_timeout = 30.0
+
+    async def flood() -> None:
+        await raw_call.send("520-Invalid command syntax.  Proper usage follows:")
+        while True:
+            await raw_call.send(*[" Usage: " + "x" * 60] * 50)
+            await asyncio.sleep(0)
+
+    flooding = asyncio.create_task(flood())
+    try:
+        with pytest.raises(AGIProtocolError, match="longer than"):
+            await asyncio.wait_for(raw_call.channel.answer(), 5)
+    finally:
+        flooding.cancel()
+    assert raw_call.channel.hung_up
+    with pytest.raises(AGIHangup):
+        await raw_call.channel.answer()
+
+
+async def test_a_long_usage_text_is_still_a_reply(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.command("STREAM", "FILE"))
+    await raw_call.expect()
+    usage = [f" line {n} of the usage" for n in range(60)]
+    await raw_call.send("520-Invalid command syntax.  Proper usage follows:", *usage, "520 End")
+    with pytest.raises(AGICommandError) as caught:
+        await asyncio.wait_for(task, 5)
+    assert caught.value.usage == "\n".join(usage)
+
+
+async def test_a_reply_line_longer_than_the_reader_takes_is_a_protocol_error(
+    raw_call: RawCall,
+) -> None:
+    task = asyncio.create_task(raw_call.channel.get_variable("X"))
+    await raw_call.expect()
+    await raw_call.send("200 result=1 (" + "v" * 200_000 + ")")
+    with pytest.raises(AGIProtocolError, match="too long"):
+        await asyncio.wait_for(task, 5)
+    assert raw_call.channel.hung_up
+
+
+async def test_a_command_may_take_its_own_wait_plus_the_allowance(raw_call: RawCall) -> None:
+    """The allowance covers a prompt; a wait for a key adds the time-out it asks for."""
+    raw_call.channel._command_timeout = 0.3
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(700))
+    await raw_call.expect()
+    await asyncio.sleep(0.6)  # longer than the allowance, within the key's own time-out
+    await raw_call.send("200 result=50")
+    assert await asyncio.wait_for(task, 5) == "2"
+    with pytest.raises(AGIProtocolError, match=r"within 0\.5 s"):
+        await raw_call.channel.wait_for_digit(200)  # no reply at all
+
+
+@pytest.mark.parametrize("reply", ["200 result={}", "garbage {}", "510 {}"])
+async def test_a_sensitive_reply_out_of_step_is_not_quoted(raw_call: RawCall, reply: str) -> None:
+    keyed = "11010519491231002" + "X"  # an ID number where a key code belongs
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(5000, sensitive=True))
+    await raw_call.expect()
+    await raw_call.send(reply.format(keyed))
+    with pytest.raises((AGIProtocolError, AGICommandError)) as caught:
+        await asyncio.wait_for(task, 5)
+    assert "1101051949" not in str(caught.value)

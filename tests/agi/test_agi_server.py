@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.agi import AGIChannel, AGICommandError, AGIHangup, FastAGIServer, RecordResult
+from ivr.logs import log_handler
 from tests.agipeer import run_call
 
 ServeFactory = Callable[..., AbstractAsyncContextManager[FastAGIServer]]  # the `serve` fixture
@@ -333,3 +336,61 @@ async def test_command_errors_reach_the_handler(serve: ServeFactory) -> None:
         peer = await run_call("127.0.0.1", server.port)
     assert seen.values == [" Usage: STREAM FILE <filename> <escape_digits> [sample offset]"]
     assert peer.variables == {"AFTER": "ok"}
+
+
+async def test_connections_beyond_the_cap_are_refused_with_a_warning(
+    serve: ServeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    release, both_in = asyncio.Event(), asyncio.Event()
+    served: list[str] = []
+
+    async def handler(channel: AGIChannel) -> None:
+        served.append(channel.uniqueid)
+        if len(served) == 2:
+            both_in.set()
+        await release.wait()
+        await channel.set_variable("OK", "1")
+
+    async with serve({"12333": handler}, max_connections=2) as server:
+        held = [
+            asyncio.create_task(run_call("127.0.0.1", server.port, uniqueid=f"1.{n}"))
+            for n in range(2)
+        ]
+        await asyncio.wait_for(both_in.wait(), 5)
+        refused = await asyncio.wait_for(run_call("127.0.0.1", server.port, uniqueid="1.3"), 2)
+        assert refused.commands == [] and "1.3" not in served  # closed at once, never run
+        release.set()
+        assert all(p.variables == {"OK": "1"} for p in await asyncio.gather(*held))
+        again = await asyncio.wait_for(run_call("127.0.0.1", server.port, uniqueid="1.4"), 2)
+        assert again.variables == {"OK": "1"}  # a slot is free again
+    (warning,) = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "2 connections open" in warning.getMessage()
+
+
+async def test_values_from_the_wire_cannot_forge_a_log_line(serve: ServeFactory) -> None:
+    """A uniqueid with a CR and a fake record, a channel name with ANSI escapes: each record the
+    hotline's log handler writes stays one line of its own."""
+    stream = io.StringIO()
+    handler, logger = log_handler(stream), logging.getLogger("ivr.agi")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+
+    async def handler_(channel: AGIChannel) -> None:
+        await channel.answer()
+
+    try:
+        async with serve({"12333": handler_}) as server:
+            await run_call(
+                "127.0.0.1",
+                server.port,
+                uniqueid="1700000000.9\r2024-01-01 00:00:00,000 CRITICAL ivr: forged",
+                extra_env={"agi_channel": "PJSIP/6001\x1b[2J\x1b[31mred\x1b[0m"},
+            )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ", x) for x in lines)
+    assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+    assert any("\\r2024-01-01" in line and "\\x1b[2J" in line for line in lines)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
 
 from ivr.config import Settings
 from ivr.live.board import Stage
-from ivr.stack import start_node
-from tests.agipeer import run_call
+from ivr.stack import Node, start_node
+from ivr.store import models
+from ivr.store.database import upgrade_database
+from tests.agipeer import header_block, run_call
 from tests.calls.conftest import RunningHotline
 from tests.calls.test_full_calls import keyed_id, last_call, password
 
@@ -80,3 +85,100 @@ async def test_server_stopped_mid_call_closes_the_record_as_interrupted(
     assert row.next_action is None  # the dialplan's fallback takes the caller on
     assert row.last_node is not None and row.last_node.startswith("identity_loss:")
     assert board.current().calls == ()  # an interrupted call is not left on the live board
+
+
+async def _node_with(database_url: str, tmp_path: Path, stack: AsyncExitStack, **env: str) -> Node:
+    """A node as ``hotline serve`` builds it, with settings from the environment ``env``."""
+    settings = Settings.load(
+        env={"HOTLINE_ID_HASH_KEY": "k", **env}, data_dir=tmp_path / "var", db_url=database_url
+    )
+    await upgrade_database(database_url)
+    return await start_node(dataclasses.replace(settings, agi_port=0), stack, ami=False)
+
+
+async def _only_call(node: Node) -> tuple[models.Call, list[str]]:
+    async with node.core.database.read() as session:
+        (call,) = (await session.scalars(select(models.Call))).all()
+        kinds = await session.scalars(
+            select(models.CallStep.kind).where(models.CallStep.call_id == call.id)
+        )
+        return call, list(kinds)
+
+
+async def _answer_then(port: int, behave: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> int:
+    """Asterisk sends the header block, reads the first command, then ``behave``s; the seconds
+    until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            header_block(
+                "127.0.0.1", port, "12333", caller_id="13800000000",
+                uniqueid="1700000000.5", channel="PJSIP/6001-00000005", language="zh",
+            )
+        )  # fmt: skip
+        first = await asyncio.wait_for(reader.readline(), 10)
+        assert first.startswith(b"STREAM FILE"), first  # the greeting
+        started = asyncio.get_running_loop().time()
+        misbehaving = asyncio.create_task(behave(writer))
+        try:
+            async with asyncio.timeout(10):  # the server must end the call by itself
+                with contextlib.suppress(ConnectionError):  # closed with our data unread
+                    while await reader.read(65536):
+                        pass
+        finally:
+            misbehaving.cancel()
+        return int(asyncio.get_running_loop().time() - started)
+    finally:
+        writer.close()
+
+
+async def test_asterisk_silent_after_the_header_ends_the_call_as_interrupted(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def silent(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    async with AsyncExitStack() as stack:
+        node = await _node_with(database_url, tmp_path, stack, HOTLINE_AGI_REPLY_SECONDS="0.5")
+        assert await _answer_then(node.agi.port, silent) < 5
+        call, kinds = await _only_call(node)
+        assert node.agi.active_calls == 0
+    assert call.outcome == "interrupted" and call.ended_at is not None
+    assert call.next_action is None and kinds[-1] == "interrupted"
+
+
+async def test_an_endless_reply_ends_the_call_as_interrupted(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def flood(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"520-Invalid command syntax.  Proper usage follows:\n")
+        while True:
+            writer.write(b" Usage: more\n" * 100)
+            await writer.drain()
+
+    async with AsyncExitStack() as stack:
+        node = await _node_with(database_url, tmp_path, stack)  # the default reply allowance
+        assert await _answer_then(node.agi.port, flood) < 5
+        call, _ = await _only_call(node)
+    assert call.outcome == "interrupted" and call.ended_at is not None
+
+
+async def test_calls_beyond_the_connection_cap_go_to_the_fallback(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with AsyncExitStack() as stack:
+        node = await _node_with(database_url, tmp_path, stack, HOTLINE_AGI_MAX_CONNECTIONS="1")
+        board = node.core.board
+        with board.subscribe() as changes:
+            first = asyncio.create_task(
+                run_call("127.0.0.1", node.agi.port, "12333", ["-", "0"], audio_seconds=0.3)
+            )
+            async with asyncio.timeout(10):
+                while not board.current().calls:
+                    await changes.wait()
+                    changes.drain()
+        refused = await run_call("127.0.0.1", node.agi.port, "12333", ["-", "0"])
+        served = await first
+    assert refused.commands == [] and "HOTLINE_NEXT" not in refused.variables  # the fallback
+    assert served.variables["HOTLINE_NEXT"] == "agent"
+    assert "FastAGI connection from" in caplog.text and "refused" in caplog.text

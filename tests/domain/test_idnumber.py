@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ivr.domain.idnumber import (
     IdNumberError,
@@ -12,6 +15,7 @@ from ivr.domain.idnumber import (
     ResidentId,
     check_character,
     id_hash,
+    mask_id_entry,
     mask_ids_in_text,
     parse_id,
 )
@@ -156,3 +160,32 @@ def test_hash() -> None:
 )
 def test_mask_ids_in_text(text: str, masked: str) -> None:
     assert mask_ids_in_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        ("11010519491231002*", "110105********002X"),
+        ("110105194912310021", "110105********0021"),  # wrong check character: masked alike
+        ("420102730508001", "420102*****8001"),
+        ("11010519491231002", "*" * 17),  # one short: nothing of it shown
+        ("1101051949123100", "*" * 16),
+        ("1101051949123100211", "*" * 19),
+        ("12345", "*****"),
+        ("", ""),
+    ],
+)
+def test_mask_id_entry(entry: str, shown: str) -> None:
+    assert mask_id_entry(entry) == shown
+
+
+@given(st.text(alphabet="0123456789*", max_size=40))
+def test_a_masked_entry_never_shows_more_than_a_masked_id(entry: str) -> None:
+    """Whatever is keyed: the length is kept, at most the first 6 and the last 4 keys show, and
+    never 7 keyed digits in a row (so never an ID, nor a prefix of one long enough to find it)."""
+    shown = mask_id_entry(entry)
+    assert len(shown) == len(entry)
+    visible = [i for i, char in enumerate(shown) if char != "*"]
+    assert all(i < 6 or i >= len(entry) - 4 for i in visible)
+    assert not re.search(r"[0-9]{7}", shown)
+    assert mask_ids_in_text(shown) == shown  # already as masked as the log guard would make it

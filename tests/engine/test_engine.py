@@ -20,23 +20,33 @@ class FakePort:
         self.barge = list(barge)
         self.played: list[list[str]] = []
         self.waits: list[tuple[float, bool]] = []
+        self.sensitive_keys: list[str] = []  # keys the port was told to keep out of its logs
         self.language = "zh"
         self.variables: dict[str, str] = {}
 
     async def set_language(self, language: str) -> None:
         self.language = language
 
-    async def play(self, sounds: Sequence[str], interrupt: str) -> str | None:
+    async def play(
+        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
+    ) -> str | None:
         self.played.append(list(sounds))
         if self.barge and interrupt and self.barge[0] in interrupt:
-            return self.barge.pop(0)
+            return self._key(self.barge.pop(0), sensitive)
         return None
 
-    async def wait_digit(self, seconds: float, *, first: bool) -> str | None:
+    async def wait_digit(
+        self, seconds: float, *, first: bool, sensitive: bool = False
+    ) -> str | None:
         self.waits.append((seconds, first))
         if not self.keys:
             raise CallerHungUp("script over")
-        return self.keys.pop(0)
+        return self._key(self.keys.pop(0), sensitive)
+
+    def _key(self, key: str | None, sensitive: bool) -> str | None:
+        if sensitive and key is not None:
+            self.sensitive_keys.append(key)
+        return key
 
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
@@ -209,21 +219,45 @@ async def test_collect_exit_key_and_check_leave() -> None:
     assert (await engine_for(collect_flow()).run("c", port, CallContext("c"))).outcome == "zero"
 
 
-async def test_sensitive_digits_never_logged() -> None:
-    flow = collect_flow(sensitive=True)
-    port = FakePort(["1", "3", "#", "2", "4", "#"])
+async def test_secret_digits_never_logged() -> None:
+    flow = collect_flow(privacy="secret")
+    port = FakePort(["1", "3", "#", "2", "4", "#"], barge=["5"])
     ctx = CallContext(hotline="c")
     await engine_for(flow).run("c", port, ctx)
     logged = " ".join(f"{s.key} {s.detail}" for s in ctx.steps)
-    assert "13" not in logged and "24" not in logged
+    assert ctx.vars["number"] == "24" and "513" not in logged and "24" not in logged
     assert [s.key for s in ctx.steps if s.kind in ("input", "no_match")] == ["***", "***"]
+    # the port is told too, for the key that cut the prompt short as for the others
+    assert port.sensitive_keys == ["5", "1", "3", "#", "2", "4", "#"]
 
 
-async def test_redact_applies_to_plain_entries() -> None:
-    engine = Engine({"c": collect_flow(check=None)}, {}, {}, redact=lambda s: "#" * len(s))
+async def test_the_node_decides_how_an_entry_is_shown() -> None:
+    """An ID-number entry goes through the masker whatever its length or check; a plain entry is
+    shown as keyed; the masker is never asked about a plain entry."""
+    asked: list[str] = []
+
+    def masker(entry: str) -> str:
+        asked.append(entry)
+        return f"<{len(entry)}>"
+
+    for privacy, shown, told in (("id_number", ["<3>", "<2>"], 5), ("plain", ["135", "24"], 0)):
+        asked.clear()
+        engine = Engine(
+            {"c": collect_flow(privacy=privacy)}, {}, {"even": even_check}, mask_id_number=masker
+        )
+        ctx = CallContext(hotline="c")
+        port = FakePort(["1", "3", "5", "#", "2", "4", "#"])
+        await engine.run("c", port, ctx)
+        assert [s.key for s in ctx.steps if s.kind in ("input", "no_match")] == shown
+        assert asked == (["135", "24"] if privacy == "id_number" else [])
+        assert len(port.sensitive_keys) == (7 if told else 0)
+
+
+async def test_without_a_masker_an_id_entry_is_hidden_whole() -> None:
+    engine = Engine({"c": collect_flow(privacy="id_number", check=None)}, {}, {})
     ctx = CallContext(hotline="c")
     await engine.run("c", FakePort(["4", "2", "#"]), ctx)
-    assert [s.key for s in ctx.steps if s.kind == "input"] == ["##"]
+    assert [s.key for s in ctx.steps if s.kind == "input"] == ["**"]
 
 
 async def test_sub_flow_outcome_and_action_results() -> None:

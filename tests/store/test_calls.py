@@ -199,3 +199,18 @@ async def test_200_concurrent_calls_on_sqlite(sqlite_url: str) -> None:
         assert all(c.outcome == "served" and len(c.path) == 5 for c in calls)
     finally:
         await db.close()
+
+
+async def test_a_uniqueid_longer_than_its_column_keeps_the_call(
+    records: Records, db: Database
+) -> None:
+    """A uniqueid comes from the wire: a long one (Asterisk allows 150 characters) is cut to its
+    column, the call is recorded on PostgreSQL as on SQLite, and Asterisk's hang-up finds it."""
+    uniqueid = "1700000000." + "7" * 140
+    call_id = await _call(records, uniqueid)
+    assert await records.complete_hangup(
+        uniqueid, cause=16, cause_text="Normal Clearing", duration_s=5, billsec=4
+    )
+    stored = await records.call_detail(call_id)
+    assert stored is not None and stored.hangup_cause == 16
+    assert uniqueid.startswith(stored.uniqueid) and len(stored.uniqueid) == 40

@@ -167,3 +167,15 @@ def test_a_container_sets_where_asterisk_sees_the_recordings(tmp_path: Path) -> 
         host_path_of_recording(settings, "/elsewhere/a.wav")
     with pytest.raises(ValueError):
         host_path_of_recording(settings, "/recordings/../etc/passwd")
+
+
+def test_no_asterisk_log_takes_the_keys_callers_press() -> None:
+    """Asterisk's ``dtmf`` level logs every key, so an ID number or password keyed would be
+    rebuilt from the log, line by line."""
+    files = render_config(SETTINGS)
+    channels = [
+        line.partition("=>")[2]
+        for line in files["logger.conf"].splitlines()
+        if "=>" in line and not line.lstrip().startswith(";")
+    ]
+    assert channels and not [c for c in channels if "dtmf" in c.lower()]
