@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Literal, NoReturn
 from urllib.parse import parse_qsl
 
-from ivr.agi.errors import AGICommandError, AGIHangup, AGIProtocolError
+from ivr.agi.errors import AGICommandError, AGIConnectionLost, AGIHangup, AGIProtocolError
 from ivr.agi.protocol import (
     HANGUP_LINE,
     Reply,
@@ -232,8 +232,8 @@ class AGIChannel:
                 self._hung_up = True
                 raise
             except (ConnectionError, OSError) as exc:
-                self._hung_up = True
-                raise AGIHangup(f"connection lost during {description}: {exc}") from exc
+                gone = self._gone()
+                raise gone(f"connection lost during {description}: {exc}") from exc
         log.debug("%s << %s", self.uniqueid, f"{reply.code} ***" if sensitive else reply.raw)
         return reply
 
@@ -277,9 +277,15 @@ class AGIChannel:
             raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
         budget.spend(raw)
         if not raw.endswith(b"\n"):
-            self._hung_up = True
-            raise AGIHangup(f"connection closed by Asterisk during {self.last_command}")
+            gone = self._gone()
+            raise gone(f"connection closed by Asterisk during {self.last_command}")
         return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+    def _gone(self) -> type[AGIHangup]:
+        """The connection ended: after a ``HANGUP`` the caller's doing, else Asterisk went away."""
+        told = self._hung_up
+        self._hung_up = True
+        return AGIHangup if told else AGIConnectionLost
 
     def _check(self, reply: Reply, sensitive: bool) -> Reply:
         if reply.code == 200:

@@ -6,7 +6,7 @@ end of stream, reset): a hang-up is never a status to check. The server catches 
 
 from __future__ import annotations
 
-__all__ = ["AGICommandError", "AGIError", "AGIHangup", "AGIProtocolError"]
+__all__ = ["AGICommandError", "AGIConnectionLost", "AGIError", "AGIHangup", "AGIProtocolError"]
 
 
 class AGIError(Exception):
@@ -15,6 +15,12 @@ class AGIError(Exception):
 
 class AGIHangup(AGIError):
     """The caller hung up or the connection to Asterisk is gone: no more commands on the channel."""
+
+
+class AGIConnectionLost(AGIHangup):
+    """The connection closed or broke with no ``HANGUP`` before it: Asterisk went away (a crash,
+    a kill, the network), not the caller. Asterisk tells a caller's hang-up with ``HANGUP`` and
+    keeps the connection open until the script ends."""
 
 
 class AGICommandError(AGIError):

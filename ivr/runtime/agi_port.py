@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from ivr.agi.channel import AGIChannel
-from ivr.agi.errors import AGIHangup, AGIProtocolError
+from ivr.agi.errors import AGIConnectionLost, AGIHangup, AGIProtocolError
 from ivr.config import Settings
 from ivr.engine.port import CallerHungUp, ChannelLost, Recording
 
@@ -25,6 +25,8 @@ async def _hangup_as_caller_gone() -> AsyncIterator[None]:
     time, a reply too long or not AGI: the channel writes nothing more)."""
     try:
         yield
+    except AGIConnectionLost as exc:  # Asterisk went away under the caller: not their choice
+        raise ChannelLost(str(exc)) from exc
     except AGIHangup as exc:
         raise CallerHungUp(str(exc)) from exc
     except AGIProtocolError as exc:

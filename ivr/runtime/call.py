@@ -132,10 +132,11 @@ class CallRunner:
             log.warning("call %s interrupted at %s: the server is stopping", ctx.call_id, ctx.node)
             raise
         except ChannelLost as exc:
-            # Asterisk stopped answering in time, or out of step: nothing more can be said on the
-            # line. Closing it lets the dialplan's fallback take the caller on.
+            # Asterisk went away, stopped answering in time, or answered out of step: nothing more
+            # can be said on the line, and it is not the caller's doing. Closing the connection
+            # lets the dialplan's fallback take the caller on (if Asterisk is still there).
             ctx.outcome, ctx.then = "interrupted", None
-            ctx.log("interrupted")
+            ctx.log("interrupted", detail=str(exc))
             log.warning("call %s interrupted at %s: %s", ctx.call_id, ctx.node, exc)
         except CallerHungUp:
             ctx.outcome = "served" if ctx.served else "abandoned"

@@ -9,6 +9,7 @@ import pytest
 
 from ivr.agi import AGIChannel, AGICommandError, AGIHangup, AGIProtocolError, RecordResult
 from ivr.agi.channel import read_env
+from ivr.agi.errors import AGIConnectionLost
 from tests.agipeer import RawCall
 
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
@@ -184,15 +185,25 @@ async def test_missing_sound_is_a_loud_command_error(raw_call: RawCall) -> None:
     assert not raw_call.channel.hung_up
 
 
-async def test_end_of_stream_is_a_hangup(raw_call: RawCall) -> None:
+async def test_end_of_stream_without_a_hangup_is_asterisk_gone(raw_call: RawCall) -> None:
     task = asyncio.create_task(raw_call.channel.wait_for_digit(5000))
     await raw_call.expect()
-    raw_call.writer.write(b"200 res")  # cut in the middle of a line
+    raw_call.writer.write(b"200 res")  # cut in the middle of a line: Asterisk died
     raw_call.writer.close()
-    with pytest.raises(AGIHangup, match="closed"):
+    with pytest.raises(AGIConnectionLost, match="closed"):
         await asyncio.wait_for(task, 5)
     with pytest.raises(AGIHangup):
         await raw_call.channel.answer()
+
+
+async def test_end_of_stream_after_a_hangup_is_the_callers_hang_up(raw_call: RawCall) -> None:
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(5000))
+    await raw_call.expect()
+    await raw_call.send("HANGUP")
+    raw_call.writer.close()  # the caller's hang-up was told first
+    with pytest.raises(AGIHangup) as raised:
+        await asyncio.wait_for(task, 5)
+    assert not isinstance(raised.value, AGIConnectionLost)
 
 
 async def test_100_trying_is_skipped(raw_call: RawCall) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -29,6 +30,12 @@ class RunningHotline:
     @property
     def port(self) -> int:
         return self.server.port
+
+    async def settled(self, within: float = 10.0) -> None:
+        """Until every call the server took has ended (and written its record)."""
+        async with asyncio.timeout(within):
+            while self.server.active_calls:  # noqa: ASYNC110 - the server's own count, polled
+                await asyncio.sleep(0.02)
 
     def citizen(self, id_number: str) -> DemoCitizen:
         return next(c for c in self.citizens if c.id_number == id_number)

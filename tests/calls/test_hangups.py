@@ -97,3 +97,34 @@ async def test_hang_up_at_every_step_of_a_12333_balance_check(hotline: RunningHo
         "12333:pension_say",
         "12333:contributions_say",
     } <= left_at
+
+
+async def test_a_line_that_goes_dead_without_a_hang_up_is_interrupted(
+    hotline: RunningHotline,
+) -> None:
+    """Asterisk dying under a call closes the connection with no HANGUP: the caller did not give
+    up, so the record says interrupted (and why), not abandoned; a real hang-up stays abandoned."""
+    citizen = hotline.citizens[0]
+    entries = ["-", "1", keyed_id(citizen), password(citizen), "1"]
+    outcomes = {}
+    for mode in ("eof", "before_reply"):
+        await run_call(
+            "127.0.0.1", hotline.port, "12333", entries, hangup_after=6, hangup_mode=mode
+        )
+        await hotline.settled()  # the peer is gone; the server writes the end a moment later
+        async with hotline.app.database.read() as session:
+            call = await session.scalar(
+                select(models.Call).order_by(models.Call.id.desc()).limit(1)
+            )
+            assert call is not None and call.ended_at is not None
+            last = await session.scalar(
+                select(models.CallStep)
+                .where(models.CallStep.call_id == call.id)
+                .order_by(models.CallStep.seq.desc())
+                .limit(1)
+            )
+        assert last is not None
+        outcomes[mode] = (call.outcome, last.kind, last.detail)
+    assert outcomes["eof"][:2] == ("interrupted", "interrupted")
+    assert "connection closed by Asterisk" in outcomes["eof"][2]
+    assert outcomes["before_reply"][:2] == ("abandoned", "hangup")
