@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import mask_id_entry
+from ivr.domain.outcomes import Outcome
 from ivr.engine.checks import prompt_keys
-from ivr.engine.model import Flow
-from ivr.engine.runner import Engine
+from ivr.engine.model import End, Flow
+from ivr.engine.runner import Engine, FlowError
 from ivr.flows.actions import CHECK_PROMPTS, HotlineActions, Services
 from ivr.flows.card_services import CARD_SERVICES
 from ivr.flows.common import IDENTITY, IDENTITY_FOR_LOSS, LANGUAGE
@@ -42,7 +44,18 @@ def check_catalog(catalog: Catalog) -> None:
         catalog.require(required_sounds(language), [language])
 
 
+def check_outcomes(flows: Mapping[str, Flow]) -> None:
+    """A hotline's own flow ends a call with an outcome the call log knows (sub-flows end with
+    results of their own, which the flow that called them maps)."""
+    known = set(Outcome)
+    for line in HOTLINES:
+        for name, node in flows[line].nodes.items():
+            if isinstance(node, End) and node.outcome not in known:
+                raise FlowError(f"{line}:{name} ends a call as {node.outcome!r}, not an outcome")
+
+
 def build_engine(services: Services, catalog: Catalog | None = None) -> Engine:
     check_catalog(catalog or Catalog.load())
+    check_outcomes(FLOWS)
     actions = HotlineActions(services)
     return Engine(FLOWS, actions.actions(), actions.checks(), mask_id_number=mask_id_entry)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ivr.domain.outcomes import Outcome
 from ivr.engine.context import CallContext
 from ivr.engine.port import CallerHungUp, CallPort, ChannelLost
 from ivr.engine.runner import Engine
@@ -121,13 +122,13 @@ class CallRunner:
         )
         try:
             await self.engine.run(ctx.hotline, port, ctx)
-            if ctx.outcome == "failed" and ctx.served:  # fumbled a menu after getting an answer
-                ctx.outcome = "served"
+            if ctx.outcome == Outcome.FAILED and ctx.served:  # fumbled a menu after an answer
+                ctx.outcome = Outcome.SERVED
             await _leave_variables(port, ctx)
         except asyncio.CancelledError:
             # The server is stopping under the caller, who did not abandon anything: say so, and
             # let the dialplan's fallback (apology, agents) take the call on.
-            ctx.outcome, ctx.then = "interrupted", None
+            ctx.outcome, ctx.then = Outcome.INTERRUPTED, None
             ctx.log("interrupted")
             log.warning("call %s interrupted at %s: the server is stopping", ctx.call_id, ctx.node)
             raise
@@ -135,11 +136,11 @@ class CallRunner:
             # Asterisk went away, stopped answering in time, or answered out of step: nothing more
             # can be said on the line, and it is not the caller's doing. Closing the connection
             # lets the dialplan's fallback take the caller on (if Asterisk is still there).
-            ctx.outcome, ctx.then = "interrupted", None
+            ctx.outcome, ctx.then = Outcome.INTERRUPTED, None
             ctx.log("interrupted", detail=str(exc))
             log.warning("call %s interrupted at %s: %s", ctx.call_id, ctx.node, exc)
         except CallerHungUp:
-            ctx.outcome = "served" if ctx.served else "abandoned"
+            ctx.outcome = Outcome.SERVED if ctx.served else Outcome.ABANDONED
             ctx.then = None
             ctx.log("hangup")
             log.info("call %s: caller hung up at %s", ctx.call_id, ctx.node)
@@ -163,7 +164,7 @@ async def _leave_variables(port: CallPort, ctx: CallContext) -> None:
 
 async def _technical_problem(port: CallPort, ctx: CallContext) -> None:
     """Tell the caller and hand them to an agent; best effort, the channel may be what failed."""
-    ctx.outcome, ctx.then = "error", "agent"
+    ctx.outcome, ctx.then = Outcome.ERROR, "agent"
     ctx.log("error")
     try:
         await port.play([TECHNICAL_PROBLEM], "")
@@ -186,7 +187,7 @@ async def _finish(records: Records, ctx: CallContext) -> None:
         await records.finish_call(
             ctx.call_id,
             ended_at=datetime.now(UTC),
-            outcome=ctx.outcome or "abandoned",
+            outcome=ctx.outcome or Outcome.ABANDONED,
             last_node=ctx.node,
             next_action=ctx.then,
             language=ctx.language,

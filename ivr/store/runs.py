@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.domain.outcomes import Outcome
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
 from ivr.store.models import Call, Run
@@ -32,7 +33,7 @@ __all__ = ["DIED", "INTERRUPTED", "STOPPED", "ClosedRun", "RunRecords", "live_ru
 
 STOPPED = "stopped"  # stop_reason: the process stopped cleanly
 DIED = "died"  # stop_reason: another process found its heartbeat stale
-INTERRUPTED = "interrupted"  # the outcome of a call its process did not finish
+INTERRUPTED = Outcome.INTERRUPTED  # the outcome of a call its process did not finish
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Float, SQLColumnExpression, String, case, cast, func, select
 
 from ivr.domain.clock import UTC_OFFSET, ZONE_NAME
+from ivr.domain.outcomes import DROP_OFFS, Outcome
 from ivr.store.base import RecordsBase
 from ivr.store.models import Call
 
-__all__ = ["DROP_OUTCOMES", "CallStats", "HotlineFigures", "Statistics"]
+__all__ = ["CallStats", "HotlineFigures", "Statistics"]
 
-DROP_OUTCOMES = ("abandoned", "failed")
 _CST = f"{UTC_OFFSET / timedelta(hours=1):+g} hours"  # SQLite modifier for China Standard Time
 _CST_ZONE = ZONE_NAME
 
@@ -85,7 +85,7 @@ class Statistics(RecordsBase):
                         Call.hotline,
                         func.count(),
                         func.count(Call.ended_at),
-                        _count_if(Call.outcome == "served"),
+                        _count_if(Call.outcome == Outcome.SERVED),
                         _count_if(Call.next_action == "agent"),
                         func.avg(case((finished, self._handling_seconds()))),
                     )
@@ -104,7 +104,7 @@ class Statistics(RecordsBase):
             drops = (
                 await session.execute(
                     select(Call.last_node, Call.outcome, func.count())
-                    .where(*where, Call.outcome.in_(DROP_OUTCOMES))
+                    .where(*where, Call.outcome.in_(DROP_OFFS))
                     .group_by(Call.last_node, Call.outcome)
                 )
             ).all()

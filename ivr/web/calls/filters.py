@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from ivr.domain.clock import day_bounds, local_today, parse_day
 from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import IdNumberError, id_hash, parse_id
+from ivr.domain.outcomes import Outcome
 from ivr.store.console import CallQuery
 from ivr.web.plumbing.paging import MAX_PAGE, whole_number
 
@@ -29,7 +30,7 @@ __all__ = [
     "FilterError",
 ]
 
-OUTCOMES = ("served", "agent", "voice_message", "failed", "abandoned", "error")
+OUTCOMES = tuple(Outcome)
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 ID_HASH_PATTERN = r"[0-9a-fA-F]{64}"
