@@ -27,7 +27,7 @@ from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.config import PRIVATE_DIR_MODE, Settings
 from ivr.domain.clock import local_today
-from ivr.domain.workdays import open_calendar
+from ivr.domain.workdays import WorkCalendar, open_calendar
 from ivr.flows import build_engine
 from ivr.flows.actions import Services
 from ivr.live.board import LiveBoard
@@ -73,6 +73,7 @@ class Core:
     records: Records
     board: LiveBoard
     runner: CallRunner
+    calendar: WorkCalendar  # Chinese working days, read once: the console's card steps use it
 
     def agi_routes(self) -> dict[str, AgiHandler]:
         return agi_routes(self.runner, self.settings)
@@ -99,12 +100,17 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     await housekeeping.start()
     stack.push_async_callback(housekeeping.close)
     id_key = await asyncio.to_thread(settings.hash_key)
-    await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, local_today())
+    calendar = await _calendar(settings)
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
     engine = build_engine(Services(records=records, settings=settings, id_key=id_key), catalog)
     board = LiveBoard()
     runner = CallRunner(engine, records, publish=board.publish, run=heartbeat)
-    return Core(settings, database, records, board, runner)
+    return Core(settings, database, records, board, runner, calendar)
+
+
+async def _calendar(settings: Settings) -> WorkCalendar:
+    """The shipped and the operator's holiday schedules (files: off the event loop)."""
+    return await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, local_today())
 
 
 @asynccontextmanager
@@ -149,18 +155,20 @@ async def start_console(
     *,
     database: Database | None = None,
     live: LiveView | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> WebServer:
-    """The supervisor console; alone (no database given) it opens its own and reads live calls
-    from it."""
-    if database is None:  # alone: the console's card steps count working days too
-        await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, local_today())
+    """The supervisor console; alone (nothing given) it opens its own database, reads live calls
+    from it, and reads the holiday schedules its card steps count working days with."""
+    if calendar is None:
+        calendar = await _calendar(settings)
+    if database is None:
         database = await open_database(settings.database_url)
         stack.push_async_callback(database.close)
     if live is None:
         live = DatabaseLiveView(
             ConsoleRecords(database), stale_after=settings.heartbeat_stale_after
         )
-    server = await start_web(settings, database, live)
+    server = await start_web(settings, database, live, calendar)
     stack.push_async_callback(server.close)
     return server
 
@@ -200,6 +208,7 @@ async def start_stack(
         seed=1,
         key=await asyncio.to_thread(settings.hash_key),
         today=date.today(),
+        calendar=core.calendar,
     )
     parts = ["database", "prompts"]
     supervisor = None
@@ -217,7 +226,9 @@ async def start_stack(
         parts.append("ami bridge")
     console = None
     if web:
-        console = await start_console(settings, stack, database=core.database, live=core.board)
+        console = await start_console(
+            settings, stack, database=core.database, live=core.board, calendar=core.calendar
+        )
         parts.append("web console")
     return Stack(settings, node, testers, parts, console, supervisor)
 

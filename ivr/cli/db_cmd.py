@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from ivr.config import Settings
+from ivr.domain.workdays import open_calendar
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.retention import PruneReport, Retention
 from ivr.store.seed import seed_demo
@@ -65,8 +66,16 @@ async def _seed(settings: Settings, citizens: int, seed: int) -> list[Any]:
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     try:
+        calendar = await asyncio.to_thread(
+            open_calendar, settings.holiday_schedule_file, date.today()
+        )
         return await seed_demo(
-            database, citizens=citizens, seed=seed, key=settings.hash_key(), today=date.today()
+            database,
+            citizens=citizens,
+            seed=seed,
+            key=settings.hash_key(),
+            today=date.today(),
+            calendar=calendar,
         )
     finally:
         await database.close()

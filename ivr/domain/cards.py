@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 
-from ivr.domain.workdays import add_working_days
+from ivr.domain.workdays import WorkCalendar
 
 __all__ = [
     "DEFAULT_LAPSE_DAYS",
@@ -258,8 +258,11 @@ def lapse_date(reported_on: date, days: int = DEFAULT_LAPSE_DAYS) -> date:
     return reported_on + timedelta(days=days)
 
 
-def pickup_date(formal_on: date, working_days: int = DEFAULT_REISSUE_WORKING_DAYS) -> date:
-    return add_working_days(formal_on, working_days)
+def pickup_date(
+    formal_on: date, calendar: WorkCalendar, working_days: int = DEFAULT_REISSUE_WORKING_DAYS
+) -> date:
+    """When the new card is ready: ``working_days`` Chinese working days after the formal report."""
+    return calendar.add_working_days(formal_on, working_days)
 
 
 def effective_status(status: ReportStatus, lapses_on: date | None, today: date) -> ReportStatus:
@@ -379,10 +382,11 @@ def formalise(
     card: CardState | None,
     *,
     now: datetime,
+    calendar: WorkCalendar,
     working_days: int = DEFAULT_REISSUE_WORKING_DAYS,
 ) -> Decision:
     """The formal report at a service point: the card is dead and a new one is made."""
-    pickup_on = pickup_date(now.date(), working_days)
+    pickup_on = pickup_date(now.date(), calendar, working_days)
     return _decide(
         Step.FORMALISE,
         report,

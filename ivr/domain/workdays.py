@@ -10,8 +10,8 @@ next working day), but none of the bridging days and make-up working days only t
 knows. Such a year logs one warning when first used, and the start-up warns when the coming
 ``COVERAGE_DAYS`` days are not all covered.
 
-The calendar is read once per process, at start-up (``open_calendar``, by the composition root),
-so every rule that counts working days uses the same one; until then the shipped schedule serves.
+The calendar is read once, at start-up (``open_calendar``, by the composition root), and given to
+whatever counts working days (the counter's formal report, the demo seed): no global holds it.
 """
 
 from __future__ import annotations
@@ -36,13 +36,10 @@ __all__ = [
     "OfficialYear",
     "ScheduleError",
     "WorkCalendar",
-    "add_working_days",
-    "calendar_covers",
-    "current_calendar",
-    "is_working_day",
     "load_calendar",
     "open_calendar",
     "parse_schedule",
+    "shipped_calendar",
 ]
 
 log = logging.getLogger(__name__)
@@ -180,23 +177,15 @@ def load_calendar(files: Iterable[Path]) -> WorkCalendar:
     return WorkCalendar(official)
 
 
-_process_calendar: WorkCalendar | None = None
-
-
-def current_calendar() -> WorkCalendar:
-    """The process's calendar: the one ``open_calendar`` read, else the shipped schedule."""
-    global _process_calendar
-    if _process_calendar is None:
-        _process_calendar = load_calendar([SHIPPED_SCHEDULE])
-    return _process_calendar
+def shipped_calendar() -> WorkCalendar:
+    """Blocking (a file): the calendar of the shipped schedule alone (tests, tools)."""
+    return load_calendar([SHIPPED_SCHEDULE])
 
 
 def open_calendar(operator_file: Path, today: date) -> WorkCalendar:
-    """Blocking: at start-up, the shipped and the operator's schedules become the process's
-    calendar; a warning when the coming ``COVERAGE_DAYS`` days are not all covered."""
-    global _process_calendar
+    """Blocking: at start-up, the shipped and the operator's schedules as one calendar; a warning
+    when the coming ``COVERAGE_DAYS`` days are not all covered."""
     calendar = load_calendar([SHIPPED_SCHEDULE, operator_file])
-    _process_calendar = calendar
     missing = calendar.uncovered_years(today, COVERAGE_DAYS)
     if missing:
         log.warning(
@@ -208,17 +197,3 @@ def open_calendar(operator_file: Path, today: date) -> WorkCalendar:
             operator_file,
         )
     return calendar
-
-
-def is_working_day(day: date) -> bool:
-    return current_calendar().is_working_day(day)
-
-
-def add_working_days(start: date, count: int) -> date:
-    """The ``count``-th working day after ``start`` (``start`` itself is never counted)."""
-    return current_calendar().add_working_days(start, count)
-
-
-def calendar_covers(day: date) -> bool:
-    """True when an official schedule is known for ``day``'s year."""
-    return current_calendar().covers(day)

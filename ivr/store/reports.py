@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain import cards
 from ivr.domain.cards import Decision, Step, StepRefused
+from ivr.domain.workdays import WorkCalendar
 from ivr.store.base import RecordsBase
 from ivr.store.cardnumbers import new_card_number
 from ivr.store.errors import NotFound, refusals_as_store_errors
@@ -188,7 +189,13 @@ class CardReports(RecordsBase):
                 return _record(session, report, card, decision, actor, now)
 
     async def record_formal_report(
-        self, reference: str, *, actor: str, now: datetime, working_days: int
+        self,
+        reference: str,
+        *,
+        actor: str,
+        now: datetime,
+        working_days: int,
+        calendar: WorkCalendar,
     ) -> ReportView:
         """The formal report at a service point: the card is dead, a new one is made."""
         with refusals_as_store_errors():
@@ -199,6 +206,7 @@ class CardReports(RecordsBase):
                     report_state(report),
                     _card_state_or_none(card),
                     now=now,
+                    calendar=calendar,
                     working_days=working_days,
                 )
                 return _record(session, report, card, decision, actor, now)

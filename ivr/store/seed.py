@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +27,7 @@ from ivr.domain.cards import CardStatus, new_reference
 from ivr.domain.clock import BEIJING as SHANGHAI
 from ivr.domain.idnumber import ResidentId, check_character, id_hash
 from ivr.domain.password import hash_password_async, initial_password
+from ivr.domain.workdays import WorkCalendar, shipped_calendar
 from ivr.store.cardnumbers import new_card_number
 from ivr.store.database import Database
 from ivr.store.models import (
@@ -91,9 +94,20 @@ class _Plan:
 
 
 async def seed_demo(
-    db: Database, *, citizens: int = 50, seed: int = 1, key: bytes, today: date
+    db: Database,
+    *,
+    citizens: int = 50,
+    seed: int = 1,
+    key: bytes,
+    today: date,
+    calendar: WorkCalendar | None = None,
 ) -> list[DemoCitizen]:
-    """Store ``citizens`` demo citizens (those not stored yet) and return all of them."""
+    """Store ``citizens`` demo citizens (those not stored yet) and return all of them.
+
+    ``calendar``: the working days of the demo formal reports' pick-up dates (default: the
+    shipped schedule)."""
+    if calendar is None:
+        calendar = await asyncio.to_thread(shipped_calendar)
     plans = _plans(seed, citizens, today)
     hashes = [id_hash(key, plan.resident) for plan in plans]
     async with db.read() as session:
@@ -137,7 +151,7 @@ async def seed_demo(
             session.add(card)
             await session.flush()
             if plan.card_status is not CardStatus.NORMAL:
-                await _lose_card(session, card, citizen, plan.card_status, now)
+                await _lose_card(session, card, citizen, plan.card_status, now, calendar)
     return [
         DemoCitizen(
             id_number=plan.resident.number,
@@ -260,7 +274,12 @@ def _accounts(citizen_id: int, plan: _Plan, today: date) -> list[Base]:
 
 
 async def _lose_card(
-    session: AsyncSession, card: Card, citizen: Citizen, status: CardStatus, now: datetime
+    session: AsyncSession,
+    card: Card,
+    citizen: Citizen,
+    status: CardStatus,
+    now: datetime,
+    calendar: WorkCalendar,
 ) -> None:
     """A loss report taken through the domain's steps until its card is ``status``."""
     days_ago = {CardStatus.PROVISIONALLY_LOST: 3, CardStatus.FORMALLY_LOST: 10}.get(status, 30)
@@ -277,8 +296,8 @@ async def _lose_card(
     session.add(report)
     await session.flush()
     session.add(history_event(report, decision, "caller", reported))
-    later = [
-        (reported + timedelta(days=2), cards.formalise),
+    later: list[tuple[datetime, Callable[..., cards.Decision]]] = [
+        (reported + timedelta(days=2), partial(cards.formalise, calendar=calendar)),
         (now - timedelta(days=1), cards.mark_card_made),
     ]
     for at, step in later:

@@ -20,6 +20,7 @@ from aiohttp import web
 from ivr.config import Settings
 from ivr.domain.account_password import hash_password_async
 from ivr.domain.retention import RetentionPolicy
+from ivr.domain.workdays import WorkCalendar
 from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
@@ -66,7 +67,9 @@ ROUTES: tuple[Routes, ...] = (
 )
 
 
-def create_app(settings: Settings, database: Database, *, live: LiveView) -> web.Application:
+def create_app(
+    settings: Settings, database: Database, *, live: LiveView, calendar: WorkCalendar
+) -> web.Application:
     """The console; its state is built when the app starts (see ``_console_context``)."""
     app = web.Application(
         middlewares=[security_headers, client_errors, session_middleware, csrf_middleware]
@@ -83,13 +86,13 @@ def create_app(settings: Settings, database: Database, *, live: LiveView) -> web
     app[MENU] = Menu.from_routes(ROUTES)
     app.router.add_static("/static", STATIC, name="static")
     app.on_response_prepare.append(name_server)
-    app.cleanup_ctx.append(_console_context(settings, database, live))
+    app.cleanup_ctx.append(_console_context(settings, database, live, calendar))
     app.on_shutdown.append(_stop_streams)
     return app
 
 
 def _console_context(
-    settings: Settings, database: Database, live: LiveView
+    settings: Settings, database: Database, live: LiveView, calendar: WorkCalendar
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         # Files are read in worker threads: the event loop may already serve calls.
@@ -104,6 +107,7 @@ def _console_context(
             audit=AuditLog(database),
             stats=Statistics(database),
             live=live,
+            calendar=calendar,
             retention=RetentionPolicy.from_settings(settings),
             catalog=catalog,
             cookie_key=cookie_key,
@@ -142,12 +146,13 @@ async def start_web(
     settings: Settings,
     database: Database,
     live: LiveView,
+    calendar: WorkCalendar,
     *,
     host: str | None = None,
     port: int | None = None,
 ) -> WebServer:
     """Serve the console on ``host:port`` (default: the settings; port 0 picks a free one)."""
-    app = create_app(settings, database, live=live)
+    app = create_app(settings, database, live=live, calendar=calendar)
     runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     bind_host = host or settings.web_host

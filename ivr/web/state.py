@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ivr.config import Settings
 from ivr.domain.retention import RetentionPolicy
+from ivr.domain.workdays import WorkCalendar
 from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
@@ -33,6 +34,7 @@ class Console:
     audit: AuditLog
     stats: Statistics
     live: LiveView  # the live board of the hotline's process, or the database's unended calls
+    calendar: WorkCalendar  # Chinese working days (the new card's pick-up date)
     retention: RetentionPolicy  # when recordings and call paths are deleted (pages tell it)
     catalog: Catalog
     cookie_key: bytes  # signs the session cookies

@@ -21,6 +21,9 @@ from ivr.domain.cards import (
     new_reference,
     pickup_date,
 )
+from ivr.domain.workdays import shipped_calendar
+
+SHIPPED = shipped_calendar()
 
 
 def test_status_values_are_stored_strings() -> None:
@@ -69,11 +72,11 @@ def test_only_a_provisional_report_lapses(status: ReportStatus) -> None:
 
 
 def test_pickup_counts_working_days() -> None:
-    assert pickup_date(date(2026, 9, 25)) == date(2026, 10, 22)
+    assert pickup_date(date(2026, 9, 25), SHIPPED) == date(2026, 10, 22)
     # Over National Day (1-7 Oct off, Saturday 10 Oct worked): Monday-Friday alone gives 21 Oct.
-    assert pickup_date(date(2026, 9, 30)) == date(2026, 10, 27)
+    assert pickup_date(date(2026, 9, 30), SHIPPED) == date(2026, 10, 27)
     # Bank-function cards: 8-10 Oct, six full weeks of five (12 Oct-20 Nov), then 23 and 24 Nov.
-    assert pickup_date(date(2026, 9, 30), 35) == date(2026, 11, 24)
+    assert pickup_date(date(2026, 9, 30), SHIPPED, 35) == date(2026, 11, 24)
 
 
 def test_reference() -> None:

@@ -37,6 +37,7 @@ from ivr.domain.cards import (
     step_allowed,
     verify,
 )
+from ivr.domain.workdays import shipped_calendar
 
 BEIJING = timezone(timedelta(hours=8))
 NOW = datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING)
@@ -77,10 +78,12 @@ TAKE: dict[Step, Callable[[ReportState, CardState], Decision]] = {
     Step.VERIFY: lambda r, c: verify(r, c, same_person=True, now=NOW, lapse_days=10),
     Step.LIFT: lambda r, c: lift(r, c, now=NOW, by_phone=True),
     Step.LAPSE: lambda r, c: lapse(r, c, today=TODAY),
-    Step.FORMALISE: lambda r, c: formalise(r, c, now=NOW, working_days=15),
+    Step.FORMALISE: lambda r, c: formalise(r, c, calendar=SHIPPED, now=NOW, working_days=15),
     Step.CARD_MADE: lambda r, c: mark_card_made(r, c, now=NOW),
     Step.PICKED_UP: lambda r, c: mark_picked_up(r, c, now=NOW),
 }
+
+SHIPPED = shipped_calendar()
 
 
 def test_every_step_is_covered_here() -> None:
@@ -118,7 +121,7 @@ def test_each_step_from_each_status(step: Step, status: ReportStatus, date_passe
 def test_settlement_stays_stopped_from_the_phone_report() -> None:
     provisional = ReportState(ReportStatus.PROVISIONAL, TODAY + timedelta(days=5))
     stopped = CARD_BESIDE[ReportStatus.PROVISIONAL]
-    formal = formalise(provisional, stopped, now=NOW)
+    formal = formalise(provisional, stopped, calendar=SHIPPED, now=NOW)
     assert formal.card == CardState(CardStatus.FORMALLY_LOST, STOPPED_AT)
     made = mark_card_made(ReportState(ReportStatus.FORMAL, None), formal.card, now=NOW)
     assert made.card == CardState(CardStatus.READY_FOR_PICKUP, STOPPED_AT)
@@ -179,12 +182,18 @@ def test_verify_refuses_another_persons_card() -> None:
 
 def test_formal_report_sets_the_pickup_date_in_working_days_over_a_holiday() -> None:
     provisional = ReportState(ReportStatus.PROVISIONAL, TODAY + timedelta(days=5))
-    decision = formalise(provisional, CARD_BESIDE[ReportStatus.PROVISIONAL], now=NOW)
+    decision = formalise(
+        provisional, CARD_BESIDE[ReportStatus.PROVISIONAL], calendar=SHIPPED, now=NOW
+    )
     # 15 working days from 30 Sep 2026: 1-7 Oct off, Saturday 10 Oct worked.
     assert decision.pickup_on == date(2026, 10, 27)
     assert decision.note == "pick-up on 2026-10-27"
     bank_card = formalise(
-        provisional, CARD_BESIDE[ReportStatus.PROVISIONAL], now=NOW, working_days=1
+        provisional,
+        CARD_BESIDE[ReportStatus.PROVISIONAL],
+        calendar=SHIPPED,
+        now=NOW,
+        working_days=1,
     )
     assert bank_card.pickup_on == date(2026, 10, 8)
 
@@ -229,7 +238,7 @@ def test_the_lapse_day_and_the_day_before() -> None:
     with pytest.raises(StepRefused, match="the report is lapsed: cannot lift it"):
         lift(report, card, now=on + timedelta(minutes=1), by_phone=True)
     with pytest.raises(StepRefused, match="the report is lapsed: cannot formalise it"):
-        formalise(report, card, now=on + timedelta(minutes=1))
+        formalise(report, card, calendar=SHIPPED, now=on + timedelta(minutes=1))
     lapsed = lapse(report, card, today=lapse_day)
     assert (lapsed.status, lapsed.note) == (ReportStatus.LAPSED, "provisional report lapsed")
 

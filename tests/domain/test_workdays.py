@@ -4,7 +4,6 @@ calendar for a year without one (2027's Spring Festival), and the start-up warni
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,12 +17,10 @@ from ivr.domain.workdays import (
     SHIPPED_SCHEDULE,
     ScheduleError,
     WorkCalendar,
-    add_working_days,
-    calendar_covers,
-    is_working_day,
     load_calendar,
     open_calendar,
     parse_schedule,
+    shipped_calendar,
 )
 
 # Not the real 2027 schedule (unknown when this was written): a plausible one, to show that an
@@ -40,11 +37,7 @@ OPERATOR_2027 = """\
 """
 
 
-@pytest.fixture(autouse=True)
-def fresh_process_calendar(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts from the shipped schedule; ``open_calendar`` changes last one test."""
-    monkeypatch.setattr(workdays, "_process_calendar", None)
-    yield
+SHIPPED = shipped_calendar()
 
 
 @pytest.mark.parametrize(
@@ -70,27 +63,27 @@ def fresh_process_calendar(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ],
 )
 def test_2026_calendar(day: date, working: bool) -> None:
-    assert is_working_day(day) is working
+    assert SHIPPED.is_working_day(day) is working
 
 
 def test_add_working_days_across_national_day_2026() -> None:
     # 28, 29, 30 Sep; 8, 9, 10 (Saturday make-up), 12-16, 19-22 Oct.
-    assert add_working_days(date(2026, 9, 25), 15) == date(2026, 10, 22)
-    assert add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
-    assert add_working_days(date(2026, 10, 9), 1) == date(2026, 10, 10)
+    assert SHIPPED.add_working_days(date(2026, 9, 25), 15) == date(2026, 10, 22)
+    assert SHIPPED.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert SHIPPED.add_working_days(date(2026, 10, 9), 1) == date(2026, 10, 10)
 
 
 def test_add_working_days_across_spring_festival_2026() -> None:
-    assert add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 14)
-    assert add_working_days(date(2026, 2, 14), 1) == date(2026, 2, 24)
-    assert add_working_days(date(2026, 2, 13), 6) == date(2026, 2, 28)
+    assert SHIPPED.add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 14)
+    assert SHIPPED.add_working_days(date(2026, 2, 14), 1) == date(2026, 2, 24)
+    assert SHIPPED.add_working_days(date(2026, 2, 13), 6) == date(2026, 2, 28)
 
 
 def test_add_working_days_edges() -> None:
-    assert add_working_days(date(2026, 10, 3), 0) == date(2026, 10, 3)
-    assert add_working_days(date(2025, 12, 31), 1) == date(2026, 1, 4)
+    assert SHIPPED.add_working_days(date(2026, 10, 3), 0) == date(2026, 10, 3)
+    assert SHIPPED.add_working_days(date(2025, 12, 31), 1) == date(2026, 1, 4)
     with pytest.raises(ValueError):
-        add_working_days(date(2026, 1, 1), -1)
+        SHIPPED.add_working_days(date(2026, 1, 1), -1)
 
 
 def test_the_reissue_date_of_a_formal_report_skips_the_2027_spring_festival(
@@ -100,23 +93,24 @@ def test_the_reissue_date_of_a_formal_report_skips_the_2027_spring_festival(
     # three days 6-8 February, the weekend days moved to 9 and 10 February) is still skipped:
     # 29 Jan; 1-4, 11, 12, 15-19, 22-24 Feb. Monday to Friday alone would give 18 February.
     with caplog.at_level(logging.WARNING, logger=workdays.__name__):
-        assert pickup_date(date(2027, 1, 28), 15) == date(2027, 2, 24)
+        assert pickup_date(date(2027, 1, 28), SHIPPED, 15) == date(2027, 2, 24)
     for day in (date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 9), date(2027, 2, 10)):
-        assert not is_working_day(day), day
-    assert is_working_day(date(2027, 2, 11))
+        assert not SHIPPED.is_working_day(day), day
+    assert SHIPPED.is_working_day(date(2027, 2, 11))
     assert [r.args[0] for r in caplog.records if r.args] == [2027]  # the log says it guessed
 
 
 def test_an_operator_schedule_for_2027_wins_over_the_rule(tmp_path: Path) -> None:
     operator = tmp_path / "official-holidays.yaml"
     operator.write_text(OPERATOR_2027, encoding="utf-8")
-    open_calendar(operator, date(2026, 11, 30))
+    calendar = open_calendar(operator, date(2026, 11, 30))
     # 29 Jan, 31 Jan (Sunday, worked), 1-4 Feb; 15-19, 20 (Saturday, worked), 22-24 Feb.
-    assert pickup_date(date(2027, 1, 28), 15) == date(2027, 2, 24)
-    assert pickup_date(date(2027, 1, 28), 6) == date(2027, 2, 4)
-    assert pickup_date(date(2027, 1, 28), 7) == date(2027, 2, 15)
-    assert is_working_day(date(2027, 1, 31)) and not is_working_day(date(2027, 2, 12))
-    assert calendar_covers(date(2027, 6, 1))
+    assert pickup_date(date(2027, 1, 28), calendar, 15) == date(2027, 2, 24)
+    assert pickup_date(date(2027, 1, 28), calendar, 6) == date(2027, 2, 4)
+    assert pickup_date(date(2027, 1, 28), calendar, 7) == date(2027, 2, 15)
+    assert calendar.is_working_day(date(2027, 1, 31))
+    assert not calendar.is_working_day(date(2027, 2, 12))
+    assert calendar.covers(date(2027, 6, 1)) and not SHIPPED.covers(date(2027, 6, 1))
 
 
 def test_an_operator_year_replaces_the_shipped_one(tmp_path: Path) -> None:
@@ -125,10 +119,10 @@ def test_an_operator_year_replaces_the_shipped_one(tmp_path: Path) -> None:
         "2026:\n  notice: corrected\n  holidays:\n    国庆节: 2026-10-01..2026-10-08\n",
         encoding="utf-8",
     )
-    open_calendar(operator, date(2026, 6, 1))
-    assert not is_working_day(date(2026, 10, 8))
-    assert not is_working_day(date(2026, 10, 10))  # the shipped make-up day is gone with it
-    assert is_working_day(date(2026, 2, 16))  # the whole year is replaced: no Spring Festival
+    calendar = open_calendar(operator, date(2026, 6, 1))
+    assert not calendar.is_working_day(date(2026, 10, 8))
+    assert not calendar.is_working_day(date(2026, 10, 10))  # the shipped make-up day went too
+    assert calendar.is_working_day(date(2026, 2, 16))  # the whole year replaced: no Spring Festival
 
 
 def test_start_up_warns_when_the_coming_60_days_are_not_covered(
@@ -149,10 +143,10 @@ def test_start_up_warns_when_the_coming_60_days_are_not_covered(
 
 
 def test_calendar_covers_the_years_with_an_official_schedule() -> None:
-    assert calendar_covers(date(2026, 12, 31))
-    assert calendar_covers(date(2025, 1, 1))
-    assert not calendar_covers(date(2027, 1, 1))
-    assert not calendar_covers(date(2099, 1, 1))
+    assert SHIPPED.covers(date(2026, 12, 31))
+    assert SHIPPED.covers(date(2025, 1, 1))
+    assert not SHIPPED.covers(date(2027, 1, 1))
+    assert not SHIPPED.covers(date(2099, 1, 1))
 
 
 def test_the_shipped_schedule_agrees_with_the_holidays_package() -> None:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from ivr.domain.cards import CardStatus, ReportStatus, Step, StepRefused
+from ivr.domain.workdays import shipped_calendar
 from ivr.store.database import Database
 from ivr.store.errors import CardNotReportable, NotFound, ReportNotLiftable, ReportStateError
 from ivr.store.models import Card
@@ -14,6 +15,8 @@ from ivr.store.records import Records, ReportView
 from tests.store.support import NOW, Person, add_person
 
 LAPSE_DAYS = 10
+
+SHIPPED = shipped_calendar()
 
 
 async def _report(records: Records, person: Person, call_id: int | None = None) -> ReportView:
@@ -66,7 +69,7 @@ async def test_formal_report_card_made_and_picked_up(
     report = await _report(records, person)
     day = timedelta(days=1)
     formal = await records.record_formal_report(
-        report.reference, actor="staff:li", now=NOW + day, working_days=15
+        report.reference, actor="staff:li", now=NOW + day, working_days=15, calendar=SHIPPED
     )
     assert formal.status is ReportStatus.FORMAL
     assert formal.pickup_on == date(2025, 3, 25)  # 15 working days after Tuesday 4 March
@@ -125,7 +128,9 @@ async def test_lift_only_while_provisional(records: Records, person: Person) -> 
         await records.lift_provisional_report(person.card_id, call_id=None, now=NOW)
     assert nothing.value.status is None
     report = await _report(records, person)
-    await records.record_formal_report(report.reference, actor="staff:li", now=NOW, working_days=15)
+    await records.record_formal_report(
+        report.reference, actor="staff:li", now=NOW, working_days=15, calendar=SHIPPED
+    )
     with pytest.raises(ReportNotLiftable) as formal:
         await records.lift_provisional_report(person.card_id, call_id=None, now=NOW)
     assert formal.value.status is ReportStatus.FORMAL
@@ -191,6 +196,7 @@ async def test_a_lapsed_report_cannot_be_formalised_and_nothing_is_written(
             actor="staff:li",
             now=NOW + timedelta(days=LAPSE_DAYS),
             working_days=15,
+            calendar=SHIPPED,
         )
     assert (caught.value.step, caught.value.status) == (Step.FORMALISE, ReportStatus.LAPSED)
     assert str(caught.value) == "the report is lapsed: cannot formalise it"
@@ -206,7 +212,7 @@ async def test_lapse_sweep(records: Records, db: Database, person: Person) -> No
     report = await _report(records, person)
     formal_report = await _report(records, formal)
     await records.record_formal_report(
-        formal_report.reference, actor="staff:li", now=NOW, working_days=15
+        formal_report.reference, actor="staff:li", now=NOW, working_days=15, calendar=SHIPPED
     )
     assert await records.lapse_due_reports(now=NOW + timedelta(days=LAPSE_DAYS - 1)) == 0
     assert await records.lapse_due_reports(now=NOW + timedelta(days=LAPSE_DAYS)) == 1
@@ -239,7 +245,7 @@ async def test_unverified_report_then_staff_verification(records: Records, perso
     assert card is not None and card.status is CardStatus.NORMAL  # staff verify first
     with pytest.raises(ReportStateError):
         await records.record_formal_report(
-            report.reference, actor="staff:li", now=NOW, working_days=15
+            report.reference, actor="staff:li", now=NOW, working_days=15, calendar=SHIPPED
         )
     for step in (records.mark_card_made, records.mark_picked_up):
         with pytest.raises(ReportStateError) as caught:

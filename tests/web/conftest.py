@@ -43,6 +43,8 @@ async def env(database_url: str, tmp_path: Path, catalog: Catalog) -> AsyncItera
 
 @pytest.fixture
 async def client(env: Env) -> AsyncIterator[Client]:
-    app = create_app(env.settings, env.hotline.database, live=env.hotline.board)
+    app = create_app(
+        env.settings, env.hotline.database, live=env.hotline.board, calendar=env.hotline.calendar
+    )
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

@@ -43,8 +43,9 @@ async def served(
     await simulate(env, "12333", ["-", "0"])
     await simulate(env, "12333", ["-"])  # hangs up at the main menu
     await simulate(env, "96102", ["-", "1"])  # hangs up when asked for the ID number
+    core = env.hotline
     server = await start_web(
-        env.settings, env.hotline.database, env.hotline.board, host="127.0.0.1", port=0
+        env.settings, core.database, core.board, core.calendar, host="127.0.0.1", port=0
     )
     try:
         yield env, server
@@ -206,7 +207,7 @@ async def test_staff_move_a_card_case_forward_and_the_auditor_sees_it(
 
     await row.locator("button.action-formal").click()
     await expect(page.locator(".notice")).to_contain_text(f"Formal report recorded: {seeded}")
-    expected = pickup_date(local_today(), env.settings.reissue_working_days)
+    expected = pickup_date(local_today(), env.hotline.calendar, env.settings.reissue_working_days)
     row = page.locator(f"#case-{seeded}")
     await expect(row.locator(".pickup")).to_have_text(expected.isoformat())
     await expect(row.locator("button.action-made")).to_be_visible()

@@ -48,7 +48,7 @@ async def test_formal_report_then_card_made_then_picked_up(client: Client, env: 
     token = await csrf_token(client)
     assert await step(client, provisional.reference, "formal", token) == 303
     page = await (await client.get("/cases")).text()
-    expected = pickup_date(local_today(), env.settings.reissue_working_days)
+    expected = pickup_date(local_today(), env.hotline.calendar, env.settings.reissue_working_days)
     row = page.split(f'id="case-{provisional.reference}"')[1].split("</tr>")[0]
     assert re.search(rf'class="pickup">{expected.isoformat()}<', row)
     assert await step(client, provisional.reference, "formal", token) == 409  # not twice

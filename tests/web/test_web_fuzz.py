@@ -41,8 +41,9 @@ _CROSS_FIELD_RULES = ("/api/calls", "/api/calls/search", "/api/stats")
 
 @pytest.fixture
 async def served(env: Env) -> AsyncIterator[str]:
+    core = env.hotline
     server = await start_web(
-        env.settings, env.hotline.database, env.hotline.board, host="127.0.0.1", port=0
+        env.settings, core.database, core.board, core.calendar, host="127.0.0.1", port=0
     )
     try:
         yield server.url

@@ -98,7 +98,11 @@ async def _apply(
             )
         case "formal":
             await state.records.record_formal_report(
-                ref, actor=actor, now=now, working_days=settings.reissue_working_days
+                ref,
+                actor=actor,
+                now=now,
+                working_days=settings.reissue_working_days,
+                calendar=state.calendar,
             )
         case "made":
             await state.records.mark_card_made(ref, actor=actor, now=now)
