@@ -24,13 +24,13 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from ivr.runtime.clock import Clock, SystemClock
 from ivr.runtime.processes import process_runs
 from ivr.store.runs import ClosedRun
-from ivr.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SWEEP_EVERY", "Clock", "Heartbeat", "RunRegistry", "SystemClock"]
+__all__ = ["SWEEP_EVERY", "Heartbeat", "RunRegistry"]
 
 SWEEP_EVERY = 3  # beats between two sweeps for dead runs (each costs one UPDATE)
 
@@ -45,19 +45,6 @@ class RunRegistry(Protocol):
     async def close_dead_runs(
         self, now: datetime, stale_after: timedelta, *, gone: Collection[int] = ()
     ) -> list[ClosedRun]: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return utcnow()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 class Heartbeat:

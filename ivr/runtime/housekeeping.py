@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ivr.domain.retention import RetentionPolicy
-from ivr.runtime.heartbeat import Clock, SystemClock
+from ivr.runtime.clock import Clock, SystemClock
 from ivr.store.retention import SYSTEM, PruneReport
 
 log = logging.getLogger(__name__)

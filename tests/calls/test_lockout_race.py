@@ -19,39 +19,14 @@ from ivr.store.seed import DemoCitizen
 from tests.agipeer import PeerResult
 from tests.calls.conftest import RunningHotline
 from tests.calls.test_full_calls import call, keyed_id
+from tests.spies import PasswordCheckSpy
 
 LIMIT = 3  # the default lock-out: three wrong passwords
 
 
-class CheckSpy:
-    """Records each password that reaches the argon2 check; ``hold()`` makes checks wait."""
-
-    def __init__(self) -> None:
-        self.checked: list[str] = []
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self._started = asyncio.Condition()
-        self._real = actions.verify_password_async
-
-    def hold(self) -> None:
-        self.gate.clear()
-
-    async def until_started(self, count: int) -> None:
-        """Until ``count`` checks have started (a test that fails waits 10 s at most)."""
-        async with asyncio.timeout(10), self._started:
-            await self._started.wait_for(lambda: len(self.checked) >= count)
-
-    async def __call__(self, stored_hash: str, password: str) -> bool:
-        self.checked.append(password)
-        async with self._started:
-            self._started.notify_all()
-        await self.gate.wait()
-        return await self._real(stored_hash, password)
-
-
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> CheckSpy:
-    checks = CheckSpy()
+def spy(monkeypatch: pytest.MonkeyPatch) -> PasswordCheckSpy:
+    checks = PasswordCheckSpy(actions.verify_password_async)
     monkeypatch.setattr(actions, "verify_password_async", checks)
     return checks
 
@@ -94,7 +69,7 @@ async def citizen_row(hotline: RunningHotline, citizen: DemoCitizen) -> models.C
 
 
 async def test_forty_parallel_wrong_passwords_check_only_three(
-    hotline: RunningHotline, spy: CheckSpy
+    hotline: RunningHotline, spy: PasswordCheckSpy
 ) -> None:
     citizen = hotline.citizens[1]
     results = await asyncio.gather(
@@ -114,7 +89,7 @@ async def test_forty_parallel_wrong_passwords_check_only_three(
 
 
 async def test_the_right_password_keyed_during_a_burst_hears_no_balance(
-    hotline: RunningHotline, spy: CheckSpy
+    hotline: RunningHotline, spy: PasswordCheckSpy
 ) -> None:
     """The audit's attack: 39 wrong passwords at once, the right one 20th."""
     citizen = hotline.citizens[1]

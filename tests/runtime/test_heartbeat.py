@@ -22,6 +22,7 @@ from ivr.store.database import open_database, upgrade_database
 from ivr.store.models import Call, Run
 from ivr.store.records import Records
 from ivr.store.runs import ClosedRun
+from tests.clocks import StepClock
 from tests.store.support import NOW
 
 INTERVAL = timedelta(seconds=5)
@@ -57,34 +58,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-class StepClock:
-    """Time stands still until the test ends the heartbeat's sleep with ``tick``."""
-
-    def __init__(self, start: datetime) -> None:
-        self.time = start
-        self._asleep = asyncio.Event()
-        self._seconds = 0.0
-        self._wake: asyncio.Future[None] | None = None
-
-    def now(self) -> datetime:
-        return self.time
-
-    async def sleep(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._wake = asyncio.get_running_loop().create_future()
-        self._asleep.set()
-        await self._wake
-
-    async def tick(self) -> None:
-        """Let the sleep end, and return once the heartbeat's work is done and it sleeps again."""
-        await self._asleep.wait()
-        self._asleep.clear()
-        self.time += timedelta(seconds=self._seconds)
-        assert self._wake is not None
-        self._wake.set_result(None)
-        await self._asleep.wait()
 
 
 class Flaky:

@@ -20,36 +20,10 @@ from ivr.stack import open_core
 from ivr.store.database import upgrade_database
 from ivr.store.models import AuditLogEntry, Recording
 from ivr.store.retention import SYSTEM, PruneReport
+from tests.clocks import StepClock
 
 POLICY = RetentionPolicy(recordings=timedelta(days=180), call_paths=timedelta(days=730))
 START = datetime(2025, 3, 3, 12, 0, tzinfo=BEIJING)  # midday: the first prune is tomorrow 03:00
-
-
-class StepClock:
-    """Time stands still until ``tick`` ends the job's sleep (and waits for it to sleep again)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.time = start
-        self.slept: list[float] = []
-        self._asleep = asyncio.Event()
-        self._wake: asyncio.Future[None] | None = None
-
-    def now(self) -> datetime:
-        return self.time
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self._wake = asyncio.get_running_loop().create_future()
-        self._asleep.set()
-        await self._wake
-
-    async def tick(self) -> None:
-        await self._asleep.wait()
-        self._asleep.clear()
-        self.time += timedelta(seconds=self.slept[-1])
-        assert self._wake is not None
-        self._wake.set_result(None)
-        await self._asleep.wait()
 
 
 class Recorder:

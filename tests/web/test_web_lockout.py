@@ -24,6 +24,7 @@ from ivr.cli.users_cmd import run_passwd
 from ivr.store.models import AuditLogEntry, LoginThrottle, WebSession
 from ivr.store.types import utcnow
 from ivr.web import auth
+from tests.spies import PasswordCheckSpy
 from tests.web.support import PASSWORD, Client, Env, login
 
 LIMIT = 5  # wrong passwords in a row from one address before a name is locked there
@@ -31,35 +32,9 @@ _ERROR = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
 _HIDDEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
-class CheckSpy:
-    """Counts the argon2 checks of log-ins; ``hold()`` makes them wait for ``gate``."""
-
-    def __init__(self) -> None:
-        self.checks = 0
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self._started = asyncio.Condition()
-        self._real = auth.verify_password_async
-
-    def hold(self) -> None:
-        self.gate.clear()
-
-    async def until_started(self, count: int) -> None:
-        """Until ``count`` checks have started (a test that fails waits 10 s at most)."""
-        async with asyncio.timeout(10), self._started:
-            await self._started.wait_for(lambda: self.checks >= count)
-
-    async def __call__(self, stored_hash: str, password: str) -> bool:
-        self.checks += 1
-        async with self._started:
-            self._started.notify_all()
-        await self.gate.wait()
-        return await self._real(stored_hash, password)
-
-
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> CheckSpy:
-    checks = CheckSpy()
+def spy(monkeypatch: pytest.MonkeyPatch) -> PasswordCheckSpy:
+    checks = PasswordCheckSpy(auth.verify_password_async)
     monkeypatch.setattr(auth, "verify_password_async", checks)
     return checks
 
@@ -101,7 +76,7 @@ async def audited(env: Env, action: str) -> list[tuple[str, str, str]]:
 
 
 async def test_a_hundred_parallel_wrong_passwords_check_only_five(
-    client: Client, env: Env, spy: CheckSpy
+    client: Client, env: Env, spy: PasswordCheckSpy
 ) -> None:
     token = await form_token(client)
     results = await asyncio.gather(
@@ -116,7 +91,7 @@ async def test_a_hundred_parallel_wrong_passwords_check_only_five(
 
 
 async def test_the_right_password_in_a_burst_of_wrong_ones_does_not_log_in(
-    client: Client, env: Env, spy: CheckSpy
+    client: Client, env: Env, spy: PasswordCheckSpy
 ) -> None:
     token = await form_token(client)
     spy.hold()  # the checks under way stay under way while the right password comes in
@@ -138,7 +113,7 @@ async def test_the_right_password_in_a_burst_of_wrong_ones_does_not_log_in(
 
 
 async def test_a_locked_name_answers_as_an_unknown_one(
-    client: Client, other_address: Client, spy: CheckSpy
+    client: Client, other_address: Client, spy: PasswordCheckSpy
 ) -> None:
     """Same statuses, same messages and the same argon2 checks, attempt after attempt."""
 
