@@ -309,9 +309,14 @@ async def test_calls_up_before_the_bridge_are_picked_up_and_dropped_after_a_rest
         finally:
             await bridge.close()
         seen = changes.drain()
-    assert [change.kind for change in seen] == ["started", "ended"]
-    assert seen[-1].cause_text == "unknown: AMI was down"
+    calls = [change for change in seen if change.kind != "telephony"]
+    assert [change.kind for change in calls] == ["started", "ended"]
+    assert calls[-1].cause_text == "unknown: AMI was down"
     assert board.current().calls == ()
+    # Telephony as the console shows it: up at the login, down at the restart, up again.
+    assert [change.kind for change in seen].count("telephony") == 3
+    telephony = board.current().telephony
+    assert telephony is not None and telephony.up and "AMI connected" in telephony.reason
 
 
 async def test_a_callers_bye_keeps_the_cause_of_the_hangup_request(records: Records) -> None:
