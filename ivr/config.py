@@ -77,6 +77,12 @@ class Settings:
     # Connections at once, beyond which one is refused (the dialplan's fallback answers it): the
     # 500 concurrent calls the load benchmark holds within its latency target.
     agi_max_connections: int = 500
+    # Several nodes (``hotline cluster``). The SIP proxy in front ("host:port", Kamailio): phones
+    # register there, Asterisk trusts calls from it and reaches the agents through it. The other
+    # nodes' FastAGI servers ("host:port,host:port"): Asterisk hands a call to them in turn when
+    # its own does not take it.
+    sip_proxy: str = ""
+    agi_peers: str = ""
 
     @property
     def recordings_dir(self) -> Path:

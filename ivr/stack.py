@@ -104,7 +104,7 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
     engine = build_engine(Services(records=records, settings=settings, id_key=id_key), catalog)
     board = LiveBoard()
-    runner = CallRunner(engine, records, publish=board.publish, run=heartbeat)
+    runner = CallRunner(engine, records, publish=board.publish, run=heartbeat, node=settings.node)
     return Core(settings, database, records, board, runner, calendar)
 
 

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   sip-tester                      # sipp: a real SIP caller for end-to-end tests
   baresip-core                    # baresip: a real softphone that records what a caller hears
   mmdebstrap                      # builds the local Asterisk root file system (Debian unstable)
+  kamailio                        # the SIP proxy in front of several Asterisk nodes (`hotline cluster`)
   postgresql                      # PostgreSQL 15 server binaries for the throwaway test cluster
   chromium chromium-driver        # browser tests of the supervisor console
   graphviz                        # renders flow drawings

@@ -63,11 +63,13 @@ class CallRunner:
         *,
         publish: Callable[[LiveEvent], None] = _unannounced,
         run: CurrentRun = NO_RUN,
+        node: str = "",
     ) -> None:
         self.engine = engine
         self.records = records
         self.publish = publish
         self.current_run = run
+        self.node = node  # this node's name, left on the channel as the flow starts
 
     def context(
         self,
@@ -88,6 +90,24 @@ class CallRunner:
             observer=self._moved,
         )
 
+    async def _claim(self, port: CallPort) -> None:
+        """Say on the channel that this node took the call: the dialplan hands a call to the
+        next node's FastAGI only when no node did (a node that dies mid-call is not retried)."""
+        await port.set_variable("HOTLINE_NODE", self.node or "-")
+
+    async def _technical_problem(self, port: CallPort, ctx: CallContext) -> None:
+        """Tell the caller, hand them to an agent; best effort: the channel may be what failed."""
+        ctx.outcome, ctx.then = Outcome.ERROR, "agent"
+        ctx.log("error")
+        try:
+            await self._claim(port)  # answered here: no other node starts the flow again
+            await port.play([TECHNICAL_PROBLEM], "")
+            await _leave_variables(port, ctx)
+        except CallerHungUp:
+            pass
+        except Exception:
+            log.exception("call %s: could not tell the caller about the fault", ctx.call_id)
+
     def _moved(self, ctx: CallContext) -> None:
         if ctx.call_id is not None:  # announced once the record is open
             self.publish(FlowMoved(live_key(ctx), ctx.node, ctx.language))
@@ -107,7 +127,7 @@ class CallRunner:
             )
         except Exception:
             log.exception("cannot open the call record; the caller goes to an agent")
-            await _technical_problem(port, ctx)
+            await self._technical_problem(port, ctx)
             return ctx
         self.publish(
             FlowStarted(
@@ -121,6 +141,7 @@ class CallRunner:
             )
         )
         try:
+            await self._claim(port)
             await self.engine.run(ctx.hotline, port, ctx)
             if ctx.outcome == Outcome.FAILED and ctx.served:  # fumbled a menu after an answer
                 ctx.outcome = Outcome.SERVED
@@ -146,7 +167,7 @@ class CallRunner:
             log.info("call %s: caller hung up at %s", ctx.call_id, ctx.node)
         except Exception:
             log.exception("call %s failed at %s", ctx.call_id, ctx.node)
-            await _technical_problem(port, ctx)
+            await self._technical_problem(port, ctx)
         finally:
             ctx.vars.clear()  # entries (passwords included) live no longer than the call
             self.publish(FlowEnded(live_key(ctx), ctx.outcome, ctx.then))
@@ -160,19 +181,6 @@ async def _leave_variables(port: CallPort, ctx: CallContext) -> None:
     await port.set_variable("HOTLINE_OUTCOME", ctx.outcome or "")
     if ctx.call_id is not None:
         await port.set_variable("HOTLINE_CALL_ID", str(ctx.call_id))
-
-
-async def _technical_problem(port: CallPort, ctx: CallContext) -> None:
-    """Tell the caller and hand them to an agent; best effort, the channel may be what failed."""
-    ctx.outcome, ctx.then = Outcome.ERROR, "agent"
-    ctx.log("error")
-    try:
-        await port.play([TECHNICAL_PROBLEM], "")
-        await _leave_variables(port, ctx)
-    except CallerHungUp:
-        pass
-    except Exception:
-        log.exception("call %s: could not tell the caller about the fault", ctx.call_id)
 
 
 async def _finish(records: Records, ctx: CallContext) -> None:

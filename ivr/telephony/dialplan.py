@@ -84,6 +84,9 @@ class DialplanOptions:
             raise ConfigError(f"RTP range {self.rtp_start}-{self.rtp_end} is not a port range")
 
 
+_NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 def _check_value(name: str, value: object) -> None:
     # A newline or a semicolon (comment) would let a value rewrite the configuration around it.
     text = str(value)
@@ -98,15 +101,34 @@ def _binds_rtp(host: str) -> bool:
         return False  # a host name: let Asterisk choose the RTP address
 
 
+def _host_port(value: str, what: str) -> tuple[str, int]:
+    host, _, port = value.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{what} {value!r}: give host:port")
+    _check_value(what, host)
+    return host, int(port)
+
+
+def agi_urls(settings: Settings) -> list[str]:
+    """The FastAGI servers a call is handed to, in turn: this node's own, then its peers'."""
+    own = f"agi://{settings.agi_host}:{settings.agi_port}"
+    peers = [part for part in settings.agi_peers.split(",") if part.strip()]
+    return [own] + ["agi://{}:{}".format(*_host_port(p, "agi_peers")) for p in peers]
+
+
 def template_context(settings: Settings, options: DialplanOptions) -> dict[str, Any]:
     options.check()
     for name in ("agi_host", "ami_host", "ami_user", "sip_host", *SECRET_FIELDS):
         _check_value(name, getattr(settings, name))
+    if settings.node_name and not _NODE_NAME.fullmatch(settings.node_name):
+        raise ConfigError(f"node_name {settings.node_name!r}: letters, digits, - and _ only")
     options = options if options.ami_bind else replace(options, ami_bind=settings.ami_host)
     for name in ("ami_bind", "timezone", "language"):
         _check_value(name, getattr(options, name))
-    phones = [(n, "hotline-testers", "Tester") for n in TESTERS]
-    phones += [(n, "hotline-agent-phones", "Agent") for n in AGENTS]
+    # Behind a SIP proxy the phones register there, not here.
+    proxy = _host_port(settings.sip_proxy, "sip_proxy") if settings.sip_proxy else None
+    phones = [] if proxy else [(n, "hotline-testers", "Tester") for n in TESTERS]
+    phones += [] if proxy else [(n, "hotline-agent-phones", "Agent") for n in AGENTS]
     return {
         "settings": settings,
         "options": options,
@@ -119,6 +141,8 @@ def template_context(settings: Settings, options: DialplanOptions) -> dict[str, 
         "testers": TESTERS,
         "agents": AGENTS,
         "phones": phones,
+        "proxy": None if proxy is None else {"host": proxy[0], "port": proxy[1]},
+        "agi_urls": agi_urls(settings),
         "bind_rtp": _binds_rtp(settings.sip_host),
     }
 

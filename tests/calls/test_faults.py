@@ -116,6 +116,9 @@ async def _answer_then(port: int, behave: Callable[[asyncio.StreamWriter], Await
                 uniqueid="1700000000.5", channel="PJSIP/6001-00000005", language="zh",
             )
         )  # fmt: skip
+        claim = await asyncio.wait_for(reader.readline(), 10)
+        assert claim.startswith(b'SET VARIABLE "HOTLINE_NODE"'), claim  # this node took it
+        writer.write(b"200 result=1\n")
         first = await asyncio.wait_for(reader.readline(), 10)
         assert first.startswith(b"STREAM FILE"), first  # the greeting
         started = asyncio.get_running_loop().time()
