@@ -192,6 +192,7 @@ async def start_stack(
     asterisk: bool = True,
     web: bool = True,
     ami: bool = True,
+    seed: bool = True,
 ) -> Stack:
     """Every part of the local hotline, in order; each registers its stop on ``stack``."""
     if asterisk:
@@ -202,14 +203,16 @@ async def start_stack(
         )
     await _prepare_data(settings)
     core = await open_core(settings, stack)
-    testers = await seed_demo(
-        core.database,
-        citizens=DEMO_CITIZENS,
-        seed=1,
-        key=await asyncio.to_thread(settings.hash_key),
-        today=date.today(),
-        calendar=core.calendar,
-    )
+    testers = []
+    if seed:
+        testers = await seed_demo(
+            core.database,
+            citizens=DEMO_CITIZENS,
+            seed=1,
+            key=await asyncio.to_thread(settings.hash_key),
+            today=date.today(),
+            calendar=core.calendar,
+        )
     parts = ["database", "prompts"]
     supervisor = None
     if asterisk:

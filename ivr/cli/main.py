@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ivr.cli.web_cmd",
     "ivr.cli.users_cmd",
     "ivr.cli.call_cmd",
+    "ivr.cli.cluster_cmd",
 )
 
 

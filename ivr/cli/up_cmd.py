@@ -26,6 +26,9 @@ def add_parser(subparsers: Any) -> None:
     up.add_argument("--detach", action="store_true", help="run in the background")
     up.add_argument("--no-asterisk", action="store_true", help="FastAGI and console only")
     up.add_argument("--no-web", action="store_true", help="without the supervisor console")
+    up.add_argument(
+        "--no-seed", action="store_true", help="without the demo citizens (a cluster seeds once)"
+    )
     up.set_defaults(func=run_up)
     down = subparsers.add_parser("down", help="stop what `hotline up` started")
     down.set_defaults(func=run_down)
@@ -43,20 +46,22 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
     if args.detach:
         return _detach(args, settings)
     try:
-        return asyncio.run(_up(settings, asterisk=not args.no_asterisk, web=not args.no_web))
+        return asyncio.run(
+            _up(settings, asterisk=not args.no_asterisk, web=not args.no_web, seed=not args.no_seed)
+        )
     finally:
         with contextlib.suppress(FileNotFoundError):
             pid_file(settings).unlink()
 
 
-async def _up(settings: Settings, *, asterisk: bool, web: bool) -> int:
+async def _up(settings: Settings, *, asterisk: bool, web: bool, seed: bool) -> int:
     """Run until asked to stop (0), or until Asterisk keeps failing (1)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
-        running = await start_stack(settings, stack, asterisk=asterisk, web=web)
+        running = await start_stack(settings, stack, asterisk=asterisk, web=web, seed=seed)
         print(welcome(running), flush=True)
         pid_file(settings).write_text(str(os.getpid()))  # last: `up --detach` waits for it
         failed = running.asterisk.gave_up if running.asterisk else asyncio.Event()
@@ -81,7 +86,9 @@ async def _first(*events: asyncio.Event) -> None:
 def welcome(stack: Stack) -> str:
     s = stack.settings
     lines = [f"hotline is up: {', '.join(stack.parts)} (data in {s.data_dir.resolve()})"]
-    if "asterisk" in stack.parts:
+    if "asterisk" in stack.parts and s.sip_proxy:
+        lines += ["", f"Asterisk {s.sip_host}:{s.sip_port} behind the SIP proxy {s.sip_proxy}"]
+    elif "asterisk" in stack.parts:
         lines += [
             "",
             "Register a SIP softphone (Linphone, Zoiper, baresip) on this machine:",
@@ -90,15 +97,13 @@ def welcome(stack: Stack) -> str:
             "  dial 12333 (labour and social security) or 96102 (social-security card line)",
             "  agents: register 7001 or 7002 (same password) to take transfers (key 0)",
         ]
-    lines += [
-        "",
-        f"FastAGI: agi://{s.agi_host}:{stack.node.agi.port}/12333 and /96102",
-        "Test callers (key * for a final X; the password is the initial one):",
-    ]
-    lines += [
-        f"  {c.id_number.replace('X', '*'):<20} {c.initial_password}   card {c.card_status}"
-        for c in stack.testers[:5]
-    ]
+    lines += ["", f"FastAGI: agi://{s.agi_host}:{stack.node.agi.port}/12333 and /96102"]
+    if stack.testers:
+        lines += ["Test callers (key * for a final X; the password is the initial one):"]
+        lines += [
+            f"  {c.id_number.replace('X', '*'):<20} {c.initial_password}   card {c.card_status}"
+            for c in stack.testers[:5]
+        ]
     if stack.web is not None:
         lines += [
             "",
@@ -137,6 +142,7 @@ def _detach(args: argparse.Namespace, settings: Settings) -> int:
     argv = [sys.executable, "-m", "ivr.cli.main", "up"]
     argv += ["--no-asterisk"] if args.no_asterisk else []
     argv += ["--no-web"] if args.no_web else []
+    argv += ["--no-seed"] if args.no_seed else []
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             argv,

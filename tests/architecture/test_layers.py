@@ -28,9 +28,11 @@ ALLOWED: dict[str, set[str]] = {
     "flows": {"config", "domain", "engine", "speech", "store"},
     "runtime": {"agi", "config", "domain", "engine", "live", "speech", "store"},
     "web": {"config", "domain", "engine", "flows", "live", "speech", "store"},
+    # Several nodes on one machine: processes it starts (PostgreSQL, Kamailio, `hotline` itself).
+    "cluster": {"config", "domain", "runtime", "telephony"},
 }
 # The composition root builds everything but the CLI; the CLI sits on top of it all.
-ALLOWED["stack"] = set(ALLOWED) - {"stack"}
+ALLOWED["stack"] = set(ALLOWED) - {"stack", "cluster"}
 ALLOWED["cli"] = set(ALLOWED) | {"stack"}
 
 
