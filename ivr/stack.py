@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date
 from typing import TYPE_CHECKING
@@ -31,12 +31,14 @@ from ivr.domain.workdays import WorkCalendar, open_calendar
 from ivr.flows import build_engine
 from ivr.flows.actions import Services
 from ivr.live.board import LiveBoard
+from ivr.live.events import LiveEvent
 from ivr.live.view import DatabaseLiveView, LiveView
 from ivr.prompts.build import build_prompts
 from ivr.runtime.agi_routes import AgiHandler, agi_routes
 from ivr.runtime.call import CallRunner
 from ivr.runtime.heartbeat import Heartbeat
 from ivr.runtime.housekeeping import Housekeeping
+from ivr.runtime.live_relay import LiveReceiver, LiveSender, pg_connect
 from ivr.speech.catalog import Catalog
 from ivr.store.console import ConsoleRecords
 from ivr.store.database import Database, open_database, upgrade_database
@@ -62,6 +64,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEMO_CITIZENS = 50
+LivePublisher = Callable[[LiveEvent], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Core:
     database: Database
     records: Records
     board: LiveBoard
+    publish: LivePublisher  # where producers push live events: the board (and the relay)
     runner: CallRunner
     calendar: WorkCalendar  # Chinese working days, read once: the console's card steps use it
 
@@ -85,6 +89,14 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     database = await open_database(settings.database_url)
     stack.push_async_callback(database.close)
     records = Records(database)
+    board = LiveBoard()
+    publish: LivePublisher = board.publish
+    on_dead: Callable[[str], None] = _no_console
+    if database.dialect == "postgresql":  # nodes share it: every console sees every node's calls
+        sender = LiveSender(pg_connect(settings.database_url), settings.node, board)
+        await sender.start()
+        stack.push_async_callback(sender.close)
+        publish, on_dead = tee(board.publish, sender.publish), sender.node_gone
     # This process's run: calls a crash leaves open are closed by the next start (or a node
     # sharing the database). Stopped after the calls end, before the database closes.
     heartbeat = Heartbeat(
@@ -92,6 +104,7 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
         node=settings.node,
         interval=settings.heartbeat_interval,
         stale_after=settings.heartbeat_stale_after,
+        on_dead=on_dead,
     )
     await heartbeat.start()
     stack.push_async_callback(heartbeat.close)
@@ -102,10 +115,29 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     id_key = await asyncio.to_thread(settings.hash_key)
     calendar = await _calendar(settings)
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
-    engine = build_engine(Services(records=records, settings=settings, id_key=id_key), catalog)
-    board = LiveBoard()
-    runner = CallRunner(engine, records, publish=board.publish, run=heartbeat, node=settings.node)
-    return Core(settings, database, records, board, runner, calendar)
+    services = Services(
+        records=records,
+        settings=settings,
+        id_key=id_key,
+        archive_recordings=database.dialect == "postgresql",  # several nodes may share it
+    )
+    engine = build_engine(services, catalog)
+    runner = CallRunner(engine, records, publish=publish, run=heartbeat, node=settings.node)
+    return Core(settings, database, records, board, publish, runner, calendar)
+
+
+def _no_console(node: str) -> None:
+    """Nobody to tell of a dead node: one node, its own console reads its own board."""
+
+
+def tee(*publishers: LivePublisher) -> LivePublisher:
+    """One producer's events to several places (this node's board and the other consoles)."""
+
+    def publish(event: LiveEvent) -> None:
+        for each in publishers:
+            each(event)
+
+    return publish
 
 
 async def _calendar(settings: Settings) -> WorkCalendar:
@@ -144,7 +176,7 @@ async def start_node(
     stack.push_async_callback(agi.stop)  # before the database closes: calls end their records
     bridge = None
     if ami:
-        bridge = await start_bridge(settings, core.records, core.board.publish)
+        bridge = await start_bridge(settings, core.records, core.publish)
         stack.push_async_callback(bridge.close)
     return Node(core, agi, bridge)
 
@@ -164,7 +196,14 @@ async def start_console(
     if database is None:
         database = await open_database(settings.database_url)
         stack.push_async_callback(database.close)
-    if live is None:
+    if live is None and database.dialect == "postgresql":
+        # The nodes tell their calls through the database: this console's board hears them all.
+        board = LiveBoard()
+        receiver = LiveReceiver(pg_connect(settings.database_url), board, own_node=settings.node)
+        await receiver.start()
+        stack.push_async_callback(receiver.close)
+        live = board
+    elif live is None:
         live = DatabaseLiveView(
             ConsoleRecords(database), stale_after=settings.heartbeat_stale_after
         )
@@ -230,7 +269,12 @@ async def start_stack(
     console = None
     if web:
         console = await start_console(
-            settings, stack, database=core.database, live=core.board, calendar=core.calendar
+            settings,
+            stack,
+            database=core.database,
+            # on PostgreSQL other nodes may share the database: the console hears them all
+            live=None if core.database.dialect == "postgresql" else core.board,
+            calendar=core.calendar,
         )
         parts.append("web console")
     return Stack(settings, node, testers, parts, console, supervisor)

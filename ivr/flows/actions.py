@@ -66,6 +66,8 @@ class Services:
     records: Records
     settings: Settings
     id_key: bytes
+    # Keep each recording's sound in the database too (nodes share it: a console elsewhere plays it)
+    archive_recordings: bool = False
     # Dates callers hear (lapse, pick-up) are Beijing dates.
     clock: Callable[[], datetime] = lambda: datetime.now(BEIJING)
 
@@ -349,8 +351,14 @@ class HotlineActions:
             path = str(recording.path.resolve().relative_to(self.settings.data_dir.resolve()))
         except ValueError:
             path = str(recording.path)
+        audio = None
+        if self.services.archive_recordings:
+            try:
+                audio = await asyncio.to_thread(recording.path.read_bytes)
+            except OSError as exc:  # kept on this node only: the console here still plays it
+                log.warning("recording %s not archived: %s", recording.path.name, exc)
         return await self.records.add_recording(
-            _known(ctx.call_id), kind, path, recording.duration_s
+            _known(ctx.call_id), kind, path, recording.duration_s, audio=audio
         )
 
     def _remember_report(self, ctx: CallContext, report: ReportView) -> None:

@@ -204,6 +204,36 @@ class LiveBoard:
         )
         return LiveSnapshot(now, tuple(calls), self._telephony)
 
+    def holds(self, key: str) -> bool:
+        """Whether the call ``key`` is on the board."""
+        return key in self._entries
+
+    def replay(self) -> list[LiveEvent]:
+        """Events that rebuild the calls on this board on another one (a console that joins)."""
+        events: list[LiveEvent] = []
+        if self._telephony is not None:
+            t = self._telephony
+            events.append(TelephonyChanged(t.up, t.since, t.reason))
+        for entry in self._entries.values():
+            if entry.channel is not None:
+                events.append(entry.channel)
+            if entry.flow is not None:
+                flow = entry.flow
+                events.append(
+                    FlowStarted(
+                        entry.key,
+                        entry.hotline,
+                        flow.call_id,
+                        entry.caller_id,
+                        flow.language,
+                        flow.node,
+                        entry.started_at,
+                    )
+                )
+                if not flow.running:
+                    events.append(FlowEnded(entry.key, None, None))
+        return events
+
     async def snapshot(self) -> LiveSnapshot:
         """``current()``, for readers that also read the database-backed view (``LiveView``)."""
         return self.current()

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -59,11 +59,13 @@ class Heartbeat:
         interval: timedelta,
         stale_after: timedelta,
         clock: Clock | None = None,
+        on_dead: Callable[[str], None] = lambda _node: None,
     ) -> None:
         if interval <= timedelta(0) or stale_after <= interval:
             raise ValueError("the heartbeat needs 0 < interval < stale_after")
         self._records = records
         self._node = node
+        self._on_dead = on_dead  # told of each node found dead (the consoles drop its calls)
         self._interval = interval
         self._stale_after = stale_after
         self._clock = clock or SystemClock()
@@ -161,3 +163,4 @@ class Heartbeat:
                 run.last_seen.isoformat(),
                 run.calls_closed,
             )
+            self._on_dead(run.node)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
-from ivr.store.models import Call, CallStep, Recording, VoiceMessage
+from ivr.store.models import Call, CallStep, Recording, RecordingAudio, VoiceMessage
 from ivr.store.types import utcnow
 from ivr.store.views import CallSummary, StepRecord, StepView
 
@@ -131,15 +131,19 @@ class CallLog(RecordsBase):
         path: str,
         duration_s: float,
         *,
+        audio: bytes | None = None,
         now: datetime | None = None,
     ) -> int:
-        """``path`` is relative to the data folder."""
+        """``path`` is relative to the data folder; ``audio``, the file's bytes, kept with the
+        row (one transaction) when other machines must play it."""
         recording = Recording(
             call_id=call_id, kind=kind, path=path, duration_s=duration_s, created_at=now or utcnow()
         )
         async with self.db.write() as session:
             session.add(recording)
             await session.flush()
+            if audio is not None:
+                session.add(RecordingAudio(recording_id=recording.id, audio=audio))
             return recording.id
 
     async def add_voice_message(

@@ -19,7 +19,16 @@ from ivr.domain.cards import OPEN_STATUSES, ReportStatus, effective_status
 from ivr.domain.retention import Hold
 from ivr.store.base import RecordsBase
 from ivr.store.calls import call_summary
-from ivr.store.models import Call, Card, Citizen, LossReport, Recording, ReportEvent, VoiceMessage
+from ivr.store.models import (
+    Call,
+    Card,
+    Citizen,
+    LossReport,
+    Recording,
+    RecordingAudio,
+    ReportEvent,
+    VoiceMessage,
+)
 from ivr.store.reports import card_view
 from ivr.store.retention import recording_holds
 from ivr.store.runs import live_runs
@@ -156,6 +165,14 @@ class ConsoleRecords(RecordsBase):
         async with self.db.read() as session:
             row = await session.get(Recording, recording_id)
         return None if row is None else _recording(row)
+
+    async def recording_audio(self, recording_id: int) -> bytes | None:
+        """The recording's sound kept in the database (several nodes), or None."""
+        async with self.db.read() as session:
+            found: bytes | None = await session.scalar(
+                select(RecordingAudio.audio).where(RecordingAudio.recording_id == recording_id)
+            )
+        return found
 
     async def is_case_statement(self, recording_id: int) -> bool:
         """True when the recording is the statement of a loss report (what counter staff hear)."""

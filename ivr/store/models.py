@@ -12,7 +12,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ivr.domain.cards import CardStatus, ReportStatus
@@ -214,6 +223,17 @@ class Recording(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]  # migration 0005
+
+
+class RecordingAudio(Base):
+    """A recording's sound, kept in the shared database when several nodes share it: the node
+    that recorded it may be gone, or another machine, when a supervisor plays it. Deleted with
+    the recording's file under the retention policy. (Migration 0006.)"""
+
+    __tablename__ = "recording_audio"
+
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), primary_key=True)
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LossReport(Base):

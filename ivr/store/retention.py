@@ -37,7 +37,7 @@ from ivr.domain.retention import Hold, RetentionPolicy
 from ivr.store.audit import audit_entry
 from ivr.store.base import RecordsBase
 from ivr.store.database import Database
-from ivr.store.models import Call, CallStep, LossReport, Recording, VoiceMessage
+from ivr.store.models import Call, CallStep, LossReport, Recording, RecordingAudio, VoiceMessage
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,9 @@ class Retention(RecordsBase):
                     )
                 )
                 gone = [r for r in found if r.id in claimed]
+                await session.execute(
+                    delete(RecordingAudio).where(RecordingAudio.recording_id.in_(claimed))
+                )
                 for r in gone:
                     session.add(
                         audit_entry(

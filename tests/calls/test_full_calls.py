@@ -7,15 +7,25 @@ fixture runs every test on SQLite and on a throwaway PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import re
+from contextlib import AsyncExitStack
 from decimal import Decimal
+from pathlib import Path
 
+import aiohttp
 from sqlalchemy import func, select
 
+from ivr.config import Settings
+from ivr.domain.account_password import hash_password_async
 from ivr.domain.cards import CardStatus, ReportStatus
 from ivr.speech import readback
 from ivr.speech.catalog import Catalog
+from ivr.stack import start_console
 from ivr.store import models
 from ivr.store.seed import DemoCitizen
+from ivr.store.types import utcnow
+from ivr.store.users import Accounts, Role
 from tests.agipeer import PeerResult, run_call
 from tests.calls.conftest import RunningHotline
 
@@ -230,3 +240,51 @@ async def test_recordings_live_under_the_data_folder(hotline: RunningHotline) ->
     await call(hotline, "12333", ["-", "4", "3", "#"])
     files = await asyncio.to_thread(lambda: list(hotline.settings.recordings_dir.rglob("*.wav")))
     assert files and all(f.is_relative_to(hotline.settings.data_dir) for f in files)
+
+
+async def test_a_statement_recorded_on_one_node_plays_on_a_console_on_another(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    """Nodes sharing PostgreSQL keep each recording's sound in it: a console with its own data
+    folder (another machine) plays what this node recorded. On SQLite (one machine) the file is
+    the only copy."""
+    citizen = with_card(hotline, CardStatus.NORMAL)
+    entries = ["-", "1", keyed_id(citizen), password(citizen), "1", "1", "4", "-"]
+    assert "hotline/statement_saved" in (await call(hotline, "96102", entries)).heard
+    row = await last_call(hotline)
+    async with hotline.app.database.read() as session:
+        recording = await session.scalar(
+            select(models.Recording).where(models.Recording.call_id == row.id)
+        )
+        assert recording is not None
+        archived = await session.get(models.RecordingAudio, recording.id)
+    recorded = (hotline.settings.data_dir / recording.path).read_bytes()
+    shared = hotline.app.database.dialect == "postgresql"
+    assert (archived.audio if archived else None) == (recorded if shared else None)
+
+    elsewhere = dataclasses.replace(
+        Settings.load(
+            env={"HOTLINE_ID_HASH_KEY": "test-key"},
+            data_dir=tmp_path / "console-machine",
+            db_url=hotline.settings.database_url,
+        ),
+        web_port=0,
+    )
+    await Accounts(hotline.app.database).add_user(
+        "sup", Role.SUPERVISOR, await hash_password_async("a long passphrase"), now=utcnow()
+    )
+    async with AsyncExitStack() as stack:
+        console = await start_console(elsewhere, stack)
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies from an IP address (127.0.0.1)
+        async with aiohttp.ClientSession(base_url=console.url, cookie_jar=jar) as browser:
+            form = await (await browser.get("/login")).text()
+            token = re.search(r'name="csrf_token" value="([^"]*)"', form)
+            assert token is not None
+            await browser.post(
+                "/login",
+                data={"csrf_token": token[1], "username": "sup", "password": "a long passphrase"},
+            )
+            played = await browser.get(f"/recordings/{recording.id}")
+            assert played.status == (200 if shared else 404)
+            if shared:
+                assert await played.read() == recorded

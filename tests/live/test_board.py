@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ivr.live.board import LiveBoard, Stage
-from ivr.live.events import ChannelChanged, ChannelEnded, FlowEnded, FlowMoved, FlowStarted
+from ivr.live.events import (
+    ChannelChanged,
+    ChannelEnded,
+    FlowEnded,
+    FlowMoved,
+    FlowStarted,
+    TelephonyChanged,
+)
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
@@ -107,3 +114,24 @@ async def test_readers_are_told_of_each_change_with_the_hang_up_cause() -> None:
     assert {c.key for c in seen} == {"1.2"}
     assert (seen[-1].cause, seen[-1].cause_text) == (16, "Normal Clearing")
     assert (await board.snapshot()).calls == ()
+
+
+def test_replay_rebuilds_the_same_calls_and_telephony_on_another_board() -> None:
+    clock = Clock()
+    board = LiveBoard(clock=clock)
+    board.publish(TelephonyChanged(False, T0, "AMI connection lost"))
+    board.publish(started("1.1"))
+    board.publish(FlowMoved("1.1", "query:identity", "en"))
+    board.publish(channel("2.2", hotline="96102", queue="agents", waiting_since=T0))
+    board.publish(started("2.2", hotline="96102"))
+    board.publish(FlowEnded("2.2", "transferred", "agent"))
+    clock.now = T0 + timedelta(seconds=30)
+
+    copy = LiveBoard(clock=clock)
+    for event in board.replay():
+        copy.publish(event)
+
+    assert copy.current() == board.current()
+    assert [c.stage for c in copy.current().calls] == [Stage.WAITING, Stage.MENUS]
+    telephony = copy.current().telephony
+    assert telephony is not None and not telephony.up

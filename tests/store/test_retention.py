@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from ivr.config import Settings
 from ivr.store.database import Database, open_database
-from ivr.store.models import AuditLogEntry, Call, CallStep, Recording, VoiceMessage
+from ivr.store.models import AuditLogEntry, Call, CallStep, Recording, RecordingAudio, VoiceMessage
 from ivr.store.records import Records
 from ivr.store.retention import DELETE_CALL_PATH, DELETE_RECORDING, PruneReport, Retention
 from ivr.store.views import StepRecord
@@ -66,7 +66,8 @@ async def seed(records: Records, db: Database, settings: Settings) -> Seeded:
         file = settings.data_dir / relative
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_bytes(b"RIFF")
-        return await records.add_recording(call, kind, relative, 9.0, now=made)
+        # as nodes sharing PostgreSQL keep it: the sound in the database too
+        return await records.add_recording(call, kind, relative, 9.0, audio=b"RIFF", now=made)
 
     async def message(name: str, made: datetime, *, handled: bool) -> int:
         recording_id = await recording("voice_message", name, made)
@@ -215,6 +216,9 @@ async def test_prune_deletes_what_is_due_and_keeps_what_is_held(
         "statement/lapsed.wav": False,  # lapsed on its date, though stored provisional
     }
     assert not copy.exists()
+    async with db.read() as session:
+        archived = set(await session.scalars(select(RecordingAudio.recording_id)))
+    assert archived == set(seeded.kept)  # the database's copy goes with the file
     assert await steps_of(db, seeded.old_call) == 0
     assert await steps_of(db, seeded.new_call) == 2
     assert await steps_of(db, seeded.recording_call) == 1

@@ -15,7 +15,7 @@ import struct
 import uuid
 from pathlib import Path
 
-__all__ = ["AudioError", "contained", "playable"]
+__all__ = ["AudioError", "contained", "keep_copy", "playable"]
 
 _PCM_FORMATS = (1, 3)  # WAVE_FORMAT_PCM, WAVE_FORMAT_IEEE_FLOAT
 _FFMPEG_SECONDS = 60
@@ -71,6 +71,20 @@ async def playable(data_dir: Path, relative: str, cached: Path) -> Path:
         return source
     if not fresh:
         await _convert(source, cached)
+    return cached
+
+
+async def keep_copy(audio: bytes, cached: Path) -> Path:
+    """``audio`` (a recording's WAV kept in the database) written to ``cached``, to be served and
+    deleted with the recording like any playable copy."""
+
+    def write() -> None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}")
+        partial.write_bytes(audio)
+        partial.replace(cached)  # whole or not at all: two plays at once see one file
+
+    await asyncio.to_thread(write)
     return cached
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ivr.domain.clock import stamp
 from ivr.store.users import Role
-from ivr.web.calls.audio import AudioError, playable
+from ivr.web.calls.audio import AudioError, keep_copy, playable
 from ivr.web.plumbing.auditing import audit
 from ivr.web.plumbing.errors import forbidden
 from ivr.web.plumbing.roles import CASEWORK
@@ -57,14 +57,15 @@ async def recording(request: web.Request) -> web.StreamResponse:
             detail=f"{found.kind} of call {found.call_id}",
             once_within=REPLAY_WINDOW,
         )
+    copy = state.settings.recording_playback_copy(recording_id)
     try:
-        path = await playable(
-            state.settings.data_dir,
-            found.path,
-            state.settings.recording_playback_copy(recording_id),
-        )
+        path = await playable(state.settings.data_dir, found.path, copy)
     except AudioError as error:
-        raise web.HTTPNotFound(text=str(error)) from None
+        # Recorded on another node: its sound was kept in the shared database.
+        archived = await state.calls.recording_audio(recording_id)
+        if archived is None:
+            raise web.HTTPNotFound(text=str(error)) from None
+        path = await keep_copy(archived, copy)
     return web.FileResponse(
         path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"}
     )
