@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ivr.config import REPO_ROOT
 from ivr.telephony.layout import ETC_DIR, PROMPTS_DIR, RECORDINGS_DIR, STATE_DIR
 from ivr.telephony.rootfs import PACKAGES
+from tests.paths import REPO_ROOT
 
 DOCKER = REPO_ROOT / "docker"
 
@@ -97,6 +97,6 @@ def test_the_hotline_image_sends_a_small_build_context() -> None:
     copied = re.findall(r"^COPY (\S+)", dockerfile, re.M)
     for path in copied:
         assert (REPO_ROOT / path).exists(), path
-    # The folders the code reads beside itself (REPO_ROOT) are in the image.
+    # The folders ivr/resources links to are in the image (the package reads them there).
     for folder in ("ivr", "dialplan", "prompts", "data"):
         assert folder in copied and f"!{folder}/" in ignore, folder
