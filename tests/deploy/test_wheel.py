@@ -11,7 +11,7 @@ installed with ``pip install --no-index --find-links`` from wheels of its depend
 this virtualenv (``tests/deploy/wheelhouse.py``), so pip resolves ``pyproject.toml``'s
 dependencies against those alone. pip's configuration files and ``PIP_*`` variables are ignored.
 
-Slow, about half a minute, and marked ``wheel``: ``pytest -m wheel`` runs it alone, ``-m "not
+Slow, about a minute, and marked ``wheel``: ``pytest -m wheel`` runs it alone, ``-m "not
 wheel"`` leaves it out.
 """
 

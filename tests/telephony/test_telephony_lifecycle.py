@@ -65,7 +65,7 @@ async def test_the_container_configuration_loads_too(
 ) -> None:
     # The options the compose file renders with; `render` arguments with ${...} are placeholders.
     compose = yaml.safe_load((REPO_ROOT / "docker" / "compose.yaml").read_text())
-    command = compose["services"]["asterisk-config"]["command"]
+    command = compose["services"]["asterisk-1-config"]["command"]
     arguments = [a for a in command[command.index("render") :] if "${" not in a]
     options = render_options(build_parser().parse_args(arguments))
     assert options.ami_bind == "0.0.0.0"
