@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # A process missing this many heartbeats in a row is dead: its calls are closed, the console
 # stops listing them. More than one, so a single slow beat (a busy database) is not a death.
 STALE_AFTER_BEATS = 3

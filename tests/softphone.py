@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.config import REPO_ROOT
+from tests.paths import REPO_ROOT
 from tests.promptmatch import PromptMatch, Sound, contains_prompt, match_prompt, read_wav
 
 __all__ = [

@@ -8,4 +8,6 @@ and ``hotline cluster down`` stops them all from their pid files.
 
 ``topology``: the addresses and each part's settings (pure). ``postgres``: a throwaway PostgreSQL
 server. ``proxy``: Kamailio's configuration and process. ``launch``: up, down, status.
+``python -m ivr.cluster proxy-config``: Kamailio's configuration alone, for nodes started
+elsewhere (``docker/compose.yaml``).
 """

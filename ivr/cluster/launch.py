@@ -26,7 +26,7 @@ from ivr.cluster import detached
 from ivr.cluster.postgres import LocalPostgres
 from ivr.cluster.proxy import SipProxy
 from ivr.cluster.topology import PG_PORT, SIP_PORT, ClusterLayout
-from ivr.config import REPO_ROOT, Settings, private_dir
+from ivr.config import Settings, private_dir
 from ivr.runtime.processes import process_runs
 from ivr.telephony.layout import HostLayout
 
@@ -72,7 +72,7 @@ def _hotline() -> list[str]:
 
 async def _run_hotline(args: Sequence[str], env: Mapping[str, str], within: float) -> str:
     process = await asyncio.create_subprocess_exec(
-        *_hotline(), *args, env=dict(env), cwd=REPO_ROOT,
+        *_hotline(), *args, env=dict(env),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
@@ -141,7 +141,7 @@ async def cluster_up(settings: Settings, nodes: int, network: str) -> Running:
         )
     )
     console_pid = await detached.spawn(
-        [*_hotline(), "web"], env=console, log=layout.console_dir / "console.log", cwd=REPO_ROOT
+        [*_hotline(), "web"], env=console, log=layout.console_dir / "console.log", cwd=layout.folder
     )
     state = {"nodes": nodes, "network": network, "console_pid": console_pid, "at": time.time()}
     await asyncio.to_thread(layout.state_file.write_text, json.dumps(state))

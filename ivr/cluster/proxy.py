@@ -32,9 +32,16 @@ class ProxyError(RuntimeError):
 
 
 def render_proxy_config(
-    settings: Settings, host: str, port: int, nodes: list[str], folder: Path
+    settings: Settings,
+    host: str,
+    port: int,
+    nodes: list[str],
+    folder: Path,
+    advertise: str = "",
 ) -> dict[str, str]:
-    """``kamailio.cfg`` and ``dispatcher.list`` for a proxy at ``host:port`` over ``nodes``."""
+    """``kamailio.cfg`` and ``dispatcher.list`` for a proxy at ``host:port`` over ``nodes``;
+    ``advertise``: the address phones reach it at, when that is not ``host`` (a container's
+    published port)."""
     password = settings.sip_password
     if not password or any(c in password for c in '"\\\n\r$'):
         raise ProxyError("the SIP password must be non-empty, without quotes, \\ or $")
@@ -47,7 +54,7 @@ def render_proxy_config(
         autoescape=False,  # SIP routing, not HTML
     )
     context = {
-        "proxy": {"host": host, "port": port},
+        "proxy": {"host": host, "port": port, "advertise": advertise},
         "nodes": nodes,
         "hotlines": HOTLINES,
         "testers": TESTERS,
@@ -69,6 +76,7 @@ class SipProxy:
     folder: Path
     host: str
     port: int
+    advertise: str = ""  # the address phones reach it at, when not ``host``
 
     @property
     def pid_file(self) -> Path:
@@ -83,7 +91,7 @@ class SipProxy:
         the phones' password)."""
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name, text in render_proxy_config(
-            settings, self.host, self.port, nodes, self.folder
+            settings, self.host, self.port, nodes, self.folder, self.advertise
         ).items():
             path = self.folder / name
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from holidays import HolidayBase, country_holidays
 
-from ivr.config import REPO_ROOT
+from ivr.resources import SHIPPED_DATA
 
 __all__ = [
     "COVERAGE_DAYS",
@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEDULE_NAME = "official-holidays.yaml"
-SHIPPED_SCHEDULE = REPO_ROOT / "data" / SCHEDULE_NAME
+SHIPPED_SCHEDULE = SHIPPED_DATA / SCHEDULE_NAME
 # The re-issue date is 15 working days (three weeks) on, the provisional report lapses after 10
 # days: two months ahead covers both with room for the Spring Festival.
 COVERAGE_DAYS = 60
@@ -177,15 +177,23 @@ def load_calendar(files: Iterable[Path]) -> WorkCalendar:
     return WorkCalendar(official)
 
 
+def _shipped_schedule() -> Path:
+    """The shipped schedule, which must be there: without it every year would be estimated by
+    rule, silently wrong around each holiday (an installation that lost it is broken)."""
+    if not SHIPPED_SCHEDULE.is_file():
+        raise FileNotFoundError(f"the shipped holiday schedule {SHIPPED_SCHEDULE} is missing")
+    return SHIPPED_SCHEDULE
+
+
 def shipped_calendar() -> WorkCalendar:
     """Blocking (a file): the calendar of the shipped schedule alone (tests, tools)."""
-    return load_calendar([SHIPPED_SCHEDULE])
+    return load_calendar([_shipped_schedule()])
 
 
 def open_calendar(operator_file: Path, today: date) -> WorkCalendar:
     """Blocking: at start-up, the shipped and the operator's schedules as one calendar; a warning
     when the coming ``COVERAGE_DAYS`` days are not all covered."""
-    calendar = load_calendar([SHIPPED_SCHEDULE, operator_file])
+    calendar = load_calendar([_shipped_schedule(), operator_file])
     missing = calendar.uncovered_years(today, COVERAGE_DAYS)
     if missing:
         log.warning(

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from ivr.config import REPO_ROOT
+from ivr.resources import SHIPPED_PROMPTS
 
 LANGUAGES: tuple[str, ...] = ("zh", "en", "es")
 DEFAULT_LANGUAGE = "zh"
-CATALOG_DIR = REPO_ROOT / "prompts"
+CATALOG_DIR = SHIPPED_PROMPTS
 
 
 class MissingPromptError(LookupError):

@@ -17,13 +17,14 @@ from typing import Any
 
 import jinja2
 
-from ivr.config import REPO_ROOT, Settings
+from ivr.config import Settings
 from ivr.domain.clock import ZONE_NAME
 from ivr.domain.hotlines import HOTLINES
+from ivr.resources import SHIPPED_DIALPLAN
 from ivr.telephony.errors import ConfigError
 from ivr.telephony.layout import ETC_DIR, STATE_DIR, recordings_dir_in_asterisk
 
-TEMPLATE_DIR = REPO_ROOT / "dialplan"
+TEMPLATE_DIR = SHIPPED_DIALPLAN
 TESTERS: tuple[str, ...] = ("6001", "6002", "6003")
 AGENTS: tuple[str, ...] = ("7001", "7002")
 SECRET_FIELDS: tuple[str, ...] = ("ami_secret", "sip_password")

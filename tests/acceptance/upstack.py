@@ -21,9 +21,10 @@ from typing import Any
 
 from aiohttp import ClientSession, CookieJar
 
-from ivr.config import REPO_ROOT, Settings
+from ivr.config import Settings
 from ivr.telephony.layout import HostLayout
 from ivr.telephony.process import PidRecord
+from tests.paths import REPO_ROOT
 from tests.telephony.callkit import shared_rootfs
 
 UP_WITHIN_S = 300.0  # a first start builds every prompt (espeak-ng) in a fresh data folder

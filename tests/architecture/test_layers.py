@@ -14,15 +14,16 @@ PACKAGE = Path(__file__).resolve().parents[2] / "ivr"
 
 ALLOWED: dict[str, set[str]] = {
     "config": set(),
+    "resources": set(),  # where the shipped files are (catalog, templates, holiday schedule)
     "live": set(),  # the live board: producers and readers import it, it imports nothing
-    "domain": {"config"},
-    "speech": {"config"},
+    "domain": {"config", "resources"},
+    "speech": {"config", "resources"},
     "agi": {"config"},
     "logs": {"config", "domain"},
     "engine": {"config", "speech"},
     "store": {"config", "domain"},
     "prompts": {"config", "speech"},
-    "telephony": {"config", "domain", "speech"},
+    "telephony": {"config", "domain", "resources", "speech"},
     "ami": {"config", "domain", "live"},
     "sim": {"config", "engine", "speech"},
     "flows": {"config", "domain", "engine", "speech", "store"},

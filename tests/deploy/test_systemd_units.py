@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import REPO_ROOT
+from tests.paths import REPO_ROOT
 
 INSTALL = REPO_ROOT / "deploy" / "systemd" / "install.sh"
 UNITS = ("hotline-node.service", "hotline-console.service")

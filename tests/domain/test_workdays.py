@@ -142,6 +142,20 @@ def test_start_up_warns_when_the_coming_60_days_are_not_covered(
     assert caplog.records == []
 
 
+def test_a_missing_shipped_schedule_stops_the_start_instead_of_guessing_every_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installation that lost the shipped file (a wheel without its data) would otherwise
+    estimate 2025 and 2026 by rule as well: re-issue dates wrong around each holiday."""
+    monkeypatch.setattr(workdays, "SHIPPED_SCHEDULE", tmp_path / "lost" / workdays.SCHEDULE_NAME)
+    operator = tmp_path / "official-holidays.yaml"
+    operator.write_text(OPERATOR_2027, encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="shipped holiday schedule"):
+        open_calendar(operator, date(2026, 6, 1))
+    with pytest.raises(FileNotFoundError, match="shipped holiday schedule"):
+        shipped_calendar()
+
+
 def test_calendar_covers_the_years_with_an_official_schedule() -> None:
     assert SHIPPED.covers(date(2026, 12, 31))
     assert SHIPPED.covers(date(2025, 1, 1))

@@ -36,11 +36,12 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ivr.config import REPO_ROOT, Settings
+from ivr.config import Settings
 from ivr.engine.context import CallContext
 from ivr.engine.model import Prompts
 from ivr.engine.speak import expand
 from ivr.prompts.build import built_sound_path
+from tests.paths import REPO_ROOT
 
 SHIPPED = Path("/usr/share/sip-tester")  # Debian sip-tester's captures
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ivr.config import REPO_ROOT, Settings
+from ivr.config import Settings
 from ivr.telephony import (
     AlreadyRunningError,
     HostLayout,
@@ -21,6 +21,7 @@ from ivr.telephony import (
 from ivr.telephony.__main__ import build_parser, render_options
 from ivr.telephony.process import PidRecord
 from ivr.telephony.rootfs import mounts_under
+from tests.paths import REPO_ROOT
 from tests.telephony.callkit import make_settings, shared_rootfs
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
@@ -64,7 +65,7 @@ async def test_the_container_configuration_loads_too(
 ) -> None:
     # The options the compose file renders with; `render` arguments with ${...} are placeholders.
     compose = yaml.safe_load((REPO_ROOT / "docker" / "compose.yaml").read_text())
-    command = compose["services"]["asterisk-config"]["command"]
+    command = compose["services"]["asterisk-1-config"]["command"]
     arguments = [a for a in command[command.index("render") :] if "${" not in a]
     options = render_options(build_parser().parse_args(arguments))
     assert options.ami_bind == "0.0.0.0"

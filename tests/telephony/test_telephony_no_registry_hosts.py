@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ivr.config import REPO_ROOT
+from tests.paths import REPO_ROOT
 
 SKIP_DIRS = {".git", ".venv", "var", "node_modules", "__pycache__", ".mypy_cache",
              ".ruff_cache", ".pytest_cache"}  # fmt: skip

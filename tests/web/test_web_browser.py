@@ -17,7 +17,6 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
-from ivr.config import REPO_ROOT
 from ivr.domain.cards import CardStatus, ReportStatus, pickup_date
 from ivr.domain.clock import local_today
 from ivr.sim.console import ConsolePort
@@ -25,6 +24,7 @@ from ivr.speech.catalog import Catalog
 from ivr.store.models import Call, LossReport
 from ivr.web import WebServer, start_web
 from tests.browser import chromium
+from tests.paths import REPO_ROOT
 from tests.web.support import PASSWORD, Env, keyed, open_env, simulate
 
 SHOTS = REPO_ROOT / "test-output" / "web"
