@@ -29,6 +29,9 @@ __all__ = ["TECHNICAL_PROBLEM", "CallRunner", "live_key"]
 log = logging.getLogger(__name__)
 
 TECHNICAL_PROBLEM = "technical_problem"
+# Writing a call's end again after a database fault (a restart takes seconds): then it is given up
+# and the heartbeat's sweep closes the record when this process stops.
+FINISH_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0)
 
 
 def live_key(ctx: CallContext) -> str:
@@ -70,6 +73,7 @@ class CallRunner:
         self.publish = publish
         self.current_run = run
         self.node = node  # this node's name, left on the channel as the flow starts
+        self._unwritten: set[asyncio.Task[None]] = set()  # call ends waiting for the database
 
     def context(
         self,
@@ -171,7 +175,12 @@ class CallRunner:
         finally:
             ctx.vars.clear()  # entries (passwords included) live no longer than the call
             self.publish(FlowEnded(live_key(ctx), ctx.outcome, ctx.then))
-            await _finish(self.records, ctx)
+            ended_at = datetime.now(UTC)
+            if not await _finish(self.records, ctx, ended_at=ended_at):
+                # The caller must not wait in silence for the database: retried aside.
+                retry = asyncio.create_task(_finish_later(self.records, ctx, ended_at))
+                self._unwritten.add(retry)
+                retry.add_done_callback(self._unwritten.discard)
         return ctx
 
 
@@ -183,9 +192,10 @@ async def _leave_variables(port: CallPort, ctx: CallContext) -> None:
         await port.set_variable("HOTLINE_CALL_ID", str(ctx.call_id))
 
 
-async def _finish(records: Records, ctx: CallContext) -> None:
+async def _finish(records: Records, ctx: CallContext, *, ended_at: datetime) -> bool:
+    """Write the end of the call record; False if the database would not take it."""
     if ctx.call_id is None:
-        return
+        return True
     steps = [
         StepRecord(seq=s.seq, at=s.at, node=s.node, kind=s.kind, key=s.key, detail=s.detail)
         for s in ctx.steps
@@ -194,7 +204,7 @@ async def _finish(records: Records, ctx: CallContext) -> None:
         await records.settle()  # the call's deferred audit rows land before its end does
         await records.finish_call(
             ctx.call_id,
-            ended_at=datetime.now(UTC),
+            ended_at=ended_at,
             outcome=ctx.outcome or Outcome.ABANDONED,
             last_node=ctx.node,
             next_action=ctx.then,
@@ -205,3 +215,15 @@ async def _finish(records: Records, ctx: CallContext) -> None:
         )
     except Exception:
         log.exception("call %s: could not write the end of the call record", ctx.call_id)
+        return False
+    return True
+
+
+async def _finish_later(records: Records, ctx: CallContext, ended_at: datetime) -> None:
+    """The end again after a database fault (a restart takes seconds), at the time it happened;
+    given up after the last try: the heartbeat's sweep closes the record when this run stops."""
+    for pause in FINISH_RETRY_SECONDS:
+        await asyncio.sleep(pause)
+        if await _finish(records, ctx, ended_at=ended_at):
+            log.info("call %s: end written after a database fault", ctx.call_id)
+            return

@@ -185,3 +185,31 @@ async def test_calls_beyond_the_connection_cap_go_to_the_fallback(
     assert refused.commands == [] and "HOTLINE_NEXT" not in refused.variables  # the fallback
     assert served.variables["HOTLINE_NEXT"] == "agent"
     assert "FastAGI connection from" in caplog.text and "refused" in caplog.text
+
+
+async def test_a_call_end_the_database_refused_is_written_once_it_is_back(
+    hotline: RunningHotline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart while a caller hangs up: the caller is not kept waiting for it, and
+    the call's end (outcome, path) is written when the database takes it again."""
+    monkeypatch.setattr("ivr.runtime.call.FINISH_RETRY_SECONDS", (0.2, 0.2, 0.2))
+    records = hotline.app.records
+    real_finish = records.finish_call
+    refused = 0
+
+    async def restarting(*args: object, **kwargs: object) -> None:
+        nonlocal refused
+        if refused < 2:
+            refused += 1
+            raise ConnectionResetError("the database is restarting")
+        await real_finish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(records, "finish_call", restarting)
+    result = await run_call("127.0.0.1", hotline.port, "12333", ["-", "2", "9"])
+    assert result.variables["HOTLINE_NEXT"] == "hangup"  # the caller was let go at once
+    assert refused == 1  # ... after the first try, before the retries
+    async with asyncio.timeout(5):
+        while (row := await last_call(hotline)).ended_at is None:  # noqa: ASYNC110 - a row, polled
+            await asyncio.sleep(0.05)
+    assert refused == 2
+    assert row.outcome is not None and row.last_node is not None

@@ -324,7 +324,7 @@ def _cdata(text: str) -> str:
     return f"<![CDATA[\n{text}\n]]>"
 
 
-def _caller_xml(user: str, media: list[str], ending: list[str]) -> str:
+def _caller_xml(user: str, media: list[str], ending: list[str], challenge: int) -> str:
     ack_401 = f"""ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 [last_Via:]
 From: "Tester {user}" <sip:{user}@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
@@ -338,6 +338,7 @@ Content-Length: 0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Tester {user}" <sip:{user}@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
+[routes]
 Call-ID: [call_id]
 CSeq: 2 ACK
 Contact: <sip:{user}@[local_ip]:[local_port]>
@@ -349,7 +350,7 @@ Content-Length: 0
         f'<scenario name="hotline caller {user}">',
         f'  <send retrans="500">{_cdata(_invite(user, 1, auth=False))}</send>',
         '  <recv response="100" optional="true"/>',
-        '  <recv response="401" auth="true"/>',
+        f'  <recv response="{challenge}" auth="true"/>',
         f"  <send>{_cdata(ack_401)}</send>",
         f'  <send retrans="500">{_cdata(_invite(user, 2, auth=True))}</send>',
         '  <recv response="100" optional="true"/>',
@@ -370,6 +371,7 @@ def _hang_up(user: str, pause_ms: int) -> list[str]:
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Tester {user}" <sip:{user}@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
+[routes]
 Call-ID: [call_id]
 CSeq: 3 BYE
 Contact: <sip:{user}@[local_ip]:[local_port]>
@@ -408,8 +410,11 @@ def write_caller(
     user: str,
     steps: Sequence[Step],
     end: HangUp | AwaitHangup,
+    challenge: int = 401,
 ) -> CallerFiles:
     """Write the caller's scenario and one capture per step into ``folder`` (emptied first).
+
+    ``challenge``: Asterisk asks the caller to authenticate with 401; a proxy (Kamailio) with 407.
 
     The scenario plays each capture at its time: a pause of ``after`` seconds counted from the end
     of the previous step's sound, then the capture (sipp plays it in the background, so the next
@@ -450,7 +455,7 @@ def write_caller(
         ending = _await_hangup(last_pause, round(end.within * 1000))
         total = sound_end + end.within + 10
     scenario = folder / "caller.xml"
-    scenario.write_text(_caller_xml(user, media, ending))
+    scenario.write_text(_caller_xml(user, media, ending, challenge))
     return CallerFiles(scenario, folder, total)
 
 
