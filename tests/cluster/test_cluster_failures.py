@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from ivr.domain.cards import CardStatus
 from ivr.store import models
-from tests.cluster.conftest import Cluster
-from tests.cluster.load import Wave, citizens
+from tests.cluster.kit import Cluster
+from tests.cluster.load import ARRIVAL, Wave, citizens
 from tests.telephony import sipkit
 from tests.telephony.sipkit import AgentPhone
 
@@ -97,7 +97,7 @@ async def test_postgresql_restarted_under_load(cluster: Cluster) -> None:
     await asyncio.sleep(OUTAGE)  # callers reaching a database step now hear the fault
     await cluster.postgres.start()
     restarted = datetime.now(UTC)
-    await asyncio.sleep(2 * SPACING)  # the first wave's last callers are in by now
+    await asyncio.sleep(ARRIVAL.total_seconds())  # the first wave's callers are all in by now
     after = Wave(cluster, "postgres-after-restart")
     await place(after, balance=6)
     sipp = await during.finish(FINISH)
@@ -182,6 +182,7 @@ async def test_a_hotline_node_killed_under_load(cluster: Cluster, agents_open: N
     await in_progress(during, 3, node="node1")
     os.kill(pid_of(node1.data_dir / "hotline-up.pid"), signal.SIGKILL)
     killed = datetime.now(UTC)
+    await asyncio.sleep(ARRIVAL.total_seconds())  # the first wave's callers are all in by now
     after = Wave(cluster, "node-killed-after")
     await place(after, balance=8)
     sipp = await during.finish(FINISH)

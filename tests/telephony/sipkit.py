@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import os
 import shutil
 import socket
 import struct
@@ -93,6 +95,27 @@ def free_udp_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+# sipp binds four media ports from the one it is given (audio and video, RTP and RTCP). Handed out
+# in turn below the kernel's ephemeral range (32768-) and above Asterisk's RTP (10000-), so tens of
+# concurrent callers never draw overlapping blocks.
+_MEDIA_PORTS = itertools.cycle(range(22000 + 4 * (os.getpid() % 500), 32000, 4))
+
+
+def free_media_ports() -> int:
+    """The first of four free consecutive UDP ports, for one sipp's media."""
+    for _ in range(2500):
+        base = next(_MEDIA_PORTS)
+        try:
+            with contextlib.ExitStack() as probes:
+                for port in range(base, base + 4):
+                    probe = probes.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise SippError("no four free consecutive UDP ports for sipp's media")
 
 
 # --- prompt lengths -------------------------------------------------------------------------------
@@ -472,7 +495,7 @@ class SippProcess:
     process: asyncio.subprocess.Process | None = None
     returncode: int | None = None
     sip_port: int = field(default_factory=free_udp_port)
-    media_port: int = field(default_factory=free_udp_port)
+    media_port: int = field(default_factory=free_media_ports)
 
     def files(self) -> dict[str, Path]:
         return {

@@ -1,0 +1,119 @@
+"""A local cluster for the failure tests and the cluster benchmark: started with ``hotline cluster
+up`` (the README's command) in a data folder of its own, and what a test needs of it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+
+from ivr.cluster.launch import layout_of
+from ivr.cluster.postgres import LocalPostgres
+from ivr.cluster.proxy import PROBE_SECONDS
+from ivr.cluster.topology import PG_PORT, ClusterLayout
+from ivr.config import Settings
+from ivr.store.database import Database, open_database
+from ivr.store.seed import DemoCitizen, seed_demo
+from ivr.telephony.process import rx
+from tests.telephony.callkit import shared_rootfs
+from tests.telephony.sipkit import PromptClock
+
+UP_SECONDS = 900  # a first start builds the prompts and the Asterisk root
+CITIZENS = 150  # the cluster seeds 50; the tests call with more, each with its own
+
+
+class ClusterCommandError(RuntimeError):
+    pass
+
+
+@dataclasses.dataclass
+class Cluster:
+    settings: Settings  # the tests' own: data folder, the cluster's database
+    layout: ClusterLayout
+    database: Database
+    citizens: list[DemoCitizen]
+    prompts: PromptClock
+    env: dict[str, str]
+    used: set[str] = dataclasses.field(default_factory=set)  # ID numbers a test called with
+
+    probe_seconds: float = PROBE_SECONDS  # Kamailio's OPTIONS to each Asterisk
+
+    @property
+    def postgres(self) -> LocalPostgres:
+        return LocalPostgres(self.layout.folder, self.layout.postgres_host, PG_PORT)
+
+    async def asterisk_rx(self, command: str) -> None:
+        """``asterisk -rx command`` on every node's Asterisk."""
+        for node in self.layout.nodes:
+            pid = int((node.data_dir / "asterisk" / "state" / "run" / "asterisk.pid").read_text())
+            await rx(pid, shared_rootfs(), command, within=20)
+
+    def caller_settings(self) -> Settings:
+        """Where a softphone sends its calls: the proxy, with the testers' SIP password."""
+        host, port = self.layout.proxy.split(":")
+        return dataclasses.replace(self.settings, sip_host=host, sip_port=int(port))
+
+
+async def hotline(env: dict[str, str], *args: str, within: float) -> str:
+    """``hotline *args`` as a user runs it; its output (``ClusterCommandError`` if it fails)."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "hotline"), *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), within)
+    except TimeoutError:
+        process.kill()
+        raise ClusterCommandError(f"hotline {' '.join(args)} took over {within:.0f} s") from None
+    text = out.decode(errors="replace")
+    if process.returncode != 0:
+        raise ClusterCommandError(f"hotline {' '.join(args)} failed:\n{text[-4000:]}")
+    return text
+
+
+def cluster_env(folder: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "HOTLINE_DATA_DIR": str(folder),
+        "HOTLINE_ASTERISK_ROOTFS": str(shared_rootfs()),  # built once per machine
+    }
+    env.pop("HOTLINE_DB_URL", None)
+    return env
+
+
+@asynccontextmanager
+async def running_cluster(
+    folder: Path, *, nodes: int, network: str, start: bool = True
+) -> AsyncIterator[Cluster]:
+    """The cluster in ``folder`` (a data folder): started and stopped here, or (``start``
+    False) one already up."""
+    env = cluster_env(folder)
+    if start:
+        await hotline(
+            env, "cluster", "up", "--nodes", str(nodes), "--network", network, within=UP_SECONDS
+        )
+    try:
+        settings = Settings.load(env=env)
+        layout = layout_of(settings)
+        key = (layout.folder / "id-hash.key").read_text().strip()
+        url = LocalPostgres(layout.folder, layout.postgres_host, PG_PORT).url()
+        settings = dataclasses.replace(settings, db_url=url, id_hash_key=key)
+        database = await open_database(url)
+        try:
+            # The cluster seeded the first 50: this adds more callers and returns them all, with
+            # their ID numbers and passwords (each test calls with citizens of its own).
+            citizens = await seed_demo(
+                database, citizens=CITIZENS, seed=1, key=settings.hash_key(), today=date.today()
+            )
+            console = dataclasses.replace(settings, data_dir=layout.console_dir)
+            yield Cluster(settings, layout, database, citizens, PromptClock(console, "zh"), env)
+        finally:
+            await database.close()
+    finally:
+        if start:
+            await hotline(env, "cluster", "down", within=180)
