@@ -21,6 +21,7 @@ __all__ = [
     "TaskStatus",
     "TaskStep",
     "callback_due",
+    "callback_due_day",
     "check_task_step",
     "mask_phone",
 ]
@@ -74,10 +75,15 @@ def check_task_step(step: TaskStep, status: TaskStatus) -> None:
         raise TaskRefused(step, status)
 
 
+def callback_due_day(left_at: datetime, calendar: WorkCalendar) -> date:
+    """The last day of the promise: the ``CALLBACK_WORKING_DAYS``-th working day after the
+    (Beijing) day the message was left."""
+    return calendar.add_working_days(local(left_at).date(), CALLBACK_WORKING_DAYS)
+
+
 def callback_due(left_at: datetime, calendar: WorkCalendar) -> datetime:
-    """When the promised call-back is due: the end of the ``CALLBACK_WORKING_DAYS``-th working
-    day after the (Beijing) day the message was left."""
-    last: date = calendar.add_working_days(local(left_at).date(), CALLBACK_WORKING_DAYS)
+    """When the promised call-back is overdue: the end (24:00, Beijing) of its last day."""
+    last = callback_due_day(left_at, calendar)
     return datetime.combine(last, time(), BEIJING) + timedelta(days=1)
 
 

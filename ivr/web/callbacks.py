@@ -9,7 +9,7 @@ call-back, ``ivr.domain.callbacks``) and not closed is highlighted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import aiohttp_jinja2
@@ -21,6 +21,7 @@ from ivr.domain.callbacks import (
     TaskRefused,
     TaskStatus,
     callback_due,
+    callback_due_day,
     mask_phone,
 )
 from ivr.domain.idnumber import mask_ids_in_text
@@ -53,7 +54,7 @@ class TaskRow:
     """A task as the queue shows it to one person."""
 
     task: CallbackTask
-    due: datetime
+    due_day: date  # the call-back is due by the end of this (Beijing) day
     overdue: bool
     number: str  # whole for the one who took it, masked for the others
     mine: bool
@@ -65,13 +66,13 @@ def _rows(request: web.Request, tasks: list[CallbackTask], now: datetime) -> lis
     me = session.user.username if session else ""
     rows = []
     for task in tasks:
-        due = callback_due(task.left_at, calendar)
         mine = task.taken_by == me and task.status is not TaskStatus.CLOSED
         rows.append(
             TaskRow(
                 task=task,
-                due=due,
-                overdue=task.status is not TaskStatus.CLOSED and now >= due,
+                due_day=callback_due_day(task.left_at, calendar),
+                overdue=task.status is not TaskStatus.CLOSED
+                and now >= callback_due(task.left_at, calendar),
                 number=task.callback_number if mine else mask_phone(task.callback_number),
                 mine=mine,
             )

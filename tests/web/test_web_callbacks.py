@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import re
 import wave
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ivr.domain.callbacks import CALLBACK_WORKING_DAYS, callback_due, mask_phone
+from ivr.domain.callbacks import (
+    CALLBACK_WORKING_DAYS,
+    callback_due,
+    callback_due_day,
+    mask_phone,
+)
 from ivr.domain.clock import BEIJING
 from ivr.domain.workdays import shipped_calendar
 from ivr.speech.catalog import Catalog
@@ -67,6 +72,7 @@ def test_the_due_time_is_what_the_prompt_promises(catalog: Catalog) -> None:
 def test_a_task_is_due_at_the_end_of_the_third_working_day() -> None:
     calendar = shipped_calendar()
     friday = datetime(2026, 3, 6, 17, 30, tzinfo=BEIJING)  # Mon 9, Tue 10, Wed 11
+    assert callback_due_day(friday, calendar) == date(2026, 3, 11)
     assert callback_due(friday, calendar) == datetime(2026, 3, 12, tzinfo=BEIJING)
     # Left on the last evening before the National Day holiday (Oct 1-7 off): Thu 8, Fri 9 and
     # the make-up working Saturday 10.
@@ -83,10 +89,13 @@ def test_the_queue_masks_a_number() -> None:
 async def test_staff_work_a_task_to_the_end_and_every_step_is_audited(
     env: Env, client: Client
 ) -> None:
-    task_id, recording_id = await left_message(env, utcnow() - timedelta(hours=1))
+    left = utcnow() - timedelta(hours=1)
+    task_id, recording_id = await left_message(env, left)
     assert await login(client, "clerk") == 303
     html = await (await client.get("/callbacks")).text()
     mine = row(html, task_id)
+    due = callback_due_day(left, env.hotline.calendar)
+    assert f'class="due" data-date="{due.isoformat()}"' in mine
     assert "139****5678" in mine and NUMBER not in html  # masked until someone takes it
     assert 'data-status="new"' in mine and "overdue" not in mine
     assert f'src="/recordings/{recording_id}"' in mine
