@@ -1,7 +1,12 @@
 """The console's message catalogues: how they are made from the code and checked.
 
 The messages are the English texts in the console's Python code (``_l``, ``_nl``, ``N_``) and
-templates (``_``, ``gettext``, ``ngettext``, ``{% trans %}``), found as ``babel.cfg`` says.
+templates (``_``, ``gettext``, ``ngettext``, ``{% trans %}``), found as ``METHODS`` says. The
+JavaScript in ``ivr/web/static`` has no text of its own: pages hand it their words in data
+attributes, and the server sends live data already in the reader's language. With pybabel the
+same extraction is::
+
+    pybabel extract -k _l -k _nl:1,2 -F <a mapping file with METHODS and OPTIONS> -o messages.pot .
 ``<code>/LC_MESSAGES/messages.po`` holds each language's translations (English needs none: its
 texts are the message ids). The console compiles them in memory when it starts
 (``ivr.web.plumbing.i18n``).
@@ -22,15 +27,19 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from ivr.config import REPO_ROOT
 from ivr.web.plumbing.i18n import DOMAIN, LOCALES, SOURCE_LOCALE, catalogue_file
 
-__all__ = ["KEYWORDS", "MAPPING", "Problem", "extract", "problems", "translated", "update"]
+__all__ = ["KEYWORDS", "METHODS", "Problem", "extract", "problems", "translated", "update"]
 
-MAPPING = REPO_ROOT / "babel.cfg"
+# The folder that holds the ``ivr`` package (a checkout, or site-packages): the messages'
+# locations are written relative to it (``ivr/web/audit.py``).
+SOURCES = Path(__file__).resolve().parents[3]
+METHODS = [("ivr/web/**.py", "python"), ("ivr/web/templates/**.html", "jinja2")]
+# As the console's Jinja2 environment (ext.i18n.trimmed): a {% trans %} block's line breaks and
+# indentation are not part of its message.
+OPTIONS = {"ivr/web/templates/**.html": {"trimmed": "true"}}
 # Babel's defaults (``_``, ``gettext``, ``ngettext``, ``N_``...) and the console's lazy ``Text``s.
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
@@ -59,11 +68,9 @@ def translated() -> list[str]:
 
 def extract() -> Catalog:
     """Every message of the console's code and templates, as a template catalogue (.pot)."""
-    with MAPPING.open() as mapping:
-        method_map, options_map = parse_mapping_cfg(mapping, str(MAPPING))  # type: ignore[no-untyped-call]
     catalogue = Catalog(domain=DOMAIN, project="hotline console", charset="utf-8")
     found = extract_from_dir(
-        REPO_ROOT, method_map, options_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
+        SOURCES, METHODS, OPTIONS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
     )
     for filename, line, message, comments, context in found:
         where = [(str(Path(filename)), line)]
