@@ -10,7 +10,7 @@ closed. Messages handled before this revision are closed, the others new.
 ``users.disabled_at``: a supervisor disabled the account (it cannot log in; ``NULL``: active).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-14
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from ivr.store.types import UTCDateTime
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
