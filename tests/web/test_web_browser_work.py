@@ -79,7 +79,7 @@ async def test_staff_work_the_call_back_queue_to_the_end(
 ) -> None:
     env, server = served
     words = WORDS[code]
-    await in_language(env, code, "clerk", "aud")
+    await in_language(env, code, "clerk", "aud", "sup")
     late, _ = await left_message(env, utcnow() - timedelta(days=9))
     fresh, _ = await left_message(env, utcnow() - timedelta(minutes=20), number="02088886666")
     page = await open_as(browser, server, "clerk", code)
@@ -91,6 +91,13 @@ async def test_staff_work_the_call_back_queue_to_the_end(
     await expect(late_row.locator(".number")).to_have_text("139****5678")
     await expect(page.locator("#overdue-count")).to_have_text("1")
     await shot(page, f"callbacks-queue-{code}")
+    supervisor = await open_as(browser, server, "sup", code)
+    await expect(supervisor).to_have_url(f"{server.url}/live")
+    waiting = supervisor.locator("#callback-count")
+    await expect(waiting).to_have_class("count callbacks overdue")
+    await expect(waiting.locator(".n")).to_have_text("2")
+    await expect(waiting.locator(".badge")).to_contain_text("1")
+    await shot(supervisor, f"live-callbacks-{code}")
 
     for task, row in ((late, late_row), (fresh, fresh_row)):
         await row.locator("button.action-take").click()
