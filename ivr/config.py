@@ -50,6 +50,8 @@ class Settings:
     password_lock_hours: int = 24
     provisional_lapse_days: int = 10
     reissue_working_days: int = 15
+    # The service point printed on the pick-up certificate (where the new card is collected).
+    service_point: str = "社会保险经办服务大厅"
     # Where Asterisk writes recordings, as Asterisk sees it (differs in a chroot or container).
     asterisk_recordings_dir: str = ""
     # The local Asterisk's root file system; empty: <data dir>/asterisk/rootfs. Several data

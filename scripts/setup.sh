@@ -15,6 +15,7 @@ APT_PACKAGES=(
   kamailio                        # the SIP proxy in front of several Asterisk nodes (`hotline cluster`)
   postgresql                      # PostgreSQL 15 server binaries for the throwaway test cluster
   chromium chromium-driver        # browser tests of the supervisor console
+  fonts-noto-cjk                  # Chinese characters in the console's pages, prints and screenshots
   graphviz                        # renders flow drawings
 )
 

@@ -154,6 +154,41 @@ class CitizenRecords(RecordsBase):
                 )
             )
 
+    async def unlock_phone_queries(
+        self, id_hash: str, *, by: str, reason: str, now: datetime
+    ) -> tuple[str, datetime | None] | None:
+        """Lift the query-password lock of the citizen with ``id_hash`` (staff checked their
+        identity at the counter) and log it as a security event. The masked ID number and the
+        lock lifted (``None``: it was not locked); ``None`` for no such citizen."""
+        async with self.db.write() as session:
+            found = (
+                await session.execute(
+                    select(Citizen.id, Citizen.id_masked, Citizen.locked_until).where(
+                        Citizen.id_hash == id_hash
+                    )
+                )
+            ).one_or_none()
+            if found is None:
+                return None
+            citizen_id, masked, locked_until = found
+            await session.execute(
+                update(Citizen)
+                .where(Citizen.id == citizen_id)
+                .values(password_failures=0, locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.add(
+                SecurityEvent(
+                    at=now,
+                    kind="unlocked",
+                    id_hash=id_hash,
+                    id_masked=masked,
+                    call_id=None,
+                    detail=clip(f"by {by}: {reason}", 200),
+                )
+            )
+        return masked, locked_until if is_locked(locked_until, now) else None
+
     async def change_password(
         self, citizen_id: int, new_hash: str, *, call_id: int | None, now: datetime
     ) -> None:

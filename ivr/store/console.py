@@ -37,6 +37,7 @@ from ivr.store.views import CallSummary, CardView, ReportEventView
 __all__ = [
     "CallQuery",
     "CaseView",
+    "CertificateView",
     "ConsoleRecords",
     "RecordingView",
     "VoiceMessageView",
@@ -90,6 +91,18 @@ class CaseView:
     card: CardView | None  # the reported card; for an unverified report the person's current one
     statement: RecordingView | None = None  # the recorded statement (``statement_recording_id``)
     events: list[ReportEventView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """What the pick-up certificate prints: a formal report and its holder."""
+
+    reference: str
+    status: ReportStatus
+    id_masked: str
+    holder: str  # the citizen's name
+    formal_at: datetime
+    pickup_on: date
 
 
 class ConsoleRecords(RecordsBase):
@@ -200,6 +213,31 @@ class ConsoleRecords(RecordsBase):
                 )
             )
             return await _case_views(session, reports, today)
+
+    async def certificate(self, reference: str) -> CertificateView | None:
+        """The report's certificate; ``None`` when there is no such report or no formal report
+        was recorded on it (nothing to certify)."""
+        async with self.db.read() as session:
+            found = (
+                await session.execute(
+                    select(LossReport, Citizen.name)
+                    .join(Citizen, Citizen.id == LossReport.citizen_id)
+                    .where(LossReport.reference == reference)
+                )
+            ).first()
+        if found is None:
+            return None
+        report, name = found
+        if report.formal_at is None or report.pickup_on is None:
+            return None
+        return CertificateView(
+            report.reference,
+            report.status,
+            report.id_masked,
+            name,
+            report.formal_at,
+            report.pickup_on,
+        )
 
     async def case(self, reference: str, *, today: date) -> CaseView | None:
         async with self.db.read() as session:

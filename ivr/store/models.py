@@ -28,6 +28,7 @@ from ivr.domain.cards import CardStatus, ReportStatus
 from ivr.store.types import Money, UTCDateTime, utcnow
 
 __all__ = [
+    "DEFAULT_LOCALE",
     "AuditLogEntry",
     "BalanceQuery",
     "Base",
@@ -60,6 +61,7 @@ NAMING_CONVENTION = {
 }
 
 HASH_LEN = 64  # hex HMAC-SHA256
+DEFAULT_LOCALE = "zh_Hans_CN"  # the console's language for an account that chose none
 MASKED_LEN = 24  # 18 for a valid number; some slack for a masked invalid entry
 
 
@@ -309,7 +311,14 @@ class VoiceMessage(Base):
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"))
     callback_number: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    handled_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]  # the call-back task closed
+    # The call-back task (migration 0007; ``ivr.domain.callbacks``).
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    taken_by: Mapped[str | None] = mapped_column(String(64))
+    taken_at: Mapped[datetime | None]
+    called_back_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 # -- supervisor console (migration 0002) -------------------------------------------------------
@@ -326,6 +335,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The console's language for this person (migration 0007).
+    locale: Mapped[str] = mapped_column(
+        String(16), default=DEFAULT_LOCALE, server_default=DEFAULT_LOCALE
+    )
+    disabled_at: Mapped[datetime | None]  # disabled by a supervisor: cannot log in (0007)
 
 
 class LoginThrottle(Base):

@@ -24,9 +24,9 @@ from ivr.domain.lockout import LockoutPolicy, Refused, Settled, is_locked
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound, StoreError
 from ivr.store.lockouts import LockoutColumns
-from ivr.store.models import LoginThrottle, User, WebSession
+from ivr.store.models import DEFAULT_LOCALE, LoginThrottle, User, WebSession
 
-__all__ = ["Accounts", "Role", "SessionView", "UserExists", "UserView"]
+__all__ = ["DEFAULT_LOCALE", "Accounts", "Role", "SessionView", "UserExists", "UserView"]
 
 _LOCKOUT = LockoutColumns(
     failures=LoginThrottle.failures,
@@ -56,6 +56,8 @@ class UserView:
     role: Role
     password_hash: str
     last_login_at: datetime | None
+    locale: str = DEFAULT_LOCALE
+    disabled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ def _view(user: User) -> UserView:
         role=Role(user.role),
         password_hash=user.password_hash,
         last_login_at=user.last_login_at,
+        locale=user.locale,
+        disabled_at=user.disabled_at,
     )
 
 
@@ -105,9 +109,21 @@ class Accounts(RecordsBase):
     # -- users ---------------------------------------------------------------------------------
 
     async def add_user(
-        self, username: str, role: Role, password_hash: str, *, now: datetime
+        self,
+        username: str,
+        role: Role,
+        password_hash: str,
+        *,
+        now: datetime,
+        locale: str = DEFAULT_LOCALE,
     ) -> UserView:
-        user = User(username=username, role=role.value, password_hash=password_hash, created_at=now)
+        user = User(
+            username=username,
+            role=role.value,
+            password_hash=password_hash,
+            created_at=now,
+            locale=locale,
+        )
         try:
             async with self.db.write() as session:
                 session.add(user)
@@ -145,6 +161,46 @@ class Accounts(RecordsBase):
                 delete(WebSession).where(WebSession.user_id == user_id).returning(WebSession.id)
             )
             return len(ended.all())
+
+    async def set_disabled(self, username: str, *, disabled_at: datetime | None) -> int:
+        """Disable the account (it cannot log in; every session ends) or, with ``None``, enable
+        it again. Returns how many sessions ended."""
+        async with self.db.write() as session:
+            user_id = await session.scalar(
+                update(User)
+                .where(User.username == username)
+                .values(disabled_at=disabled_at)
+                .returning(User.id)
+                .execution_options(synchronize_session=False)
+            )
+            if user_id is None:
+                raise NotFound("user", username)
+            if disabled_at is None:
+                return 0
+            ended = await session.execute(
+                delete(WebSession).where(WebSession.user_id == user_id).returning(WebSession.id)
+            )
+            return len(ended.all())
+
+    async def unlock_login(self, username: str) -> int:
+        """Lift the name's log-in locks from every address; how many addresses were locked."""
+        async with self.db.write() as session:
+            lifted = await session.execute(
+                delete(LoginThrottle)
+                .where(LoginThrottle.name_hash == _name_hash(username))
+                .returning(LoginThrottle.locked_until)
+            )
+            return sum(1 for (until,) in lifted if until is not None)
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        """The console's language for the account (the web checks it is one it speaks)."""
+        async with self.db.write() as session:
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(locale=locale)
+                .execution_options(synchronize_session=False)
+            )
 
     async def rehash(self, user_id: int, old_hash: str, new_hash: str) -> None:
         """The same password under the current hash parameters (after a log-in): sessions stay.
@@ -262,7 +318,11 @@ class Accounts(RecordsBase):
                 await session.execute(
                     select(WebSession, User)
                     .join(User, User.id == WebSession.user_id)
-                    .where(WebSession.id == session_id, WebSession.expires_at > now)
+                    .where(
+                        WebSession.id == session_id,
+                        WebSession.expires_at > now,
+                        User.disabled_at.is_(None),
+                    )
                 )
             ).one_or_none()
         if row is None:

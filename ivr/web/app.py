@@ -24,23 +24,36 @@ from ivr.domain.workdays import WorkCalendar
 from ivr.live.view import LiveView
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
+from ivr.store.callbacks import CallbackTasks
 from ivr.store.console import ConsoleRecords
 from ivr.store.database import Database
 from ivr.store.records import Records
 from ivr.store.stats import Statistics
 from ivr.store.users import Accounts
-from ivr.web import audit, auth, health, openapi, prompts
+from ivr.web import (
+    accounts,
+    audit,
+    auth,
+    callbacks,
+    citizens,
+    health,
+    language,
+    openapi,
+    prompts,
+)
 from ivr.web import live as live_calls
 from ivr.web.calls import detail, export, log, recordings
+from ivr.web.cases import certificate
 from ivr.web.cases import page as cases
 from ivr.web.plumbing.csrf import csrf_middleware
 from ivr.web.plumbing.errors import client_errors
 from ivr.web.plumbing.headers import name_server, security_headers
+from ivr.web.plumbing.i18n import load_languages
 from ivr.web.plumbing.menu import MENU, Menu
 from ivr.web.plumbing.routing import Routes, add_routes
 from ivr.web.plumbing.secret import load_secret
 from ivr.web.plumbing.sessions import new_token, session_middleware
-from ivr.web.plumbing.templating import context_processor, filters
+from ivr.web.plumbing.templating import context_processor, filters, install_gettext
 from ivr.web.state import CONSOLE, Console
 from ivr.web.stats import page as stats
 
@@ -59,9 +72,14 @@ ROUTES: tuple[Routes, ...] = (
     detail.routes,
     recordings.routes,
     cases.routes,
+    certificate.routes,
+    callbacks.routes,
+    citizens.routes,
     stats.routes,
     prompts.routes,
+    accounts.routes,
     audit.routes,
+    language.routes,
     openapi.routes,
     health.routes,
 )
@@ -74,7 +92,7 @@ def create_app(
     app = web.Application(
         middlewares=[security_headers, client_errors, session_middleware, csrf_middleware]
     )
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -82,6 +100,7 @@ def create_app(
         context_processors=[context_processor],
         filters=filters(),
     )
+    install_gettext(env)
     add_routes(app, *ROUTES)
     app[MENU] = Menu.from_routes(ROUTES)
     app.router.add_static("/static", STATIC, name="static")
@@ -99,10 +118,12 @@ def _console_context(
         cookie_key = await asyncio.to_thread(load_secret, settings.data_dir)
         id_key = await asyncio.to_thread(settings.hash_key)
         catalog = await asyncio.to_thread(Catalog.load)
+        languages = await asyncio.to_thread(load_languages)
         app[CONSOLE] = Console(
             settings=settings,
             records=Records(database),
             calls=ConsoleRecords(database),
+            callbacks=CallbackTasks(database),
             accounts=Accounts(database),
             audit=AuditLog(database),
             stats=Statistics(database),
@@ -110,6 +131,7 @@ def _console_context(
             calendar=calendar,
             retention=RetentionPolicy.from_settings(settings),
             catalog=catalog,
+            languages=languages,
             cookie_key=cookie_key,
             id_key=id_key,
             dummy_hash=await hash_password_async(new_token()),

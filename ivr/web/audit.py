@@ -10,6 +10,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from ivr.web.plumbing.errors import Refusal
+from ivr.web.plumbing.i18n import TextError, _l
 from ivr.web.plumbing.paging import MAX_PAGE, whole_number
 from ivr.web.plumbing.roles import AUDITORS
 from ivr.web.plumbing.routing import Routes
@@ -28,15 +30,15 @@ routes = Routes()
 def _query(params: Mapping[str, str]) -> tuple[str, str, int]:
     action, actor = params.get("action", ""), params.get("actor", "")
     if (action and not _WORD.fullmatch(action)) or (actor and not _WORD.fullmatch(actor)):
-        raise web.HTTPBadRequest(text="unusable filter")
+        raise Refusal(400, _l("An action or a user name is 1 to 64 letters, digits or _.@:-"))
     try:
         page = whole_number(params.get("page", ""), "page", default=1, low=1, high=MAX_PAGE)
-    except ValueError as error:
-        raise web.HTTPBadRequest(text=str(error)) from None
+    except TextError as error:
+        raise Refusal(400, error.text) from None
     return action, actor, page
 
 
-@routes.get("/audit", roles=AUDITORS, menu="Audit log")
+@routes.get("/audit", roles=AUDITORS, menu=_l("Audit log"))
 async def audit_page(request: web.Request) -> web.StreamResponse:
     typed = {name: value.strip() for name, value in request.query.items()}  # the filter form
     action, actor, page = _query(typed)

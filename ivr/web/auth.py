@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -30,7 +29,9 @@ from ivr.domain.lockout import Refused
 from ivr.store.types import utcnow
 from ivr.store.users import Role
 from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.i18n import Text, _l, _nl
 from ivr.web.plumbing.menu import MENU
+from ivr.web.plumbing.redirects import safe_next
 from ivr.web.plumbing.roles import ALL_ROLES
 from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.plumbing.sessions import (
@@ -53,44 +54,30 @@ _LOGIN_FORM_LIFETIME = timedelta(hours=1)
 routes = Routes()
 
 
-def _minutes(span: timedelta, *, long: bool = False) -> str:
-    """A lock's length in whole minutes, rounded up: ``2 min`` (``2 minutes`` when ``long``)."""
-    count = max(1, math.ceil(span.total_seconds() / 60))
-    if not long:
-        return f"{count} min"
-    return f"{count} minute" if count == 1 else f"{count} minutes"
+def _minutes(span: timedelta) -> int:
+    """A lock's length in whole minutes, rounded up."""
+    return max(1, math.ceil(span.total_seconds() / 60))
 
 
-LOCKOUT_HINT = (
-    f"{CONSOLE_LOCKOUT.max_failures} wrong passwords in a row lock log-ins from one place for "
-    f"{_minutes(CONSOLE_LOCKOUT.lock_for, long=True)}; each further one for twice as long."
-)
+def _lockout_hint() -> Text:
+    return _nl(
+        "%(failures)s wrong passwords in a row lock log-ins from one place for %(num)s minute; "
+        "each further one for twice as long.",
+        "%(failures)s wrong passwords in a row lock log-ins from one place for %(num)s minutes; "
+        "each further one for twice as long.",
+        _minutes(CONSOLE_LOCKOUT.lock_for),
+        failures=CONSOLE_LOCKOUT.max_failures,
+    )
 
 
 def _home(request: web.Request, role: Role) -> str:
     return request.app[MENU].home(role)
 
 
-def _safe_next(target: str | None, fallback: str) -> str:
-    """Only a path on this site (no ``//host`` or ``scheme:``) is followed after log-in, and only
-    one that can be sent as a ``Location`` header: no control character (CR, LF, a vertical tab).
-    Any other target falls back to the role's home, so the redirect that ends a log-in can always
-    be sent (aiohttp refuses such a header, which failed the log-in after its session began)."""
-    if (
-        not target
-        or not target.startswith("/")
-        or target.startswith("//")
-        or not target.isprintable()
-    ):
-        return fallback
-    parts = urlsplit(target)
-    return fallback if parts.scheme or parts.netloc or "\\" in target else target
-
-
 def _login_page(
     request: web.Request,
     *,
-    error: str = "",
+    error: Text | None = None,
     username: str = "",
     next_path: str = "",
     status: int = 200,
@@ -107,8 +94,9 @@ def _login_page(
             "error": error,
             "username": username,
             "login_token": token,
+            "switch_token": token,
             "next": next_path or request.query.get("next", ""),
-            "lockout_hint": LOCKOUT_HINT,
+            "lockout_hint": _lockout_hint(),
         },
         status=status,
     )
@@ -161,14 +149,23 @@ async def login(request: web.Request) -> web.StreamResponse:
                 "login_locked",
                 actor=actor,
                 detail=f"{settled.failures} wrong passwords in a row from {remote or '-'}: "
-                f"locked for {_minutes(lock)}, until {stamp(settled.locked_until)}",
+                f"locked for {_minutes(lock)} min, until {stamp(settled.locked_until)}",
             )
         return _login_page(
             request,
-            error="Wrong name or password.",
+            error=_l("Wrong name or password."),
             username=username,
             next_path=next_path,
             status=401,
+        )
+    if user.disabled_at is not None:  # told only to whoever knows the password
+        await audit(request, "login_refused", actor=user.username, detail="account disabled")
+        return _login_page(
+            request,
+            error=_l("This account is disabled: ask a supervisor."),
+            username=username,
+            next_path=next_path,
+            status=403,
         )
     await state.accounts.record_login(user.id, now=now)
     if needs_rehash(user.password_hash):
@@ -182,7 +179,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         session_id(token), user.id, csrf, now=now, expires=now + SESSION_LIFETIME
     )
     await audit(request, "login", actor=user.username, role=user.role.value)
-    target = _safe_next(request.query.get("next") or next_path, _home(request, user.role))
+    target = safe_next(request.query.get("next") or next_path, _home(request, user.role))
     response = see_other(target)
     set_cookie(response, request, SESSION_COOKIE, sign(state.cookie_key, token), SESSION_LIFETIME)
     clear_cookie(response, LOGIN_COOKIE)
@@ -195,11 +192,15 @@ async def _refused(
     """429 without a password check: the same for every name, whether an account has it or not."""
     if refusal.locked_until is not None:
         wait = refusal.locked_until - now
-        error = f"Too many failed log-ins: try again in {_minutes(wait, long=True)}."
+        error = _nl(
+            "Too many failed log-ins: try again in %(num)s minute.",
+            "Too many failed log-ins: try again in %(num)s minutes.",
+            _minutes(wait),
+        )
         detail = f"refused: locked until {stamp(refusal.locked_until)}"
     else:
         wait = timedelta(seconds=1)
-        error = "Too many log-in attempts at once: try again in a moment."
+        error = _l("Too many log-in attempts at once: try again in a moment.")
         detail = "refused: too many checks under way"
     await audit(request, "login_refused", actor=username or "-", detail=detail)
     response = _login_page(request, error=error, username=username, next_path=next_path, status=429)

@@ -18,6 +18,9 @@ from aiohttp import web
 from ivr.domain.hotlines import HOTLINES
 from ivr.live.board import LiveCall, LiveSnapshot, Stage
 from ivr.live.fanout import Subscription
+from ivr.web.callbacks import queue_counts
+from ivr.web.plumbing.i18n import Language, Text, _l, language
+from ivr.web.plumbing.labels import label
 from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes
 from ivr.web.state import Console, console
@@ -30,68 +33,79 @@ _TICKING = ("seconds", "waiting_seconds")  # change by themselves: the browser t
 routes = Routes()
 
 
-def where(call: LiveCall) -> str:
-    """Where the caller is, as a supervisor says it."""
+def where(call: LiveCall) -> Text | str:
+    """Where the caller is, as a supervisor says it (a menu node by its name in the flow)."""
     node = (call.node or "").replace(":", " › ")
     match call.stage:
         case Stage.MENUS:
-            return node or "starting the menus"
+            return node or _l("starting the menus")
         case Stage.WAITING:
-            return f"waiting for an agent ({call.queue})"
+            return _l("waiting for an agent (%(queue)s)", queue=call.queue or "")
         case Stage.AGENT:
-            return f"with agent {call.agent}"
+            return _l("with agent %(agent)s", agent=call.agent or "")
         case Stage.FALLBACK:
-            return "fallback: apology, then agents"
+            return _l("fallback: apology, then agents")
         case Stage.LEAVING:
-            return f"after the menus (last: {node})" if node else "after the menus"
-    return "connecting"
+            return (
+                _l("after the menus (last: %(node)s)", node=node) if node else _l("after the menus")
+            )
+    return _l("connecting")
 
 
-def call_json(call: LiveCall) -> dict[str, Any]:
+def call_json(call: LiveCall, lang: Language) -> dict[str, Any]:
+    """A call in progress; ``where`` and ``language_name`` in the language of who asks."""
     return {
         "key": call.key,
         "hotline": call.hotline,
         "stage": call.stage.value,
-        "where": where(call),
+        "where": lang.text(where(call)),
         "node": call.node,
         "queue": call.queue,
         "agent": call.agent,
         "call_id": call.call_id,
         "caller_id": call.caller_id,
         "language": call.language,
+        "language_name": lang.text(label("call_language", call.language)) if call.language else "",
         "started_at": call.started_at.isoformat(),
         "seconds": call.seconds,
         "waiting_seconds": call.waiting_seconds,
     }
 
 
-def snapshot_json(snap: LiveSnapshot, source: str) -> dict[str, Any]:
+def snapshot_json(snap: LiveSnapshot, source: str, lang: Language) -> dict[str, Any]:
     telephony = snap.telephony
     return {
         "source": source,
         "at": snap.at.isoformat(),
         "telephony": None
         if telephony is None
-        else {"up": telephony.up, "since": telephony.since.isoformat(), "reason": telephony.reason},
+        else {
+            "up": telephony.up,
+            "since": telephony.since.isoformat(),
+            "since_text": lang.text(_l("since %(time)s", time=lang.time(telephony.since))),
+            "reason": telephony.reason,
+        },
         "counts": snap.counts(HOTLINES),
-        "calls": [call_json(call) for call in snap.calls],
+        "calls": [call_json(call, lang) for call in snap.calls],
     }
 
 
-async def _snapshot(state: Console) -> dict[str, Any]:
-    return snapshot_json(await state.live.snapshot(), state.live.source)
+async def _snapshot(state: Console, lang: Language) -> dict[str, Any]:
+    return snapshot_json(await state.live.snapshot(), state.live.source, lang)
 
 
-@routes.get("/live", roles=SUPERVISORS, menu="Live calls")
+@routes.get("/live", roles=SUPERVISORS, menu=_l("Live calls"))
 async def live_page(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template(
-        "live.html", request, {"snap": await _snapshot(console(request))}
-    )
+    context = {
+        "snap": await _snapshot(console(request), language(request)),
+        "callbacks": await queue_counts(request),
+    }
+    return aiohttp_jinja2.render_template("live.html", request, context)
 
 
 @routes.get("/api/live", roles=SUPERVISORS)
 async def live_json_api(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _snapshot(console(request)))
+    return web.json_response(await _snapshot(console(request), language(request)))
 
 
 def _fingerprint(snap: dict[str, Any]) -> str:
@@ -102,6 +116,7 @@ def _fingerprint(snap: dict[str, Any]) -> str:
 @routes.get("/api/live/stream", roles=SUPERVISORS)
 async def live_stream(request: web.Request) -> web.StreamResponse:
     state = console(request)
+    lang = language(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -116,7 +131,7 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 3000\n\n")
         with state.live.subscribe() as changes:
             while not state.stopping.is_set():
-                snap = await _snapshot(state)
+                snap = await _snapshot(state, lang)
                 mark = _fingerprint(snap)
                 if mark != last:
                     data = json.dumps(snap, ensure_ascii=False)

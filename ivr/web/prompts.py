@@ -14,6 +14,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ivr.speech.catalog import LANGUAGES, Catalog
+from ivr.web.plumbing.errors import Refusal
+from ivr.web.plumbing.i18n import _l
 from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes
 from ivr.web.state import console
@@ -50,7 +52,7 @@ def _built(prompts_dir: Path, keys: list[str]) -> set[tuple[str, str]]:
     return found
 
 
-@routes.get("/prompts", roles=SUPERVISORS, menu="Prompts")
+@routes.get("/prompts", roles=SUPERVISORS, menu=_l("Prompts"))
 async def prompts_page(request: web.Request) -> web.StreamResponse:
     state = console(request)
     keys = prompt_keys(state.catalog)
@@ -65,7 +67,7 @@ async def prompts_page(request: web.Request) -> web.StreamResponse:
     ]
     context: dict[str, Any] = {
         "rows": rows,
-        "languages": LANGUAGES,
+        "call_languages": LANGUAGES,
         "built_count": len(built),
         "prompts_dir": state.settings.prompts_dir,
     }
@@ -83,5 +85,5 @@ async def prompt_audio(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     path = _sound(state.settings.prompts_dir, language, key)
     if not await asyncio.to_thread(path.is_file):
-        raise web.HTTPNotFound(text="not built yet: run `hotline prompts build`")
+        raise Refusal(404, _l("Not built yet: run `hotline prompts build`."))
     return web.FileResponse(path, headers={"Content-Type": "audio/wav"})

@@ -98,8 +98,12 @@ async def log_in(browser: Browser, stack: UpStack, user: str) -> tuple[BrowserCo
     await page.goto(f"{stack.web_url}/login")
     await page.fill("input[name=username]", user)
     await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
+    await page.click("main button[type=submit]")  # not the header's language switch
     await page.wait_for_load_state()
+    # A new account reads the console in Chinese; this walk reads it in English, as chosen on
+    # any page (the Chinese pages are tests/web/test_web_browser_work.py's).
+    await page.click('#language-switch button[value="en"]')
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
     return context, page
 
 

@@ -1,4 +1,5 @@
-"""Console test fixtures: a seeded hotline with calls, accounts of each role, a test client."""
+"""Console test fixtures: a seeded hotline with calls, accounts of each role, a test client; for
+the browser tests, the console served on a real port and Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser
 
 from ivr.domain.cards import CardStatus
 from ivr.speech.catalog import Catalog
-from ivr.web import create_app
+from ivr.web import WebServer, create_app, start_web
+from tests.browser import chromium
 from tests.web.support import Client, Env, keyed, open_env, simulate
 
 
@@ -39,6 +42,35 @@ async def env(database_url: str, tmp_path: Path, catalog: Catalog) -> AsyncItera
         yield env
     finally:
         await env.close()
+
+
+@pytest.fixture
+async def served(
+    sqlite_url: str, tmp_path: Path, catalog: Catalog
+) -> AsyncIterator[tuple[Env, WebServer]]:
+    env = await open_env(sqlite_url, tmp_path, catalog)
+    reporter = next(c for c in env.citizens[1:] if c.card_status is CardStatus.NORMAL)
+    await simulate(
+        env, "96102", ["-", "1", keyed(reporter), reporter.initial_password + "#", "1", "1", "4"]
+    )
+    await simulate(env, "12333", ["-", "0"])
+    await simulate(env, "12333", ["-"])  # hangs up at the main menu
+    await simulate(env, "96102", ["-", "1"])  # hangs up when asked for the ID number
+    core = env.hotline
+    server = await start_web(
+        env.settings, core.database, core.board, core.calendar, host="127.0.0.1", port=0
+    )
+    try:
+        yield env, server
+    finally:
+        await server.close()
+        await env.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

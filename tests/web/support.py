@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from ivr.config import Settings
@@ -24,10 +24,14 @@ from ivr.store.models import Base
 from ivr.store.seed import DemoCitizen, seed_demo
 from ivr.store.types import utcnow
 from ivr.store.users import Accounts, Role
+from ivr.web import create_app
 
 Client = TestClient[web.Request, web.Application]
 PASSWORD = "correct horse battery"
 USERS = {"sup": Role.SUPERVISOR, "clerk": Role.STAFF, "aud": Role.AUDITOR}
+# The accounts above read the console in English, so these tests' texts are the code's own; the
+# Chinese default (a new account's) is tested in test_web_i18n.
+ENGLISH = "en"
 
 
 @dataclass
@@ -40,6 +44,21 @@ class Env:
 
     def citizen(self, index: int) -> DemoCitizen:
         return self.citizens[index]
+
+    def accounts(self) -> Accounts:
+        return Accounts(self.hotline.database)
+
+    async def client(self) -> Client:
+        """Another browser on the same console (a fresh cookie jar); close it when done."""
+        app = create_app(
+            self.settings,
+            self.hotline.database,
+            live=self.hotline.board,
+            calendar=self.hotline.calendar,
+        )
+        fresh: Client = TestClient(TestServer(app))
+        await fresh.start_server()
+        return fresh
 
     async def close(self) -> None:
         await self.stack.aclose()
@@ -61,7 +80,9 @@ async def open_env(database_url: str, tmp_path: Path, catalog: Catalog) -> Env:
     )
     accounts = Accounts(hotline.database)
     for name, role in USERS.items():
-        await accounts.add_user(name, role, await hash_password_async(PASSWORD), now=utcnow())
+        await accounts.add_user(
+            name, role, await hash_password_async(PASSWORD), now=utcnow(), locale=ENGLISH
+        )
     return Env(settings, hotline, citizens, catalog, stack)
 
 

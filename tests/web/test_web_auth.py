@@ -12,7 +12,20 @@ from ivr.store.models import AuditLogEntry, LoginThrottle, WebSession
 from ivr.store.types import utcnow
 from tests.web.support import PASSWORD, Client, Env, csrf_token, login
 
-PAGES = ("/live", "/calls", "/calls/1", "/calls.csv", "/cases", "/stats", "/prompts", "/audit")
+PAGES = (
+    "/live",
+    "/calls",
+    "/calls/1",
+    "/calls.csv",
+    "/cases",
+    "/callbacks",
+    "/citizens/unlock",
+    "/stats",
+    "/prompts",
+    "/accounts",
+    "/audit",
+    "/account/password",
+)
 API = (
     "/api/calls",
     "/api/calls/1",
@@ -30,14 +43,15 @@ SUPERVISOR_ONLY = {
     "/calls.csv",
     "/stats",
     "/prompts",
+    "/accounts",
     "/api/calls",
     "/api/calls/1",
     "/api/stats",
     "/api/live",
 }
-CASEWORK = {"/cases", "/api/cases"}
+CASEWORK = {"/cases", "/api/cases", "/callbacks", "/citizens/unlock"}
 AUDITOR_ONLY = {"/audit", "/api/audit"}
-EVERYONE = {"/api/openapi.json", "/api/session"}
+EVERYONE = {"/api/openapi.json", "/api/session", "/account/password"}
 ALLOWED = {
     "sup": SUPERVISOR_ONLY | CASEWORK | EVERYONE,
     "clerk": CASEWORK | EVERYONE,
@@ -46,10 +60,20 @@ ALLOWED = {
 
 
 MENUS = {
-    "sup": ["/live", "/calls", "/cases", "/stats", "/prompts"],
-    "clerk": ["/cases"],
+    "sup": [
+        "/live",
+        "/calls",
+        "/cases",
+        "/callbacks",
+        "/citizens/unlock",
+        "/stats",
+        "/prompts",
+        "/accounts",
+    ],
+    "clerk": ["/cases", "/callbacks", "/citizens/unlock"],
     "aud": ["/audit"],
 }
+OWN_PASSWORD = "/account/password"  # everyone's, linked from their name in the header
 _NAV = re.compile(r"<nav>(.*?)</nav>", re.S)
 _LINK = re.compile(r'<a href="([^"]+)"')
 
@@ -115,7 +139,7 @@ async def test_the_menu_lists_exactly_the_pages_the_role_opens(
         response = await client.get(path, allow_redirects=False)
         if response.status == 200 and response.content_type == "text/html":
             reachable.add(path)
-    assert reachable == set(menu)
+    assert reachable == set(menu) | {OWN_PASSWORD}
 
 
 async def test_login_lands_on_the_roles_home_and_sets_a_strict_cookie(client: Client) -> None:

@@ -81,7 +81,7 @@ async def test_search_by_full_id_number_finds_the_call_and_forgets_the_number(
     refused = await client.post("/calls", data={"csrf_token": token, "id_number": wrong})
     assert refused.status == 400
     text = await refused.text()
-    assert "check_character" in text and wrong not in text
+    assert "the check character does not match" in text and wrong not in text
     # Nowhere in the database, audit log included, is the clear number; the audit has it masked.
     stored = await all_stored_text(env)
     assert citizen.id_number not in stored and wrong not in stored

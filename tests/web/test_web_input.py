@@ -27,7 +27,11 @@ async def test_dates_beyond_the_calendar_are_refused(client: Client) -> None:
     assert await login(client, "sup") == 303
     for query in FAR_DATES:
         for path in ("/calls", "/api/calls", "/calls.csv", "/stats", "/api/stats"):
-            await _refused(client, f"{path}?{query}", "a date is from 1900-01-01 to 2999-12-31")
+            await _refused(
+                client,
+                f"{path}?{query}",
+                "a date is written YYYY-MM-DD, from 1900-01-01 to 2999-12-31",
+            )
     search = await client.post(
         "/api/calls/search",
         json={"to": "9999-12-31"},

@@ -13,6 +13,7 @@ from ivr.domain.clock import BEIJING, local_today
 from ivr.store.models import LossReport, Recording, VoiceMessage
 from ivr.store.retention import Retention
 from ivr.store.types import utcnow
+from ivr.web.plumbing.i18n import load_languages
 from tests.web.support import Client, Env, login
 
 
@@ -21,9 +22,14 @@ def noon(days_ago: int) -> datetime:
     return datetime.combine(local_today() - timedelta(days=days_ago), time(12), BEIJING)
 
 
+ENGLISH = load_languages().get("en")  # the test accounts' language
+
+
 def deleted_on(made: datetime, days: int) -> str:
-    """How the page writes the prune that deletes what was made at noon, ``days`` later."""
-    return f"to be deleted on {(made.date() + timedelta(days=days + 1)).isoformat()} 03:00"
+    """How the page writes the prune that deletes what was made at noon, ``days`` later (03:00
+    the next night, Beijing time)."""
+    prune = datetime.combine(made.date() + timedelta(days=days + 1), time(3), BEIJING)
+    return f"to be deleted on {ENGLISH.datetime(prune, 'short')}"
 
 
 async def old_call(env: Env, started: datetime) -> int:
@@ -103,10 +109,10 @@ async def test_what_the_prune_deleted_shows_as_deleted_and_is_gone(
 
     html = await (await client.get(f"/calls/{call_id}")).text()
 
-    day = pruned_at.astimezone(BEIJING).strftime("%Y-%m-%d")
-    assert f"deleted on {day}" in item(html, recording)
+    assert f"deleted on {ENGLISH.datetime(pruned_at, 'short')}" in item(html, recording)
     assert "<audio" not in item(html, recording)
     assert "<audio" in item(html, kept)
+    day = ENGLISH.date(pruned_at)
     assert f"The path was deleted on {day} under the retention policy." in html
     gone = await client.get(f"/recordings/{recording}")
     assert gone.status == 410 and "deleted under the retention policy" in await gone.text()

@@ -15,13 +15,15 @@ import struct
 import uuid
 from pathlib import Path
 
+from ivr.web.plumbing.i18n import TextError, _l
+
 __all__ = ["AudioError", "contained", "keep_copy", "playable"]
 
 _PCM_FORMATS = (1, 3)  # WAVE_FORMAT_PCM, WAVE_FORMAT_IEEE_FLOAT
 _FFMPEG_SECONDS = 60
 
 
-class AudioError(Exception):
+class AudioError(TextError):
     """The file is missing or cannot be made playable (the message is safe to show)."""
 
 
@@ -56,7 +58,7 @@ def _inspect(base: Path, relative: str, cached: Path) -> tuple[Path, bool, bool]
     """(the file, the browser plays it as it is, a fresh conversion is cached)."""
     path = contained(base, relative)
     if path is None or not path.is_file():
-        raise AudioError("the recording file is missing")
+        raise AudioError(_l("The recording file is missing."))
     if path.suffix.lower() == ".wav" and _browser_plays(path):
         return path, True, False
     fresh = cached.exists() and cached.stat().st_mtime >= path.stat().st_mtime
@@ -91,7 +93,7 @@ async def keep_copy(audio: bytes, cached: Path) -> Path:
 async def _convert(source: Path, target: Path) -> None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise AudioError("this recording needs ffmpeg to be played in a browser")
+        raise AudioError(_l("This recording needs ffmpeg to be played in a browser."))
     await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
     partial = target.with_name(f".{target.stem}-{uuid.uuid4().hex}.wav")
     process = await asyncio.create_subprocess_exec(
@@ -115,8 +117,10 @@ async def _convert(source: Path, target: Path) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise AudioError("converting the recording took too long") from None
+        raise AudioError(_l("Converting the recording took too long.")) from None
     if process.returncode != 0:
         await asyncio.to_thread(partial.unlink, missing_ok=True)
-        raise AudioError(f"ffmpeg could not convert the recording: {errors.decode()[-200:]}")
+        raise AudioError(
+            _l("ffmpeg could not convert the recording: %(why)s", why=errors.decode()[-200:])
+        )
     await asyncio.to_thread(os.replace, partial, target)  # atomic: readers never see half a file

@@ -16,6 +16,8 @@ from ivr.domain.retention import Fate
 from ivr.store.console import RecordingView, VoiceMessageView
 from ivr.store.views import CallSummary
 from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.errors import Refusal
+from ivr.web.plumbing.i18n import _l
 from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes
 from ivr.web.retention import path_fate, recording_fate
@@ -42,7 +44,7 @@ async def _load_call(request: web.Request, call_id: int) -> _Detail:
     state = console(request)
     call = await state.records.call_detail(call_id)
     if call is None:
-        raise web.HTTPNotFound(text=f"no call {call_id}")
+        raise Refusal(404, _l("There is no call %(id)s.", id=call_id))
     now = local_now()
     recordings = await state.calls.call_recordings(call_id, today=now.date())
     messages = await state.calls.call_voice_messages(call_id)

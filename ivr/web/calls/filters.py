@@ -13,12 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
-from ivr.domain.clock import day_bounds, local_today, parse_day
+from ivr.domain.clock import day_bounds, local_today
 from ivr.domain.hotlines import HOTLINES
 from ivr.domain.idnumber import IdNumberError, id_hash, parse_id
 from ivr.domain.outcomes import Outcome
 from ivr.store.console import CallQuery
-from ivr.web.plumbing.paging import MAX_PAGE, whole_number
+from ivr.web.plumbing.i18n import TextError, _l
+from ivr.web.plumbing.labels import ID_PROBLEMS
+from ivr.web.plumbing.paging import MAX_PAGE, day, whole_number
 
 __all__ = [
     "CALLER_PATTERN",
@@ -40,7 +42,7 @@ CALLER_PATTERN = r"[0-9+*#]{1,40}"
 _CALLER = re.compile(CALLER_PATTERN)
 
 
-class FilterError(ValueError):
+class FilterError(TextError):
     """A filter value that cannot be used; the message is safe to show (never holds an ID)."""
 
 
@@ -67,18 +69,18 @@ class CallFilter:
         hotline, outcome, caller = get("hotline"), get("outcome"), get("caller")
         idh, idm = get("idh").lower(), get("idm").upper()
         if hotline and hotline not in HOTLINES:
-            raise FilterError(f"unknown hotline {hotline!r}")
+            raise FilterError(_l("Unknown hotline %(hotline)s.", hotline=repr(hotline)))
         if outcome and outcome not in OUTCOMES:
-            raise FilterError(f"unknown outcome {outcome!r}")
+            raise FilterError(_l("Unknown outcome %(outcome)s.", outcome=repr(outcome)))
         if caller and not _CALLER.fullmatch(caller):
-            raise FilterError("a caller number has only digits, + * and #")
+            raise FilterError(_l("A caller number has only digits, + * and #."))
         if idh and not _HASH.fullmatch(idh):
-            raise FilterError("malformed ID reference")
+            raise FilterError(_l("Malformed ID reference."))
         if idm and not _MASKED.fullmatch(idm):
             idm = ""
         first, last = _date(get("from"), "from"), _date(get("to"), "to")
         if first and last and first > last:
-            raise FilterError("the first day is after the last")
+            raise FilterError(_l("The first day is after the last."))
         return cls(
             date_from=first,
             date_to=last,
@@ -96,7 +98,9 @@ class CallFilter:
         try:
             resident = parse_id(typed, today=local_today())
         except IdNumberError as error:
-            raise FilterError(f"not a valid ID number ({error.problem.value})") from None
+            raise FilterError(
+                _l("Not a valid ID number: %(problem)s.", problem=ID_PROBLEMS[error.problem])
+            ) from None
         return replace(self, idh=id_hash(key, resident), idm=resident.masked)
 
     def query(self) -> CallQuery:
@@ -144,13 +148,13 @@ def _date(text: str, name: str) -> date | None:
     if not text:
         return None
     try:
-        return parse_day(text)
-    except ValueError as error:
-        raise FilterError(f"{name}: {error}") from None
+        return day(text, name)
+    except TextError as error:
+        raise FilterError(error.text) from None
 
 
 def _number(text: str, name: str, default: int, high: int) -> int:
     try:
         return whole_number(text, name, default=default, low=1, high=high)
-    except ValueError as error:
-        raise FilterError(str(error)) from None
+    except TextError as error:
+        raise FilterError(error.text) from None

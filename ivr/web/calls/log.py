@@ -17,6 +17,8 @@ from ivr.domain.hotlines import HOTLINES
 from ivr.store.serialize import call_json
 from ivr.web.calls.filters import OUTCOMES, CallFilter, FilterError
 from ivr.web.plumbing.auditing import audit
+from ivr.web.plumbing.errors import error_response
+from ivr.web.plumbing.i18n import Text, TextError, _l
 from ivr.web.plumbing.roles import SUPERVISORS
 from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.state import console
@@ -31,7 +33,7 @@ routes = Routes()
 
 
 async def _page(
-    request: web.Request, flt: CallFilter, *, error: str = "", status: int = 200
+    request: web.Request, flt: CallFilter, *, error: Text | None = None, status: int = 200
 ) -> web.Response:
     total, calls = await console(request).calls.search_calls(
         flt.query(), limit=flt.per_page, offset=flt.offset
@@ -48,12 +50,12 @@ async def _page(
     return aiohttp_jinja2.render_template("calls.html", request, context, status=status)
 
 
-@routes.get("/calls", roles=SUPERVISORS, menu="Call log")
+@routes.get("/calls", roles=SUPERVISORS, menu=_l("Call log"))
 async def call_log(request: web.Request) -> web.StreamResponse:
     try:
         flt = CallFilter.parse(request.query)
     except FilterError as error:
-        return await _page(request, CallFilter(), error=str(error), status=400)
+        return await _page(request, CallFilter(), error=error.text, status=400)
     return await _page(request, flt)
 
 
@@ -80,7 +82,7 @@ async def search(request: web.Request) -> web.StreamResponse:
             base = CallFilter.parse(kept)
         except FilterError:
             base = CallFilter()
-        return await _page(request, base, error=str(error), status=400)
+        return await _page(request, base, error=error.text, status=400)
     return see_other(flt.url("/calls"))
 
 
@@ -101,8 +103,8 @@ async def _calls_json(request: web.Request, flt: CallFilter) -> web.Response:
     )
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
+async def _bad(request: web.Request, error: TextError) -> web.Response:
+    return await error_response(request, 400, error.text)
 
 
 @routes.get("/api/calls", roles=SUPERVISORS)
@@ -110,7 +112,7 @@ async def calls_api(request: web.Request) -> web.StreamResponse:
     try:
         flt = CallFilter.parse(request.query)
     except FilterError as error:
-        return _bad(str(error))
+        return await _bad(request, error)
     return await _calls_json(request, flt)
 
 
@@ -123,9 +125,9 @@ def _search_fields(body: dict[str, Any]) -> dict[str, str]:
             continue
         value = body[name]
         if name in PAGING and (isinstance(value, bool) or not isinstance(value, int)):
-            raise FilterError(f"{name} is a whole number")
+            raise FilterError(_l("%(name)s is a whole number.", name=name))
         if name not in PAGING and not isinstance(value, str):
-            raise FilterError(f"{name} is a string")
+            raise FilterError(_l("%(name)s is a string.", name=name))
         fields[name] = str(value)
     return fields
 
@@ -135,15 +137,15 @@ async def search_api(request: web.Request) -> web.StreamResponse:
     try:
         body: Any = await request.json()
     except ValueError:
-        return _bad("the body is not JSON")
+        return await _bad(request, TextError(_l("The body is not JSON.")))
     if not isinstance(body, dict):
-        return _bad("the body is a JSON object")
+        return await _bad(request, TextError(_l("The body is a JSON object.")))
     try:
         fields = _search_fields(body)
     except FilterError as error:
-        return _bad(str(error))
+        return await _bad(request, error)
     try:
         flt = await _search_by_form(request, fields)
     except FilterError as error:
-        return _bad(str(error))
+        return await _bad(request, error)
     return await _calls_json(request, flt)

@@ -1,7 +1,8 @@
 """A call's recording as the browser plays it (``/recordings/{id}``), audited once per playback.
 
 Counter staff may play only the recorded statements of loss reports (they need them to verify a
-report); supervisors any recording. A recording the retention policy deleted is 410 Gone.
+report) and the voice messages (the call-back queue is theirs); supervisors any recording. A
+recording the retention policy deleted is 410 Gone.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from ivr.domain.clock import stamp
 from ivr.store.users import Role
 from ivr.web.calls.audio import AudioError, keep_copy, playable
 from ivr.web.plumbing.auditing import audit
-from ivr.web.plumbing.errors import forbidden
+from ivr.web.plumbing.errors import Refusal, forbidden
+from ivr.web.plumbing.i18n import _l
 from ivr.web.plumbing.roles import CASEWORK
 from ivr.web.plumbing.routing import Routes
 from ivr.web.state import console, session_of
@@ -39,15 +40,26 @@ async def recording(request: web.Request) -> web.StreamResponse:
     recording_id = int(request.match_info["recording_id"])
     found = await state.calls.recording(recording_id)
     if found is None:
-        raise web.HTTPNotFound(text=f"no recording {recording_id}")
+        raise Refusal(404, _l("There is no recording %(id)s.", id=recording_id))
     session = session_of(request)
     staff = session is not None and session.user.role is Role.STAFF
-    if staff and not await state.calls.is_case_statement(recording_id):
-        return forbidden(request, "counter staff may play the statements of card cases only")
+    if (
+        staff
+        and found.kind != "voice_message"  # the call-back queue is theirs
+        and not await state.calls.is_case_statement(recording_id)
+    ):
+        return await forbidden(
+            request,
+            _l("Counter staff may play the statements of card cases and voice messages only."),
+        )
     if found.deleted_at is not None:
-        raise web.HTTPGone(
-            text=f"recording {recording_id} was deleted under the retention policy on "
-            f"{stamp(found.deleted_at, '%Y-%m-%d')}"
+        raise Refusal(
+            410,
+            _l(
+                "Recording %(id)s was deleted under the retention policy on %(day)s.",
+                id=recording_id,
+                day=found.deleted_at,
+            ),
         )
     if _from_start(request):
         await audit(
@@ -64,7 +76,7 @@ async def recording(request: web.Request) -> web.StreamResponse:
         # Recorded on another node: its sound was kept in the shared database.
         archived = await state.calls.recording_audio(recording_id)
         if archived is None:
-            raise web.HTTPNotFound(text=str(error)) from None
+            raise Refusal(404, error.text) from None
         path = await keep_copy(archived, copy)
     return web.FileResponse(
         path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"}

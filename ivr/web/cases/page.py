@@ -6,6 +6,7 @@ policy deletes it (kept while its case is open).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from ivr.domain.cards import OPEN_STATUSES, ReportStatus
 from ivr.domain.clock import local, local_now
 from ivr.store.console import CaseView
 from ivr.web.cases.steps import ACTIONS, CaseActionError, perform
+from ivr.web.plumbing.errors import error_response
+from ivr.web.plumbing.i18n import Text, _l
 from ivr.web.plumbing.roles import CASEWORK
 from ivr.web.plumbing.routing import Routes, see_other
 from ivr.web.retention import statement_fate
@@ -27,10 +30,10 @@ __all__ = ["CLOSED_SHOWN", "routes"]
 LAPSING_DAYS = 2  # a provisional report this close to lapsing is highlighted
 CLOSED_SHOWN = timedelta(days=7)
 SECTIONS = (
-    (ReportStatus.NEEDS_VERIFICATION, "Waiting for verification"),
-    (ReportStatus.PROVISIONAL, "Provisional reports (settlement stopped)"),
-    (ReportStatus.FORMAL, "Formal reports: new card being made"),
-    (ReportStatus.CARD_MADE, "New card ready for pick-up"),
+    (ReportStatus.NEEDS_VERIFICATION, _l("Waiting for verification")),
+    (ReportStatus.PROVISIONAL, _l("Provisional reports (settlement stopped)")),
+    (ReportStatus.FORMAL, _l("Formal reports: new card being made")),
+    (ReportStatus.CARD_MADE, _l("New card ready for pick-up")),
 )
 CLOSED = tuple(status for status in ReportStatus if status not in OPEN_STATUSES)
 
@@ -46,7 +49,12 @@ def _lapsing(case: CaseView, today: date) -> bool:
 
 
 async def _page(
-    request: web.Request, *, error: str = "", done: str = "", status: int = 200
+    request: web.Request,
+    *,
+    error: Text | None = None,
+    done: Text | None = None,
+    certificate: str | None = None,
+    status: int = 200,
 ) -> web.Response:
     now = local_now()
     today = now.date()
@@ -62,20 +70,24 @@ async def _page(
         "actions": ACTIONS,
         "today": today,
         "lapsing": lambda c: _lapsing(c, today),
+        "lapsing_days": LAPSING_DAYS,
         "statement_fate": lambda c: statement_fate(state.retention, c, now),
         "error": error,
         "done": done,
+        "certificate": certificate,
     }
     return aiohttp_jinja2.render_template("cases.html", request, context, status=status)
 
 
-@routes.get("/cases", roles=CASEWORK, menu="Card cases")
+@routes.get("/cases", roles=CASEWORK, menu=_l("Card cases"))
 async def cases_page(request: web.Request) -> web.StreamResponse:
-    done = ""
+    done = None
     action, ref = request.query.get("done", ""), request.query.get("ref", "")
     if action in ACTIONS and ref.isdigit():
-        done = f"{ACTIONS[action].done}: {ref}."
-    return await _page(request, done=done)
+        done = replace(ACTIONS[action].done, params={"reference": ref})
+    # After the formal report: its certificate, to print for the holder at the counter.
+    printable = ref if done is not None and action == "formal" else None
+    return await _page(request, done=done, certificate=printable)
 
 
 @routes.post(r"/cases/{reference:\d{1,12}}/{action}", roles=CASEWORK)
@@ -84,7 +96,11 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     try:
         await perform(request, reference, action)
     except CaseActionError as error:
-        return await _page(request, error=f"{reference}: {error}", status=409)
+        return await _page(
+            request,
+            error=_l("%(reference)s: %(why)s", reference=reference, why=error.text),
+            status=409,
+        )
     return see_other(f"/cases?done={action}&ref={reference}#case-{reference}")
 
 
@@ -103,6 +119,6 @@ async def case_action_api(request: web.Request) -> web.StreamResponse:
     try:
         case = await perform(request, request.match_info["reference"], request.match_info["action"])
     except CaseActionError as error:
-        return web.json_response({"error": str(error)}, status=409)
+        return await error_response(request, 409, error.text)
     fate = statement_fate(console(request).retention, case, local_now())
     return web.json_response(case_json(case, fate))

@@ -18,11 +18,14 @@ from datetime import datetime
 
 from aiohttp import web
 
-from ivr.domain.cards import Step, StepRefused, check_step, step_allowed
+from ivr.domain.cards import CardNotInUse, Step, StepRefused, check_step, step_allowed
 from ivr.domain.clock import local_now
 from ivr.store.console import CaseView
-from ivr.store.errors import StoreError
+from ivr.store.errors import CardNotReportable, ReportStateError, StoreError
 from ivr.web.plumbing.auditing import audit, staff_actor
+from ivr.web.plumbing.errors import Refusal
+from ivr.web.plumbing.i18n import Text, TextError, _l
+from ivr.web.plumbing.labels import label
 from ivr.web.state import console
 
 __all__ = ["ACTIONS", "CaseAction", "CaseActionError", "perform"]
@@ -30,37 +33,78 @@ __all__ = ["ACTIONS", "CaseAction", "CaseActionError", "perform"]
 
 @dataclass(frozen=True)
 class CaseAction:
-    label: str
+    label: Text
     step: Step
-    done: str
+    done: Text  # the notice after it, with the report's %(reference)s
 
     def offered_on(self, case: CaseView) -> bool:
         return step_allowed(self.step, case.status)
 
 
 ACTIONS: dict[str, CaseAction] = {
-    "verify": CaseAction("Verify against the card", Step.VERIFY, "Report verified"),
-    "formal": CaseAction("Record formal report", Step.FORMALISE, "Formal report recorded"),
-    "lift": CaseAction("Lift (card found)", Step.LIFT, "Report lifted"),
-    "made": CaseAction("New card made", Step.CARD_MADE, "New card marked made"),
-    "picked-up": CaseAction("Picked up", Step.PICKED_UP, "New card marked picked up"),
+    "verify": CaseAction(
+        _l("Verify against the card"), Step.VERIFY, _l("Report verified: %(reference)s.")
+    ),
+    "formal": CaseAction(
+        _l("Record formal report"), Step.FORMALISE, _l("Formal report recorded: %(reference)s.")
+    ),
+    "lift": CaseAction(_l("Lift (card found)"), Step.LIFT, _l("Report lifted: %(reference)s.")),
+    "made": CaseAction(
+        _l("New card made"), Step.CARD_MADE, _l("New card marked made: %(reference)s.")
+    ),
+    "picked-up": CaseAction(
+        _l("Picked up"), Step.PICKED_UP, _l("New card marked picked up: %(reference)s.")
+    ),
+}
+# What each step does, for a refusal: "the report is lifted: cannot formalise it".
+_DOING: dict[Step, Text] = {
+    Step.VERIFY: _l("verify it against the card"),
+    Step.LIFT: _l("lift it"),
+    Step.FORMALISE: _l("record the formal report"),
+    Step.CARD_MADE: _l("mark its new card made"),
+    Step.PICKED_UP: _l("mark its new card picked up"),
 }
 
 
-class CaseActionError(Exception):
+class CaseActionError(TextError):
     """The step cannot be taken on this report now; the message says why."""
 
 
+def refusal_text(error: Exception) -> Text:
+    """Why a step was refused, in words the counter reads (the domain's refusal, translated)."""
+    refused = error.__cause__ if isinstance(error, StoreError) else error
+    if isinstance(error, TextError):
+        return error.text
+    if isinstance(refused, StepRefused):
+        doing = _DOING.get(refused.step, _l("take this step"))
+        if isinstance(refused, CardNotInUse):
+            return _l(
+                "The card is %(card)s: cannot %(doing)s.",
+                card=label("card", refused.card_status),
+                doing=doing,
+            )
+        if refused.status is None:
+            return _l("There is no open report: cannot %(doing)s.", doing=doing)
+        return _l(
+            "The report is %(status)s: cannot %(doing)s.",
+            status=label("report", refused.status),
+            doing=doing,
+        )
+    if isinstance(error, CardNotReportable | ReportStateError):
+        return _l("Not possible in the report's state.")
+    return _l("The step could not be recorded.")
+
+
 async def perform(request: web.Request, reference: str, action: str) -> CaseView:
-    """Take ``action`` on the report; book and audit it. ``HTTPNotFound`` for no such report."""
+    """Take ``action`` on the report; book and audit it. A 404 ``Refusal`` for no such report."""
     state = console(request)
     step = ACTIONS.get(action)
     if step is None:
-        raise web.HTTPNotFound(text=f"no case action {action!r}")
+        raise Refusal(404, _l("There is no case action %(action)s.", action=repr(action)))
     now = local_now()  # local: the lapse and pick-up dates are Beijing dates
     case = await state.calls.case(reference, today=now.date())
     if case is None:
-        raise web.HTTPNotFound(text=f"no loss report {reference!r}")
+        raise Refusal(404, _l("There is no loss report %(reference)s.", reference=reference))
     actor = staff_actor(request)
     try:
         check_step(step.step, case.status)
@@ -69,7 +113,7 @@ async def perform(request: web.Request, reference: str, action: str) -> CaseView
         await audit(
             request, f"case_{action}", target=f"report:{reference}", detail=f"refused: {error}"
         )
-        raise CaseActionError(str(error)) from None
+        raise CaseActionError(refusal_text(error)) from None
     updated = await state.calls.case(reference, today=now.date())
     assert updated is not None
     detail = f"{case.status.value} -> {updated.status.value}"
@@ -88,7 +132,9 @@ async def _apply(
     match action:
         case "verify":
             if case.card is None:
-                raise CaseActionError("no card on record for this person: verify at the counter")
+                raise CaseActionError(
+                    _l("No card on record for this person: verify at the counter.")
+                )
             await state.records.verify_report(
                 ref,
                 card_id=case.card.id,
@@ -110,7 +156,7 @@ async def _apply(
             await state.records.mark_picked_up(ref, actor=actor, now=now)
         case "lift":
             if case.card is None:
-                raise CaseActionError("the report has no card")
+                raise CaseActionError(_l("The report has no card."))
             await state.records.lift_provisional_report(
                 case.card.id, call_id=None, now=now, actor=actor
             )

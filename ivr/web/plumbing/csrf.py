@@ -11,6 +11,7 @@ import hmac
 from aiohttp import web
 
 from ivr.web.plumbing.errors import forbidden
+from ivr.web.plumbing.i18n import _l
 from ivr.web.plumbing.routing import Handler
 from ivr.web.plumbing.sessions import LOGIN_COOKIE, unsign
 from ivr.web.state import console, session_of
@@ -59,5 +60,8 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             or not given
             or not hmac.compare_digest(expected.encode(), given.encode())
         ):
-            return forbidden(request, "missing or wrong CSRF token: reload the page and try again")
+            return await forbidden(
+                request,
+                _l("The form is out of date (CSRF token): reload the page and try again."),
+            )
     return await handler(request)

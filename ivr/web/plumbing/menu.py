@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ivr.store.users import Role
+from ivr.web.plumbing.i18n import Text
 from ivr.web.plumbing.routing import Routes
 
 __all__ = ["MENU", "Menu", "MenuEntry"]
@@ -21,7 +22,7 @@ __all__ = ["MENU", "Menu", "MenuEntry"]
 @dataclass(frozen=True)
 class MenuEntry:
     path: str
-    label: str
+    label: Text
     roles: frozenset[Role]
 
 

@@ -21,7 +21,8 @@ from aiohttp import web
 
 from ivr.store.types import ROW_ID_MAX
 from ivr.store.users import Role
-from ivr.web.plumbing.errors import forbidden, is_api
+from ivr.web.plumbing.errors import Refusal, error_response, forbidden, is_api
+from ivr.web.plumbing.i18n import Text, _l
 from ivr.web.state import session_of
 
 __all__ = [
@@ -44,7 +45,7 @@ class Route:
     handler: Handler
     roles: frozenset[Role]
     public: bool = False
-    menu: str | None = None  # the page's label in the navigation menu
+    menu: Text | None = None  # the page's label in the navigation menu
     ids: tuple[str, ...] = ()  # its path parameters that are row ids
 
 
@@ -60,7 +61,7 @@ class Routes:
         *,
         roles: Iterable[Role] = (),
         public: bool = False,
-        menu: str | None = None,
+        menu: Text | None = None,
     ) -> Callable[[Handler], Handler]:
         """``menu``: list the page in the navigation menu, under this label, for its roles."""
         return self._add("GET", path, roles, public, menu)
@@ -71,7 +72,7 @@ class Routes:
         return self._add("POST", path, roles, public, None)
 
     def _add(
-        self, method: str, path: str, roles: Iterable[Role], public: bool, menu: str | None
+        self, method: str, path: str, roles: Iterable[Role], public: bool, menu: Text | None
     ) -> Callable[[Handler], Handler]:
         allowed = frozenset(roles)
         if public == bool(allowed):
@@ -113,7 +114,9 @@ def _check_ids(request: web.Request, names: tuple[str, ...]) -> None:
     for name in names:
         digits = request.match_info[name].lstrip("0")
         if len(digits) > _ROW_ID_DIGITS or int(digits or "0") > ROW_ID_MAX:
-            raise web.HTTPBadRequest(text=f"{name} is too large: ids go up to {ROW_ID_MAX}")
+            raise Refusal(
+                400, _l("%(name)s is too large: ids go up to %(max)s.", name=name, max=ROW_ID_MAX)
+            )
 
 
 def _guarded(route: Route) -> Handler:
@@ -123,11 +126,11 @@ def _guarded(route: Route) -> Handler:
         session = session_of(request)
         if session is None:
             if is_api(request):
-                return web.json_response({"error": "login required"}, status=401)
+                return await error_response(request, 401, _l("Please log in."))
             target = quote(request.path_qs if request.method == "GET" else "/", safe="")
             return see_other(f"/login?next={target}")
         if session.user.role not in route.roles:
-            return forbidden(request, "your role has no access to this page")
+            return await forbidden(request, _l("Your role has no access to this page."))
         _check_ids(request, route.ids)
         return await route.handler(request)
 

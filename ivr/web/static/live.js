@@ -1,4 +1,7 @@
 // Live calls: the list arrives whole over server-sent events; the time in call ticks here.
+// No text is written here: the server sends the calls' texts in the page's language, and the
+// page carries this script's own words in data attributes (the content policy allows no inline
+// script).
 (function () {
   "use strict";
   var body = document.querySelector("#live-calls tbody");
@@ -40,7 +43,7 @@
       tr.appendChild(cell(call.hotline));
       tr.appendChild(cell(call.caller_id || "", "caller"));
       tr.appendChild(cell(call.where, "node"));
-      tr.appendChild(cell(call.language || ""));
+      tr.appendChild(cell(call.language_name || ""));
       tr.appendChild(ticking(call.seconds, "elapsed"));
       tr.appendChild(ticking(call.waiting_seconds, "waiting"));
       tr.appendChild(cell(call.call_id ? "#" + call.call_id : ""));
@@ -56,9 +59,7 @@
     var telephony = snap.telephony;
     down.hidden = !telephony || telephony.up;
     if (telephony && !telephony.up) {
-      var since = new Date(telephony.since);
-      document.getElementById("telephony-since").textContent =
-        " since " + since.toLocaleTimeString("en-GB", {timeZone: "Asia/Shanghai"});
+      document.getElementById("telephony-since").textContent = telephony.since_text;
       document.getElementById("telephony-reason").textContent = telephony.reason;
     }
   }
@@ -73,11 +74,11 @@
   var source = new EventSource("/api/live/stream");
   source.addEventListener("calls", function (event) {
     render(JSON.parse(event.data));
-    status.textContent = "● connected";
+    status.textContent = status.dataset.connected;
     status.className = "status ok";
   });
   source.onerror = function () {
-    status.textContent = "○ reconnecting…";
+    status.textContent = status.dataset.reconnecting;
     status.className = "status down";
   };
   setInterval(tick, 1000);

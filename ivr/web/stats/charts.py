@@ -6,10 +6,17 @@ the page needs no script to show a chart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["Bar", "ColumnChart", "HBarChart", "HBarRow", "columns", "hbars", "nice_max"]
+
+# A bar's tooltip from (series, category, value): the page writes it in its own language.
+Describe = Callable[[str, str, float], str]
+
+
+def _plain(series: str, category: str, value: float) -> str:
+    return f"{series} {category}: {value:g}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ def columns(
     width: int = 760,
     height: int = 220,
     label_every: int = 1,
+    describe: Describe = _plain,
 ) -> ColumnChart:
     """Grouped columns: one group per category, one column per series."""
     left, bottom, top = 40.0, 24.0, 8.0
@@ -83,7 +91,7 @@ def columns(
             value = series[name][i]
             h = plot_h * value / top_value
             x = left + i * group_w + group_w * 0.1 + j * bar_w
-            title = f"{name} {category}: {value:g}"
+            title = describe(name, category, value)
             bars.append(Bar(x, top + plot_h - h, bar_w, h, value, j, title))
     x_labels = [
         (left + (i + 0.5) * group_w, category)
@@ -103,6 +111,7 @@ def hbars(
     width: int = 760,
     row_height: int = 18,
     label_width: int = 260,
+    describe: Describe = _plain,
 ) -> HBarChart:
     """Horizontal stacked bars, one row per label, the parts side by side in each bar."""
     plot_w = width - label_width - 60
@@ -116,7 +125,7 @@ def hbars(
             w = plot_w * value / top_value
             if value:
                 bars.append(
-                    Bar(x, y, w, row_height - 4, value, k, f"{label}: {value:g} {parts[k]}")
+                    Bar(x, y, w, row_height - 4, value, k, describe(parts[k], label, value))
                 )
             x += w
         out.append(HBarRow(y, label, bars, float(sum(values))))
