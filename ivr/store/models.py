@@ -33,6 +33,7 @@ __all__ = [
     "Base",
     "Call",
     "CallStep",
+    "CallerLanguage",
     "Card",
     "Citizen",
     "ContributionRecord",
@@ -310,6 +311,18 @@ class VoiceMessage(Base):
     callback_number: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
+
+
+class CallerLanguage(Base):
+    """A caller's language choice, remembered for their next call (migration 0006_caller_languages): the calling
+    number only as its keyed hash (``ivr.domain.callers``). Forgotten when unused for the
+    retention policy's ``language_memory``."""
+
+    __tablename__ = "caller_languages"
+
+    number_hash: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    used_at: Mapped[datetime] = mapped_column(index=True)  # chosen, or last greeted in it
 
 
 # -- supervisor console (migration 0002) -------------------------------------------------------
