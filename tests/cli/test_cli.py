@@ -28,7 +28,7 @@ def test_seed_simulate_and_call_log(tmp_path: Path) -> None:
     seeded = hotline(tmp_path, "db", "seed", "--citizens", "4")
     assert seeded.returncode == 0, seeded.stderr
     assert "11010519491231002*" in seeded.stdout and "231002" in seeded.stdout
-    call = hotline(tmp_path, "simulate", "12333", "--keys", "-,1,11010519491231002*#,231002#,1")
+    call = hotline(tmp_path, "simulate", "12333", "--keys", "1,11010519491231002*#,231002#,1")
     assert call.returncode == 0, call.stderr
     assert "您的养老保险个人账户余额为" in call.stdout  # the balance, read back in Mandarin
     assert "outcome=served" in call.stdout

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STATEMENT = "-,1,420102197305080012#,*,4,3"  # 96102: a loss statement of 3 s, no password
+STATEMENT = "1,420102197305080012#,*,4,3"  # 96102: a loss statement of 3 s, no password
 
 
 def hotline(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -76,7 +76,7 @@ def test_prune_dry_run_then_prune(tmp_path: Path) -> None:
     data = tmp_path / "var"
     assert hotline(data, "db", "seed", "--citizens", "3").returncode == 0
     assert hotline(data, "simulate", "96102", "--keys", STATEMENT).returncode == 0
-    assert hotline(data, "simulate", "12333", "--keys", "-,9").returncode == 0
+    assert hotline(data, "simulate", "12333", "--keys", "9").returncode == 0
     (recording,) = data.glob("recordings/statement/*.wav")
     _age(data / "hotline.db")
 
