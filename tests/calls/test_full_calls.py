@@ -252,7 +252,7 @@ async def test_a_statement_recorded_on_one_node_plays_on_a_console_on_another(
     folder (another machine) plays what this node recorded. On SQLite (one machine) the file is
     the only copy."""
     citizen = with_card(hotline, CardStatus.NORMAL)
-    entries = ["-", "1", keyed_id(citizen), password(citizen), "1", "1", "4", "-"]
+    entries = ["1", keyed_id(citizen), password(citizen), "1", "1", "4", "-"]
     assert "hotline/statement_saved" in (await call(hotline, "96102", entries)).heard
     row = await last_call(hotline)
     async with hotline.app.database.read() as session:
@@ -291,3 +291,29 @@ async def test_a_statement_recorded_on_one_node_plays_on_a_console_on_another(
             assert played.status == (200 if shared else 404)
             if shared:
                 assert await played.read() == recorded
+
+
+async def test_the_language_keys_work_in_the_main_menu_and_are_remembered(
+    hotline: RunningHotline,
+) -> None:
+    # 7 in the main menu: English, then 1 (keyed at once) starts the query in English.
+    first = await call(hotline, "12333", ["7", "1"], caller_id="+8613911112222")
+    assert (await last_call(hotline)).language == "en"
+    assert "hotline/enter_id" in first.heard
+    # The next call from that phone (sent in the domestic form) is greeted in English, offering
+    # the other two; another phone still hears Mandarin.
+    again = await call(hotline, "12333", ["0"], caller_id="13911112222")
+    assert (await last_call(hotline)).language == "en"
+    assert {"hotline/offer_mandarin", "hotline/offer_spanish"} <= set(again.heard)
+    other = await call(hotline, "12333", ["0"], caller_id="13800000000")
+    assert (await last_call(hotline)).language == "zh" and "hotline/offer_english" in other.heard
+    # Only a keyed hash of the number is kept.
+    async with hotline.app.database.read() as session:
+        kept = list(await session.scalars(select(models.CallerLanguage.number_hash)))
+    assert len(kept) == 1 and "13911112222" not in kept[0]
+    # 6 goes back to Mandarin, and the choice is forgotten.
+    await call(hotline, "12333", ["6", "0"], caller_id="13911112222")
+    await call(hotline, "12333", ["0"], caller_id="13911112222")
+    assert (await last_call(hotline)).language == "zh"
+    async with hotline.app.database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(models.CallerLanguage)) == 0

@@ -3,12 +3,14 @@
 The real flows and actions run over a seeded database; the caller is a port that keeps a clock:
 a prompt lasts as long as its built file, keys come a quarter of a second apart, and a key the
 prompt takes stops it where the key falls. What is measured is the seconds of prompts a caller
-hears before an answer (keying and waiting for a key are not listening). A waiting caller keys each entry a second after the
-system starts waiting for it; a practised caller keys the whole path from the greeting on (the
-type-ahead buffer keeps what the prompts do not take). The targets are issue 13's: every full
-menu at most 12 s and its reprompt shorter, every policy item at most 20 s; the pension balance
-heard within 20 s of answer by a practised caller and 45 s by a waiting one; a provisional loss
-report, its reference read back, within 60 s for a caller who waits.
+hears before an answer (keying and waiting for a key are not listening). A waiting caller keys
+each entry a second after the system starts waiting for it; a practised caller keys the whole
+path from the greeting on (the type-ahead buffer keeps what the prompts do not take). The
+targets are issue 13's: every full menu at most 12 s and its reprompt shorter, every policy item
+at most 20 s; the pension balance heard within 20 s of answer by a practised caller and 45 s by
+a waiting one; a provisional loss report, its reference read back, within 60 s for a caller who
+waits. Mandarin callers call for the first time; English and Spanish ones chose their language
+on an earlier call (the greeting speaks it).
 """
 
 from __future__ import annotations
