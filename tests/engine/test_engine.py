@@ -259,6 +259,7 @@ async def test_collect_check_rejects_with_targeted_prompt_then_fails() -> None:
     end = await engine_for(collect_flow()).run("c", port, CallContext(hotline="c"))
     assert end.outcome == "failed"
     assert port.played[1] == ["odd_number", "enter"]
+    assert port.played[2] == ["odd_number"]  # the last failure, too, says what was wrong
 
 
 async def test_collect_too_short_is_a_no_match_and_lone_terminator_no_input() -> None:
