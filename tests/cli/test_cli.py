@@ -54,5 +54,5 @@ def test_flows_draw_writes_one_file_per_flow(tmp_path: Path) -> None:
     assert drawn.returncode == 0, drawn.stderr
     names = sorted(p.stem for p in (tmp_path / "flows").glob("*.mmd"))
     assert names == sorted(
-        ["12333", "96102", "card_services", "identity", "identity_loss", "language"]
+        ["12333", "96102", "card_services", "greeting", "identity", "identity_loss", "lost_card_info"]
     )
