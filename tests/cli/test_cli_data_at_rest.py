@@ -83,7 +83,7 @@ def test_prune_dry_run_then_prune(tmp_path: Path) -> None:
     dry = hotline(data, "db", "prune", "--dry-run")
 
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.startswith("would delete 1 recordings and the paths of 2 calls (")
+    assert dry.stdout.startswith("would delete 1 recordings, the paths of 2 calls (")
     assert "(dry run: nothing deleted)" in dry.stdout and "recordings: 1" in dry.stdout
     assert recording.exists() and _audit_actors(data / "hotline.db") == []
 
@@ -99,4 +99,4 @@ def test_prune_dry_run_then_prune(tmp_path: Path) -> None:
         ("delete_call_path", "operator:alice"),
     ]
     again = hotline(data, "db", "prune")
-    assert again.stdout.startswith("deleted 0 recordings and the paths of 0 calls (0 steps)")
+    assert again.stdout.startswith("deleted 0 recordings, the paths of 0 calls (0 steps)")
