@@ -314,9 +314,9 @@ class VoiceMessage(Base):
 
 
 class CallerLanguage(Base):
-    """A caller's language choice, remembered for their next call (migration 0006_caller_languages): the calling
-    number only as its keyed hash (``ivr.domain.callers``). Forgotten when unused for the
-    retention policy's ``language_memory``."""
+    """A caller's language choice, remembered for their next call (migration
+    0006_caller_languages): the calling number only as its keyed hash (``ivr.domain.callers``).
+    Forgotten when unused for the retention policy's ``language_memory``."""
 
     __tablename__ = "caller_languages"
 

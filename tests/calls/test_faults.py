@@ -205,7 +205,7 @@ async def test_a_call_end_the_database_refused_is_written_once_it_is_back(
         await real_finish(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(records, "finish_call", restarting)
-    result = await run_call("127.0.0.1", hotline.port, "12333", ["-", "2", "9"])
+    result = await run_call("127.0.0.1", hotline.port, "12333", ["2", "9"])
     assert result.variables["HOTLINE_NEXT"] == "hangup"  # the caller was let go at once
     assert refused == 1  # ... after the first try, before the retries
     async with asyncio.timeout(5):

@@ -38,11 +38,11 @@ async def served(
     env = await open_env(sqlite_url, tmp_path, catalog)
     reporter = next(c for c in env.citizens[1:] if c.card_status is CardStatus.NORMAL)
     await simulate(
-        env, "96102", ["-", "1", keyed(reporter), reporter.initial_password + "#", "1", "1", "4"]
+        env, "96102", ["1", keyed(reporter), reporter.initial_password + "#", "1", "1", "4"]
     )
-    await simulate(env, "12333", ["-", "0"])
+    await simulate(env, "12333", ["0"])
     await simulate(env, "12333", ["-"])  # hangs up at the main menu
-    await simulate(env, "96102", ["-", "1"])  # hangs up when asked for the ID number
+    await simulate(env, "96102", ["1"])  # hangs up when asked for the ID number
     core = env.hotline
     server = await start_web(
         env.settings, core.database, core.board, core.calendar, host="127.0.0.1", port=0
