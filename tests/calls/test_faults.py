@@ -206,7 +206,7 @@ async def test_a_call_end_the_database_refused_is_written_once_it_is_back(
 
     monkeypatch.setattr(records, "finish_call", restarting)
     result = await run_call("127.0.0.1", hotline.port, "12333", ["2", "9"])
-    assert result.variables["HOTLINE_NEXT"] == "hangup"  # the caller was let go at once
+    assert result.variables["HOTLINE_NEXT"] == "agent"  # silent: put through at once
     assert refused == 1  # ... after the first try, before the retries
     async with asyncio.timeout(5):
         while (row := await last_call(hotline)).ended_at is None:  # noqa: ASYNC110 - a row, polled
