@@ -100,7 +100,7 @@ async def wait_for_port(port: int, process: Process, seconds: float = 30) -> Non
 
 def entries_for(citizen: DemoCitizen) -> list[str]:
     keyed = citizen.id_number.replace("X", "*") + "#"
-    return ["-", "1", keyed, citizen.initial_password + "#", "1"]
+    return ["1", keyed, citizen.initial_password + "#", "1"]
 
 
 def label(command: str) -> str:

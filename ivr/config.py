@@ -70,6 +70,9 @@ class Settings:
     recording_retention_days: int = 180
     call_path_retention_days: int = 730
     prune_hour: int = 3
+    # Days a caller's language choice is remembered (by a keyed hash of the calling number) after
+    # it was last used; 0: choices are not remembered at all.
+    language_memory_days: int = 365
     # The FastAGI server's bounds. A reply may take the time-out its command waits for (a key, a
     # recording) plus this allowance, which must outlast the longest prompt (the Spanish
     # lost-card policy, about 35 s): past it Asterisk is out of step, the call ends as

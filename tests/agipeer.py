@@ -4,7 +4,7 @@ It connects to a FastAGI server, sends the ``agi_*`` header block, then answers 
 scripted caller would. Used by the AGI tests, the full-call tests and the load benchmark.
 
 The caller's keys use the simulator's ``--keys`` format: one entry per input the flow asks for,
-``"-"`` for silence, e.g. ``["-", "1", "11010519491231002*#", "231002#", "1"]``. The caller never
+``"-"`` for silence, e.g. ``["1", "11010519491231002*#", "231002#", "1"]``. The caller never
 barges in: an entry is keyed only once the flow waits for a new input, which the peer recognises as
 WAIT FOR DIGIT, GET DATA or RECORD FILE arriving with an empty DTMF buffer, except for a WAIT FOR
 DIGIT right after a WAIT FOR DIGIT that returned a digit (an inter-digit wait: it times out).

@@ -325,19 +325,17 @@ class AGIChannel:
             await self._fail("ANSWER failed")
 
     async def stream_file(
-        self, name: str, escape_digits: str = "", *, sensitive: bool = False
+        self, name: str, escape_digits: str = "", *, offset: int = 0, sensitive: bool = False
     ) -> tuple[str | None, int]:
-        """Play a sound; (digit that interrupted it or None, end position in samples).
+        """Play a sound from ``offset`` (samples); (digit that interrupted it or None, end
+        position in samples: where it stopped, or its length when it played to the end).
 
         A missing or unplayable sound raises AGICommandError naming it: a silent prompt is a bug.
         """
-        reply = await self.command(
-            "STREAM",
-            "FILE",
-            quote_argument(name),
-            quote_argument(escape_digits),
-            sensitive=sensitive,
-        )
+        words = ["STREAM", "FILE", quote_argument(name), quote_argument(escape_digits)]
+        if offset > 0:
+            words.append(str(int(offset)))
+        reply = await self.command(*words, sensitive=sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail(f"sound {name!r} is missing or could not be played")

@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
         "--keys",
         default="",
         help='one entry per input, "-" for silence, seconds of speech for a recording, '
-        'e.g. "-,1,11010519491231002*#,231002#,1"',
+        'e.g. "1,11010519491231002*#,231002#,1"',
     )
     parser.add_argument("--caller", default="13800000000", help="the calling number")
     parser.add_argument("--context", default=LOCAL_CONTEXT, help="dialplan context to call into")

@@ -21,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--keys",
         help='scripted call: one entry per input, "-" for silence, '
-        'e.g. "-,1,11010519491231002*#,231002#,1"',
+        'e.g. "1,11010519491231002*#,231002#,1"; keys beyond an input are keyed ahead',
     )
     parser.add_argument("--caller", default="13800000000", help="the calling number")
     parser.set_defaults(func=run)

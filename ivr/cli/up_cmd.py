@@ -112,7 +112,7 @@ def welcome(stack: Stack) -> str:
         ]
     lines += [
         "",
-        'Scripted test call: hotline simulate 12333 --keys "-,1,'
+        'Scripted test call: hotline simulate 12333 --keys "1,'
         '11010519491231002*#,231002#,1"   Stop: Ctrl-C or hotline down',
     ]
     return "\n".join(lines)

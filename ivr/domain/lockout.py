@@ -56,6 +56,11 @@ class LockoutPolicy:
         doublings = min(failures - self.max_failures, 32)  # 2**32 times: past any cap
         return min(self.lock_for * (1 << doublings), self.longest_lock)
 
+    def locks_next(self, failures: int) -> bool:
+        """After ``failures`` wrong passwords in a row (not locked), the next one locks: the
+        caller is warned."""
+        return self.lock_after(failures) is None and self.lock_after(failures + 1) is not None
+
     def lock_steps(self) -> list[tuple[int, timedelta]]:
         """(failures, lock) from the first lock to the longest; the last holds for any more."""
         steps: list[tuple[int, timedelta]] = []

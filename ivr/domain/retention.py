@@ -1,11 +1,14 @@
-"""How long the hotline keeps what callers leave behind: recordings and the paths of calls.
+"""How long the hotline keeps what callers leave behind: recordings, the paths of calls, and the
+language a calling number chose.
 
 A recording (a voice message, a loss statement) is due for deletion ``recordings`` after it was
 made, a call's path (its steps through the menus, with what was keyed) ``call_paths`` after the
-call started; ``None`` keeps them for ever. A recording past its date is still kept while
-something needs it (``Hold``): the statement of a loss report that is still open, a voice message
-nobody has called back yet. Deletion happens at the daily prune, at ``prune_hour`` Beijing time:
-``next_prune`` is the one schedule both the job and the console's "to be deleted on" go by.
+call started; ``None`` keeps them for ever. A language choice is forgotten ``language_memory``
+after it was last used (``None``: choices are not remembered at all). A recording past its date
+is still kept while something needs it (``Hold``): the statement of a loss report that is still
+open, a voice message nobody has called back yet. Deletion happens at the daily prune, at
+``prune_hour`` Beijing time: ``next_prune`` is the one schedule both the job and the console's
+"to be deleted on" go by.
 
 Pure rules, no I/O.
 """
@@ -44,25 +47,39 @@ class RetentionPolicy:
     recordings: timedelta | None
     call_paths: timedelta | None
     prune_hour: int = 3
+    language_memory: timedelta | None = None  # None: no language choice is remembered
 
     def __post_init__(self) -> None:
         if not 0 <= self.prune_hour < 24:
             raise ValueError(f"prune_hour must be 0-23, not {self.prune_hour}")
-        for kept in (self.recordings, self.call_paths):
+        for kept in (self.recordings, self.call_paths, self.language_memory):
             if kept is not None and kept <= timedelta(0):
-                raise ValueError("a retention period must be positive (or None: for ever)")
+                raise ValueError("a retention period must be positive (or None)")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPolicy:
-        """Days from the settings; 0 keeps for ever (negative days are refused)."""
+        """Days from the settings; 0 keeps for ever, or remembers no language (negative days
+        are refused)."""
         for name in ("recording_retention_days", "call_path_retention_days"):
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be 0 (for ever) or more days")
+        if settings.language_memory_days < 0:
+            raise ValueError("language_memory_days must be 0 (not remembered) or more days")
         return cls(
             recordings=_days(settings.recording_retention_days),
             call_paths=_days(settings.call_path_retention_days),
             prune_hour=settings.prune_hour,
+            language_memory=_days(settings.language_memory_days),
         )
+
+    @property
+    def remembers_languages(self) -> bool:
+        return self.language_memory is not None
+
+    def languages_used_before(self, now: datetime) -> datetime:
+        """Language choices last used before this moment are forgotten (every one, when none
+        is to be remembered)."""
+        return now if self.language_memory is None else now - self.language_memory
 
     def recordings_made_before(self, now: datetime) -> datetime | None:
         """Recordings made before this moment are due (None: none ever is)."""

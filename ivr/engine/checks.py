@@ -13,6 +13,7 @@ from ivr.engine.model import (
     Flow,
     Menu,
     Node,
+    Once,
     Prompts,
     Record,
     Say,
@@ -50,6 +51,8 @@ def _node_prompt_keys(node: Node) -> set[str]:
                 keys.add(part)
             elif isinstance(part, Choice):
                 keys.update(part.prefix + value for value in part.values)
+            elif isinstance(part, Once):
+                keys.add(part.key)
     return keys
 
 
@@ -77,6 +80,8 @@ def check_flows(
                 problems.append(f"{where}:{name}: unknown check {node.check!r}")
             if isinstance(node, Menu) and not node.default and not node.on_fail:
                 problems.append(f"{where}:{name}: a menu needs on_fail or default")
+            if isinstance(node, Menu) and node.repeat and node.repeat in node.options:
+                problems.append(f"{where}:{name}: key {node.repeat} repeats, it is no option")
         unreachable = set(flow.nodes) - _reachable(flow)
         if unreachable:
             problems.append(f"{where}: unreachable nodes {sorted(unreachable)}")

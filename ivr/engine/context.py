@@ -38,6 +38,7 @@ class CallContext:
     id_hash: str | None = None  # the caller's keyed ID hash once identified (never the ID)
     id_masked: str | None = None
     served: bool = False  # the caller got what they called for (a balance, a report, ...)
+    said_once: set[str] = field(default_factory=set)  # ``Once`` prompts the caller has heard
     # Told of every node the caller enters (the runtime passes the live board's feed when it
     # makes the context; the engine only announces).
     observer: Callable[[CallContext], None] = field(default=lambda _: None, repr=False)

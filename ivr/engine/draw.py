@@ -8,7 +8,7 @@ from ivr.engine.model import Action, Collect, End, Flow, Menu, Node, Record, Say
 def _label(name: str, node: Node) -> str:
     match node:
         case Menu():
-            return f"{name}: menu"
+            return f"{name}: menu" + (f" ({node.repeat} again)" if node.repeat else "")
         case Collect():
             digits = f"{node.min_digits}-{node.max_digits} digits"
             shown = {"plain": "", "id_number": " (masked)", "secret": " (secret)"}[node.privacy]

@@ -1,9 +1,11 @@
 """Digit collection as the best IVR engines do it (VoiceXML, play_and_get_digits, Gather).
 
 Prompts play with barge-in; the entry then runs until the terminator, ``max_digits``, or the
-inter-digit time-out, keeping the digits already keyed when time runs out. After ``max_digits``
-a terminator pressed within ``term_timeout`` belongs to the entry. Silence before the
-first key is a no-input, told apart from a wrong entry (no-match) by the caller of ``read_entry``.
+inter-digit time-out, keeping the digits already keyed when time runs out. Keys typed ahead
+(``ivr.engine.typeahead``) come first. After ``max_digits`` a terminator pressed within
+``term_timeout`` belongs to the entry; any other key is the next input's and goes back into the
+buffer. Silence before the first key is a no-input, told apart from a wrong entry (no-match) by
+the caller of ``read_entry``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ivr.engine.port import CallPort
+from ivr.engine.typeahead import TypeAhead
 
 Ending = Literal["no_input", "terminator", "max", "timeout", "exit", "bad_key"]
 
@@ -23,8 +25,7 @@ class Entry:
 
 
 async def read_entry(
-    port: CallPort,
-    first_key: str | None,
+    keys: TypeAhead,
     *,
     allowed: str,
     max_digits: int,
@@ -35,13 +36,8 @@ async def read_entry(
     term_timeout: float = 0.0,
     sensitive: bool = False,
 ) -> Entry:
-    """Read one entry; ``first_key`` is a key that already interrupted the prompts.
-    ``sensitive``: the port keeps the keys out of its logs."""
-    key = (
-        first_key
-        if first_key is not None
-        else await port.wait_digit(first_timeout, first=True, sensitive=sensitive)
-    )
+    """Read one entry. ``sensitive``: the port keeps the keys out of its logs."""
+    key = await keys.key(first_timeout, first=True, sensitive=sensitive)
     if key is None:
         return Entry("", "no_input")
     if key in exit_keys:
@@ -56,12 +52,13 @@ async def read_entry(
         if len(digits) >= max_digits:
             if terminator and term_timeout > 0:
                 # Swallow the terminator a caller presses after a full entry, so it does not
-                # interrupt the next prompt as a wrong key (VoiceXML's termtimeout).
-                extra = await port.wait_digit(term_timeout, first=False, sensitive=sensitive)
+                # reach the next input as a wrong key (VoiceXML's termtimeout); any other key
+                # is the next input's, keyed ahead.
+                extra = await keys.key(term_timeout, first=False, sensitive=sensitive)
                 if extra is not None and extra != terminator:
-                    return Entry(digits + extra, "bad_key")
+                    keys.unread(extra)
             return Entry(digits, "max")
-        next_key = await port.wait_digit(inter_timeout, first=False, sensitive=sensitive)
+        next_key = await keys.key(inter_timeout, first=False, sensitive=sensitive)
         if next_key is None:
             return Entry(digits, "timeout")
         key = next_key

@@ -11,7 +11,11 @@ A flow is a set of named nodes and a start node. Node kinds:
 - ``Sub``: run another flow, branch on the outcome it ends with;
 - ``End``: end the flow with an outcome (and, for a whole call, what the dialplan does next).
 
-Prompt parts are prompt keys (``str``) or values read back from the call's variables.
+Prompt parts are prompt keys (``str``), values read back from the call's variables, prompts
+chosen by a variable, or prompts said once in a call (``Once``).
+
+Keys a caller presses before the input that takes them wait in the call's type-ahead buffer
+(``ivr.engine.typeahead``): a practised caller keys a whole path without waiting for the prompts.
 """
 
 from __future__ import annotations
@@ -47,11 +51,22 @@ class Choice:
     values: tuple[str, ...]
 
 
-Part = str | Value | Choice
+@dataclass(frozen=True)
+class Once:
+    """A prompt said the first time it comes up in a call only (how the keys that work in every
+    menu are explained, once instead of in every menu)."""
+
+    key: str
+
+
+Part = str | Value | Choice | Once
 Prompts = tuple[Part, ...]
 
 ALL_KEYS = "0123456789*#"
 DIGITS = "0123456789"
+# In every menu, this key says again what the caller just heard: the answer read back right
+# before the menu (a balance, a status, a reference), or else the menu itself.
+REPEAT_KEY = "9"
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class Menu:
     on_fail: str = ""
     default: str | None = None  # silence or an unlisted key go here at once, without reprompting
     barge_in: bool = True
+    repeat: str = REPEAT_KEY  # "" for none; never one of ``options``
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,9 @@ class Say:
     prompts: Prompts
     next: str
     serves: bool = False  # hearing this means the caller was served (containment statistics)
+    # A key stops it (the greeting); the key is the next input's. Otherwise the prompts play to
+    # the end and keys pressed meanwhile wait for the next input.
+    barge_in: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ one exception ``CallerHungUp``; a line that stops answering or answers nonsense,
 ``ChannelLost``.
 
 ``sensitive``: the keys read by this call are part of an entry kept out of logs (a password, an
-ID number); the port must not log them in any form (the AGI debug log included).
+ID number); the port must not log them in any form (the AGI debug log included). Keys pressed
+during a prompt that does not take them (``interrupt``) are type-ahead for inputs to come, which
+may be secret: the port keeps those out of its logs too.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ class Recording:
 class CallPort(Protocol):
     async def set_language(self, language: str) -> None: ...
 
-    async def play(
-        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
-    ) -> str | None:
-        """Play prompt keys in order; a key in ``interrupt`` stops playback and is returned."""
+    async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
+        """Play prompt keys in order; return the keys the caller pressed meanwhile, in order ("":
+        none). A key in ``interrupt`` stops the playback; any other key does not (the prompt goes
+        on where it was) and waits, with the others, for the inputs that follow."""
 
     async def wait_digit(
         self, seconds: float, *, first: bool, sensitive: bool = False

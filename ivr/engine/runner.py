@@ -9,14 +9,26 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ivr.engine.checks import check_flows
 from ivr.engine.context import CallContext
 from ivr.engine.gather import read_entry
-from ivr.engine.model import ALL_KEYS, Action, Collect, End, Flow, Menu, Prompts, Record, Say, Sub
+from ivr.engine.model import (
+    ALL_KEYS,
+    Action,
+    Collect,
+    End,
+    Flow,
+    Menu,
+    Once,
+    Prompts,
+    Record,
+    Say,
+    Sub,
+)
 from ivr.engine.port import CallPort
 from ivr.engine.speak import expand
+from ivr.engine.typeahead import TypeAhead
 
 
 @dataclass(frozen=True)
@@ -67,77 +79,86 @@ class Engine:
 
     async def run(self, flow_name: str, port: CallPort, ctx: CallContext) -> End:
         """Run a whole call through ``flow_name``; the final End node says what happens next."""
-        end = await self._run_flow(self.flows[flow_name], port, ctx)
+        end = await self._run_flow(self.flows[flow_name], TypeAhead(port), ctx)
         ctx.outcome, ctx.then = end.outcome, end.then
         return end
 
-    async def _run_flow(self, flow: Flow, port: CallPort, ctx: CallContext) -> End:
+    async def _run_flow(self, flow: Flow, line: TypeAhead, ctx: CallContext) -> End:
         name = flow.start
+        said: str | None = None  # the Say the caller heard last, if no input came after it
         while True:
             node = flow.nodes[name]
             ctx.enter(flow.name, name)
             match node:
                 case Menu():
-                    name = await self._menu(node, port, ctx)
+                    name, said = await self._menu(node, line, ctx, here=name, said=said), None
                 case Collect():
-                    name = await self._collect(node, port, ctx)
+                    name, said = await self._collect(node, line, ctx), None
                 case Say():
                     ctx.log("say", detail=_describe(node.prompts))
-                    await port.play(expand(node.prompts, ctx), "")
+                    interrupt = ALL_KEYS if node.barge_in else ""
+                    await line.play(expand(node.prompts, ctx), interrupt)
                     ctx.served = ctx.served or node.serves
-                    name = node.next
+                    name, said = node.next, name
                 case Record():
-                    name = await self._record(node, port, ctx)
+                    name, said = await self._record(node, line, ctx), None
                 case Action():
-                    name = await self._action(node, port, ctx)
+                    name = await self._action(node, line.port, ctx)
                 case Sub():
-                    end = await self._run_flow(self.flows[node.flow], port, ctx)
+                    end = await self._run_flow(self.flows[node.flow], line, ctx)
                     ctx.enter(flow.name, name)
-                    name = _follow(node.next, end.outcome, f"{flow.name}:{name}")
+                    name, said = _follow(node.next, end.outcome, f"{flow.name}:{name}"), None
                 case End():
                     ctx.log("end", detail=node.outcome)
                     if node.prompts:
-                        await port.play(expand(node.prompts, ctx), "")
+                        await line.play(expand(node.prompts, ctx), "")
                     return node
 
-    async def _menu(self, node: Menu, port: CallPort, ctx: CallContext) -> str:
+    async def _menu(
+        self, node: Menu, line: TypeAhead, ctx: CallContext, *, here: str, said: str | None
+    ) -> str:
+        """The node chosen; the repeat key goes back to what was said just before (``said``)."""
         no_input = no_match = 0
         lead: Prompts = ()
         while True:
             body = node.reprompt if (lead and node.reprompt) else node.prompts
-            key = await port.play(expand(lead + body, ctx), ALL_KEYS if node.barge_in else "")
-            if key is None:
-                key = await port.wait_digit(node.timeout, first=True)
+            line.start_input()
+            await line.play(expand(lead + body, ctx), ALL_KEYS if node.barge_in else "")
+            key = await line.key(node.timeout, first=True)
+            if key is not None and key == node.repeat:
+                ctx.log("input", key, "repeat")
+                return said or here
             if key is not None and key in node.options:
                 ctx.log("input", key)
                 return node.options[key]
             if node.default is not None:
                 ctx.log("input", key or "", "default")
                 return node.default
+            line.discard()
             if key is None:
                 no_input += 1
                 ctx.log("no_input")
-                if no_input > node.retries.no_input:
-                    return node.on_fail
                 lead = (node.no_input_prompt,)
+                failed = no_input > node.retries.no_input
             else:
                 no_match += 1
                 ctx.log("no_match", key)
-                if no_match > node.retries.no_match:
-                    return node.on_fail
                 lead = (node.no_match_prompt,)
+                failed = no_match > node.retries.no_match
+            if failed:
+                return await self._give_up(node.on_fail, lead, line, ctx)
 
-    async def _collect(self, node: Collect, port: CallPort, ctx: CallContext) -> str:
+    async def _collect(self, node: Collect, line: TypeAhead, ctx: CallContext) -> str:
         exit_keys = "".join(k for k in node.exits if len(k) == 1)
         interrupt = node.allowed + node.terminator + exit_keys if node.barge_in else ""
         no_input = no_match = 0
         lead: Prompts = ()
         while True:
             body = node.reprompt if (lead and node.reprompt) else node.prompts
-            first = await port.play(expand(lead + body, ctx), interrupt, sensitive=node.sensitive)
+            line.start_input()
+            await line.play(expand(lead + body, ctx), interrupt, sensitive=node.sensitive)
             entry = await read_entry(
-                port,
-                first,
+                line,
                 allowed=node.allowed,
                 max_digits=node.max_digits,
                 terminator=node.terminator,
@@ -152,25 +173,35 @@ class Engine:
                 ctx.log("input", entry.digits, "exit")
                 return node.exits[entry.digits]
             if entry.ending == "no_input":
+                line.discard()
                 no_input += 1
                 ctx.log("no_input")
-                if no_input > node.retries.no_input:
-                    return node.on_fail
                 lead = (node.no_input_prompt,)
+                if no_input > node.retries.no_input:
+                    return await self._give_up(node.on_fail, lead, line, ctx)
                 continue
             verdict = await self._verdict(node, ctx, entry.digits, entry.ending == "bad_key")
             if verdict is None:
                 ctx.vars[node.store_as] = entry.digits
                 ctx.log("input", shown, entry.ending)
                 return node.next
+            line.discard()  # keys typed ahead were meant for a path the call does not take now
             if isinstance(verdict, Leave):
                 ctx.log("input", shown, verdict.result)
                 return _follow(node.exits, verdict.result, ctx.node)
             no_match += 1
             ctx.log("no_match", shown, verdict.prompt)
-            if no_match > node.retries.no_match:
-                return node.on_fail
             lead = (verdict.prompt,)
+            if no_match > node.retries.no_match:
+                return await self._give_up(node.on_fail, lead, line, ctx)
+
+    async def _give_up(
+        self, on_fail: str, reason: Prompts, line: TypeAhead, ctx: CallContext
+    ) -> str:
+        """The last failure: say what was wrong (the caller is told why, not only that it
+        failed), then go on to ``on_fail``."""
+        await line.play(expand(reason, ctx), "")
+        return on_fail
 
     def _shown(self, node: Collect, digits: str) -> str:
         """The entry as records, logs and events show it: the node it was keyed in decides,
@@ -194,10 +225,11 @@ class Engine:
             return await self.checks[node.check](ctx, digits)
         return None
 
-    async def _record(self, node: Record, port: CallPort, ctx: CallContext) -> str:
-        await port.play(expand(node.prompts, ctx), "")
+    async def _record(self, node: Record, line: TypeAhead, ctx: CallContext) -> str:
+        await line.play(expand(node.prompts, ctx), "")
+        line.discard()  # the caller speaks now: keys from before the tone belong to nothing
         name = f"{node.kind}/{ctx.hotline}-{ctx.call_id or ctx.uniqueid}-{len(ctx.steps) + 1}"
-        recording = await port.record(
+        recording = await line.port.record(
             name,
             max_seconds=node.max_seconds,
             terminator=node.terminator,
@@ -228,7 +260,12 @@ def _follow(transitions: Mapping[str, str], result: str, where: str) -> str:
 
 def _describe(prompts: Prompts) -> str:
     """What was said, for the call log: prompt keys, values as placeholders (never the data)."""
-    parts: list[Any] = []
+    parts: list[str] = []
     for part in prompts:
-        parts.append(part if isinstance(part, str) else f"<{getattr(part, 'var', '?')}>")
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, Once):
+            parts.append(part.key)
+        else:
+            parts.append(f"<{part.var}>")
     return " ".join(parts)

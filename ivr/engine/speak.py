@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ivr.engine.context import CallContext
-from ivr.engine.model import Choice, Part, Value
+from ivr.engine.model import Choice, Once, Part, Value
 from ivr.speech import readback
 
 
@@ -19,6 +19,10 @@ def expand(parts: Iterable[Part], ctx: CallContext) -> list[str]:
             sounds.append(part)
         elif isinstance(part, Choice):
             sounds.append(part.prefix + str(ctx.vars[part.var]))
+        elif isinstance(part, Once):
+            if part.key not in ctx.said_once:
+                ctx.said_once.add(part.key)
+                sounds.append(part.key)
         else:
             sounds.extend(read_back(ctx.language, part, ctx.vars[part.var]))
     return sounds

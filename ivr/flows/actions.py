@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from ivr.config import Settings
 from ivr.domain import cards as card_rules
+from ivr.domain.callers import number_hash
 from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
 from ivr.domain.lockout import Refused, is_locked
@@ -24,9 +25,11 @@ from ivr.domain.password import (
     password_problem,
     verify_password_async,
 )
+from ivr.domain.retention import RetentionPolicy
 from ivr.engine.context import CallContext
 from ivr.engine.port import Recording
 from ivr.engine.runner import ActionFn, Check, CheckResult, Leave, Reject
+from ivr.speech.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from ivr.store.errors import CardNotReportable, ReportNotLiftable
 from ivr.store.records import CitizenView, Records, ReportView
 
@@ -53,6 +56,7 @@ CHECK_PROMPTS = frozenset(
         *RULE_PROMPTS.values(),
         "id_not_found",
         "password_wrong",
+        "password_wrong_last_try",
         "password_mismatch",
     }
 )
@@ -82,10 +86,12 @@ class HotlineActions:
         self.lockout = caller_lockout(
             self.settings.password_max_failures, self.settings.password_lock_hours
         )
+        self.retention = RetentionPolicy.from_settings(self.settings)
 
     def actions(self) -> dict[str, ActionFn]:
         return {
-            "set_language": self.set_language,
+            "recall_language": self.recall_language,
+            "choose_language": self.choose_language,
             "identity_known": self.identity_known,
             "pension_balance": self.pension_balance,
             "medical_account": self.medical_account,
@@ -98,7 +104,6 @@ class HotlineActions:
             "card_status": self.card_status,
             "card_for_lift": self.card_for_lift,
             "lift_report": self.lift_report,
-            "reissue_progress": self.reissue_progress,
             "save_voice_message": self.save_voice_message,
             "set_callback_number": self.set_callback_number,
         }
@@ -149,7 +154,11 @@ class HotlineActions:
         if right:
             ctx.vars["authenticated"] = True
             return None
-        return Leave("locked") if is_locked(settled.locked_until, now) else Reject("password_wrong")
+        if is_locked(settled.locked_until, now):
+            return Leave("locked")
+        if self.lockout.locks_next(settled.failures):
+            return Reject("password_wrong_last_try")  # says how long the lock will be
+        return Reject("password_wrong")
 
     async def _claim_check(self, ctx: CallContext, citizen: CitizenView) -> Refused | None:
         """Claim the right to check a password (None: granted). While as many checks of the same
@@ -187,9 +196,40 @@ class HotlineActions:
     async def identity_known(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         return "yes" if ctx.vars.get("authenticated") else "no"
 
-    async def set_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+    # --- the caller's language, remembered by a keyed hash of the calling number ----------
+
+    async def recall_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        """The language this number chose last time, if still remembered; else Mandarin."""
+        number = self._number_hash(ctx)
+        now = self.services.clock()
+        language = None
+        if number is not None:
+            language = await self.records.remembered_language(
+                number, since=self.retention.languages_used_before(now)
+            )
+        if language in LANGUAGES and number is not None:
+            self.records.later(self.records.language_used(number, now=now))
+            ctx.language = language
+        else:
+            ctx.language = DEFAULT_LANGUAGE
+        return ctx.language
+
+    async def choose_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
+        """The caller chose a language: the rest of the call, and their next call, speak it."""
         ctx.language = args["language"]
+        number = self._number_hash(ctx)
+        if number is not None:
+            if ctx.language == DEFAULT_LANGUAGE:  # nothing to remember
+                self.records.later(self.records.forget_language(number))
+            else:
+                now = self.services.clock()
+                self.records.later(self.records.remember_language(number, ctx.language, now=now))
         return "ok"
+
+    def _number_hash(self, ctx: CallContext) -> str | None:
+        if not self.retention.remembers_languages:
+            return None
+        return number_hash(self.services.id_key, ctx.caller_id)
 
     # --- 12333 queries -----------------------------------------------------------------
 
@@ -311,10 +351,6 @@ class HotlineActions:
             return "not_provisional"
         return "ok"
 
-    async def reissue_progress(self, ctx: CallContext, args: Mapping[str, str]) -> str:
-        status = await self.card_status(ctx, args)
-        return {"normal": "none"}.get(status, status)
-
     # --- voice messages ----------------------------------------------------------------
 
     async def save_voice_message(self, ctx: CallContext, args: Mapping[str, str]) -> str:
@@ -367,8 +403,6 @@ class HotlineActions:
             reference=report.reference,
             lapses_on=report.lapses_on,
             pickup_on=report.pickup_on,
-            lapse_days=self.settings.provisional_lapse_days,
-            reissue_days=self.settings.reissue_working_days,
         )
         ctx.served = True
 

@@ -1,32 +1,25 @@
 """Social-security card services: the 96102 line, also reached from 12333 with key 2.
 
-Provisional loss report (settlement stops at once), card status, lifting a provisional report,
-re-issue progress. A caller without the query password can still report by recorded statement;
-the report then waits for staff verification.
+Provisional loss report (settlement stops at once), card status (re-issue progress included),
+lifting a provisional report, and how to get a new card (``LOST_CARD_INFO``, also 12333's policy
+key 2). A caller without the query password can still report by recorded statement; the report
+then waits for staff verification.
+
+The loss report is read back as soon as it is made (the reference, then what to do next); a
+statement about the loss is offered after it, and 9 says the reference again.
 """
 
 from __future__ import annotations
 
 from ivr.engine.model import Action, End, Flow, Menu, Node, Record, Retries, Say, Sub, Value
+from ivr.flows.common import ANSWERED, language_choices, language_options, offer_agent
 
-__all__ = ["CARD_SERVICES"]
+__all__ = ["CARD_SERVICES", "LOST_CARD_INFO"]
 
-REFERENCE = (
-    "your_reference",
-    Value("digits", "reference"),
-    "reference_again",
-    Value("digits", "reference"),
-)
-NEXT_STEPS = (
-    "next_steps_within",
-    Value("days", "lapse_days"),
-    "next_steps_days_until",
-    Value("date", "lapses_on"),
-    "next_steps_reissue",
-    Value("working_days", "reissue_days"),
-    "next_steps_voucher",
-)
+REFERENCE = ("your_reference", Value("digits", "reference"))
 IDENTIFIED = {"failed": "offer_agent", "locked": "offer_agent"}
+ENDS = {"agent": "agent", "back": "menu", "failed": "failed"}  # of the lost-card sub-flow
+
 
 _nodes: dict[str, Node] = {
     "menu": Menu(
@@ -36,13 +29,15 @@ _nodes: dict[str, Node] = {
             "1": "loss_identity",
             "2": "status_identity",
             "3": "lift_identity",
-            "4": "progress_identity",
+            "4": "info",
             "0": "agent",
-            "9": "menu",
             "*": "back",
+            **language_options(),
         },
         on_fail="offer_agent",
     ),
+    **language_choices("menu"),
+    "info": Sub("lost_card_info", ENDS),
     # Provisional loss report.
     "loss_identity": Sub(
         "identity_loss",
@@ -63,13 +58,25 @@ _nodes: dict[str, Node] = {
         on_fail="loss_cancelled",
     ),
     "loss_cancelled": Say(("loss_cancelled",), next="menu"),
-    "loss_report": Action("report_loss", {"ok": "statement_offer", "already": "status_check"}),
-    "statement_offer": Menu(
-        prompts=("loss_reported", "statement_offer"),
-        options={"1": "statement_record"},
-        default="loss_reference",  # any other key or silence skips the statement
-        timeout=5.0,
+    "loss_report": Action("report_loss", {"ok": "loss_reference", "already": "status_check"}),
+    "loss_reference": Say(
+        (
+            "loss_reported",
+            *REFERENCE,
+            "next_steps_before",
+            Value("date", "lapses_on"),
+            "next_steps_after",
+            ANSWERED,
+        ),
+        next="after_report",
+        serves=True,
     ),
+    "after_report": Menu(
+        prompts=("after_report_options",),
+        options={"1": "statement_record", "2": "after_report_info", "0": "agent", "*": "menu"},
+        on_fail="offer_agent",
+    ),
+    "after_report_info": Sub("lost_card_info", {**ENDS, "back": "after_report"}),
     "statement_record": Record(
         ("statement_instructions",),
         store_as="statement",
@@ -77,20 +84,12 @@ _nodes: dict[str, Node] = {
         next="statement_save",
         max_seconds=60,
     ),
-    "statement_save": Action(
-        "attach_statement", {"ok": "statement_thanks", "empty": "loss_reference"}
-    ),
-    "statement_thanks": Say(("statement_saved",), next="loss_reference"),
-    "loss_reference": Say(REFERENCE + NEXT_STEPS, next="after_report", serves=True),
-    "after_report": Menu(
-        prompts=("after_report_options",),
-        options={"9": "loss_reference", "*": "menu"},
-        default="goodbye",
-    ),
+    "statement_save": Action("attach_statement", {"ok": "statement_thanks", "empty": "menu"}),
+    "statement_thanks": Say(("statement_saved",), next="menu"),
     # Report by recorded statement, verified later by staff.
     "unverified_offer": Menu(
         prompts=("statement_without_password_offer",),
-        options={"1": "unverified_record"},
+        options={"1": "unverified_record", "0": "agent"},
         default="offer_agent",
     ),
     "unverified_record": Record(
@@ -105,16 +104,11 @@ _nodes: dict[str, Node] = {
     ),
     "unverified_empty": Say(("no_statement_recorded",), next="offer_agent"),
     "unverified_reference": Say(
-        ("unverified_recorded", *REFERENCE, "unverified_next_steps"),
-        next="after_unverified",
+        ("unverified_recorded", *REFERENCE, "unverified_next_steps", ANSWERED),
+        next="menu",
         serves=True,
     ),
-    "after_unverified": Menu(
-        prompts=("after_report_options",),
-        options={"9": "unverified_reference", "*": "menu"},
-        default="goodbye",
-    ),
-    # Card status.
+    # Card status, re-issue progress included.
     "status_identity": Sub("identity", {"ok": "status_check", **IDENTIFIED}),
     "status_check": Action(
         "card_status",
@@ -127,7 +121,7 @@ _nodes: dict[str, Node] = {
             "no_card": "no_card",
         },
     ),
-    "status_normal": Say(("status_normal",), next="menu", serves=True),
+    "status_normal": Say(("status_normal", ANSWERED), next="menu", serves=True),
     "status_provisional": Say(
         (
             "status_provisional_since",
@@ -135,15 +129,18 @@ _nodes: dict[str, Node] = {
             "status_provisional_lapses",
             Value("date", "lapses_on"),
             "status_provisional_end",
+            ANSWERED,
         ),
         next="menu",
         serves=True,
     ),
-    "status_verification": Say(("status_needs_verification",), next="menu", serves=True),
+    "status_verification": Say(("status_needs_verification", ANSWERED), next="menu", serves=True),
     "status_formal": Say(
-        ("status_formal", Value("date", "pickup_on"), "status_formal_end"), next="menu", serves=True
+        ("status_formal", Value("date", "pickup_on"), "status_formal_end", ANSWERED),
+        next="menu",
+        serves=True,
     ),
-    "status_ready": Say(("status_ready",), next="menu", serves=True),
+    "status_ready": Say(("status_ready", ANSWERED), next="menu", serves=True),
     "no_card": Say(("no_card_on_record",), next="menu"),
     # Lifting a provisional report (card found).
     "lift_identity": Sub("identity", {"ok": "lift_check", **IDENTIFIED}),
@@ -159,38 +156,13 @@ _nodes: dict[str, Node] = {
         on_fail="lift_cancelled",
     ),
     "lift_do": Action("lift_report", {"ok": "lifted", "not_provisional": "lift_not_possible"}),
-    "lifted": Say(("lift_done",), next="menu", serves=True),
+    "lifted": Say(("lift_done", ANSWERED), next="menu", serves=True),
     "lift_cancelled": Say(("lift_cancelled",), next="menu"),
-    # Re-issue progress.
-    "progress_identity": Sub("identity", {"ok": "progress_check", **IDENTIFIED}),
-    "progress_check": Action(
-        "reissue_progress",
-        {
-            "formal": "progress_formal",
-            "ready": "status_ready",
-            "provisional": "progress_provisional",
-            "needs_verification": "status_verification",
-            "none": "progress_none",
-            "no_card": "no_card",
-        },
-    ),
-    "progress_formal": Say(
-        ("progress_formal", Value("date", "pickup_on"), "progress_voucher"),
-        next="menu",
-        serves=True,
-    ),
-    "progress_provisional": Say(
-        ("progress_provisional", Value("date", "lapses_on"), "progress_provisional_end"),
-        next="menu",
-        serves=True,
-    ),
-    "progress_none": Say(("progress_none",), next="menu", serves=True),
-    # Ways out.
-    "offer_agent": Menu(prompts=("offer_agent",), options={"0": "agent"}, default="failed"),
+    # Ways out: the line's own flow says what comes next (an agent, the menu above).
+    "offer_agent": offer_agent("menu"),
     "agent": End("agent"),
     "back": End("back"),
-    "goodbye": End("served", prompts=("goodbye",)),
-    "failed": End("failed"),  # offer_agent has said goodbye already
+    "failed": End("failed"),
 }
 
 CARD_SERVICES = Flow(
@@ -198,4 +170,38 @@ CARD_SERVICES = Flow(
     title="Social-security card services (96102; 12333 key 2)",
     start="menu",
     nodes=_nodes,
+)
+
+
+def _item(prompt: str) -> Say:
+    return Say((prompt, ANSWERED), next="menu", serves=True)
+
+
+LOST_CARD_INFO = Flow(
+    name="lost_card_info",
+    title="A lost card: by phone, the formal report and a new card, by someone else, in writing",
+    start="menu",
+    nodes={
+        "menu": Menu(
+            prompts=("lost_card_menu",),
+            reprompt=("lost_card_menu_short",),
+            options={
+                "1": "provisional",
+                "2": "formal",
+                "3": "proxy",
+                "4": "written",
+                "0": "agent",
+                "*": "back",
+            },
+            on_fail="offer_agent",
+        ),
+        "provisional": _item("info_provisional"),
+        "formal": _item("info_formal"),
+        "proxy": _item("info_proxy"),
+        "written": _item("info_written"),
+        "offer_agent": offer_agent("menu"),
+        "agent": End("agent"),
+        "back": End("back"),
+        "failed": End("failed"),
+    },
 )

@@ -1,32 +1,91 @@
-"""Sub-flows both hotlines share: the language choice and the caller's identification."""
+"""What both hotlines share: the greeting and its language offers, the language keys, the caller's
+identification, and the words said after an answer.
+
+The greeting is not a menu of its own: it plays in the language the caller chose last time (or
+Mandarin), offers the other two, and any key stops it. Keys 6, 7 and 8 then change the language
+in the main menu (which replays in the new language); any other key is the main menu's choice, so
+``1`` keyed at once starts the query.
+"""
 
 from __future__ import annotations
 
 from ivr.domain.hotlines import HOTLINES
-from ivr.engine.model import DIGITS, Action, Choice, Collect, End, Flow, Menu, Node, Retries
+from ivr.engine.model import (
+    DIGITS,
+    Action,
+    Choice,
+    Collect,
+    End,
+    Flow,
+    Menu,
+    Node,
+    Once,
+    Retries,
+    Say,
+)
+from ivr.speech.catalog import LANGUAGES
 
-LANGUAGE = Flow(
-    name="language",
-    title="Greeting and language choice (Mandarin; 7 English, 8 Spanish)",
-    start="greeting",
+__all__ = [
+    "ANSWERED",
+    "GREETING",
+    "IDENTITY",
+    "IDENTITY_FOR_LOSS",
+    "LANGUAGE_KEYS",
+    "language_choices",
+    "language_options",
+    "offer_agent",
+]
+
+# The key of each language, in the main menus; the greeting offers the others in their own voice.
+LANGUAGE_KEYS = {"6": "zh", "7": "en", "8": "es"}
+OFFERS = {"zh": "offer_mandarin", "en": "offer_english", "es": "offer_spanish"}
+# Said after an answer (a balance, a status, a reference, a policy item), the first time in a
+# call only: the keys that work in every menu (9 again, * back).
+ANSWERED = Once("keys_hint")
+
+
+def _greeting(language: str) -> Say:
+    others = tuple(OFFERS[other] for other in LANGUAGES if other != language)
+    return Say((Choice("hotline", "greeting_", HOTLINES), *others), next="done", barge_in=True)
+
+
+GREETING = Flow(
+    name="greeting",
+    title="Greeting in the caller's language (remembered, else Mandarin) and the others' offers",
+    start="recall",
     nodes={
-        # Any other key or silence keeps Mandarin: the greeting never traps a caller.
-        "greeting": Menu(
-            prompts=(Choice("hotline", "greeting_", HOTLINES), "offer_english", "offer_spanish"),
-            options={"7": "english", "8": "spanish"},
-            default="mandarin",
-            timeout=3.0,
-        ),
-        "english": Action("set_language", {"ok": "done"}, {"language": "en"}),
-        "spanish": Action("set_language", {"ok": "done"}, {"language": "es"}),
-        "mandarin": Action("set_language", {"ok": "done"}, {"language": "zh"}),
+        "recall": Action("recall_language", {language: language for language in LANGUAGES}),
+        **{language: _greeting(language) for language in LANGUAGES},
         "done": End("ok"),
     },
 )
 
 
+def language_options() -> dict[str, str]:
+    """A main menu's language keys -> the nodes ``language_choices`` defines."""
+    return {key: f"speak_{language}" for key, language in LANGUAGE_KEYS.items()}
+
+
+def language_choices(then: str) -> dict[str, Node]:
+    """The nodes that switch the call to a language, remember the choice, and go to ``then``."""
+    return {
+        f"speak_{language}": Action("choose_language", {"ok": then}, {"language": language})
+        for language in LANGUAGE_KEYS.values()
+    }
+
+
+def offer_agent(back: str) -> Menu:
+    """After silence or failures anywhere: ``0``, silence or any other key put the caller through
+    (to the agents in their hours, to a voice message outside them: the dialplan decides), ``*``
+    goes back to ``back``. The flow ends ``agent`` or ``failed`` (the menus gave up)."""
+    return Menu(prompts=("offer_agent",), options={"0": "agent", "*": back}, default="failed")
+
+
 def identity_flow(name: str, *, statement_instead: bool) -> Flow:
-    """ID number then query password; ``statement_instead`` lets a caller without it press ``*``."""
+    """ID number then query password; ``statement_instead`` lets a caller without it press ``*``.
+
+    After a wrong password the prompt says what the initial password is; the wrong password
+    before the last one allowed warns of the lock (the check says which one that is)."""
     password_exits = {"locked": "locked"}
     password_prompt = "enter_password"
     if statement_instead:
@@ -53,6 +112,7 @@ def identity_flow(name: str, *, statement_instead: bool) -> Flow:
         ),
         "enter_password": Collect(
             prompts=(password_prompt,),
+            reprompt=(f"{password_prompt}_hint",),
             store_as="password",
             next="ok",
             on_fail="password_failed",

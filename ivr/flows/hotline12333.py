@@ -1,4 +1,9 @@
-"""12333, the labour and social-security hotline."""
+"""12333, the labour and social-security hotline.
+
+Main menu: 1 personal query (ID number, password, then pension, medical, contributions, password
+change), 2 card services (the 96102 machine), 3 policy information, 4 voice message, 0 agent;
+6, 7, 8 change the language. In every menu 9 says again what was just said, * goes back up.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from ivr.engine.model import (
     Sub,
     Value,
 )
+from ivr.flows.common import ANSWERED, language_choices, language_options, offer_agent
 
 __all__ = ["HOTLINE_12333"]
 
@@ -49,9 +55,9 @@ def password_entry(
 HOTLINE_12333 = Flow(
     name=LABOUR_LINE,
     title="12333 labour and social-security hotline",
-    start="language",
+    start="greeting",
     nodes={
-        "language": Sub("language", {"ok": "main"}),
+        "greeting": Sub("greeting", {"ok": "main"}),
         "main": Menu(
             prompts=("main_menu_12333",),
             reprompt=("main_menu_12333_short",),
@@ -61,10 +67,11 @@ HOTLINE_12333 = Flow(
                 "3": "policy",
                 "4": "message",
                 "0": "agent",
-                "9": "main",
+                **language_options(),
             },
             on_fail="offer_agent",
         ),
+        **language_choices("main"),
         # 1: personal social-insurance query.
         "query_identity": Sub(
             "identity", {"ok": "query_menu", "failed": "offer_agent", "locked": "offer_agent"}
@@ -79,13 +86,12 @@ HOTLINE_12333 = Flow(
                 "4": "password_old",
                 "*": "main",
                 "0": "agent",
-                "9": "query_menu",
             },
             on_fail="offer_agent",
         ),
         "pension": Action("pension_balance", {"ok": "pension_say"}),
         "pension_say": Say(
-            ("pension_balance_is", Value("amount", "pension_balance")),
+            ("pension_balance_is", Value("amount", "pension_balance"), ANSWERED),
             next="query_menu",
             serves=True,
         ),
@@ -98,12 +104,13 @@ HOTLINE_12333 = Flow(
                 Value("amount", "medical_last_credit"),
                 "medical_credited_on",
                 Value("date", "medical_last_credit_on"),
+                ANSWERED,
             ),
             next="query_menu",
             serves=True,
         ),
         "medical_balance": Say(
-            ("medical_balance_is", Value("amount", "medical_balance")),
+            ("medical_balance_is", Value("amount", "medical_balance"), ANSWERED),
             next="query_menu",
             serves=True,
         ),
@@ -120,6 +127,7 @@ HOTLINE_12333 = Flow(
                 Value("amount", "contribution_base"),
                 "months_paid_total",
                 Value("months", "months_paid"),
+                ANSWERED,
             ),
             next="query_menu",
             serves=True,
@@ -150,32 +158,31 @@ HOTLINE_12333 = Flow(
             no_match=1,
         ),
         "password_change": Action("change_password", {"ok": "password_changed"}),
-        "password_changed": Say(("password_changed",), next="query_menu", serves=True),
+        "password_changed": Say(("password_changed", ANSWERED), next="query_menu", serves=True),
         "password_unchanged": Say(("password_unchanged",), next="query_menu"),
         "locked": Say(("account_locked",), next="offer_agent"),
         # 2: card services, the same machine as 96102.
-        "cards": Sub(
-            "card_services",
-            {"agent": "agent", "back": "main", "served": "served", "failed": "failed"},
-        ),
-        # 3: policy information.
+        "cards": Sub("card_services", {"agent": "agent", "back": "main", "failed": "failed"}),
+        # 3: policy information, in short items; a lost card has a menu of its own.
         "policy": Menu(
             prompts=("policy_menu",),
+            reprompt=("policy_menu_short",),
             options={
                 "1": "policy_barcode",
-                "2": "policy_lost_card",
+                "2": "lost_card",
                 "3": "policy_terminals",
                 "4": "policy_law",
                 "*": "main",
                 "0": "agent",
-                "9": "policy",
             },
             on_fail="offer_agent",
         ),
-        "policy_barcode": Say(("policy_barcode",), next="policy", serves=True),
-        "policy_lost_card": Say(("policy_lost_card",), next="policy", serves=True),
-        "policy_terminals": Say(("policy_terminals",), next="policy", serves=True),
-        "policy_law": Say(("policy_law",), next="policy", serves=True),
+        "policy_barcode": Say(("policy_barcode", ANSWERED), next="policy", serves=True),
+        "lost_card": Sub(
+            "lost_card_info", {"back": "policy", "agent": "agent", "failed": "failed"}
+        ),
+        "policy_terminals": Say(("policy_terminals", ANSWERED), next="policy", serves=True),
+        "policy_law": Say(("policy_law", ANSWERED), next="policy", serves=True),
         # 4: voice message and a call-back number. The message is saved as soon as it is
         # recorded, with the calling number, so a hang-up afterwards loses nothing.
         "message": Record(
@@ -201,10 +208,10 @@ HOTLINE_12333 = Flow(
         ),
         "callback_save": Action("set_callback_number", {"ok": "message_thanks"}),
         "message_thanks": End("voice_message", prompts=("message_thanks",), then="hangup"),
-        # Ways out.
-        "offer_agent": Menu(prompts=("offer_agent",), options={"0": "agent"}, default="failed"),
+        # Ways out. Silence or failures anywhere end in the offer of an agent, and silence there
+        # puts the caller through: no call is hung up while the caller may still need help.
+        "offer_agent": offer_agent("main"),
         "agent": End("agent", prompts=("transfer_agent",), then="agent"),
-        "served": End("served", then="hangup"),
-        "failed": End("failed", then="hangup"),
+        "failed": End("failed", prompts=("transfer_agent",), then="agent"),
     },
 )

@@ -2,6 +2,23 @@
 
 Prompts are played by key as ``hotline/<key>``: Asterisk finds ``sounds/<lang>/hotline/<key>.*``
 from the channel language, which ``set_language`` sets.
+
+How keys typed ahead reach the hotline (``ivr.engine.typeahead``). Asterisk hands the AGI a key
+only while a command listens for it: ``STREAM FILE`` returns the first of its escape digits the
+caller presses (and drops the others), ``WAIT FOR DIGIT`` and ``GET DATA`` read keys after a
+prompt, and between two commands res_agi reads the channel's frames and drops them. So every
+prompt is streamed with all twelve keys as escape digits. A key the prompt takes (barge-in) ends
+it as before; any other key ends ``STREAM FILE`` too, with the position reached (``endpos``), and
+the port streams the same file on from there (``STREAM FILE``'s sample offset): the caller hears
+the prompt through, with a break of one AGI round trip, and the key waits for the next input.
+Keys pressed after a prompt are read by ``WAIT FOR DIGIT``. What is left uncovered is the
+server's own work between two commands: a few milliseconds, tens of them for the password's
+argon2 check, which starts when the caller presses ``#`` (or the sixth digit): a key pressed in
+that window is lost, and a phone's keys come a quarter of a second or more apart.
+
+Keys pressed during a prompt that does not take them may belong to a secret entry to come, so
+such prompts are streamed as sensitive: the AGI debug log shows neither their arguments nor the
+key (``***``), as for the prompts of a password or an ID number.
 """
 
 from __future__ import annotations
@@ -14,7 +31,9 @@ from pathlib import Path
 from ivr.agi.channel import AGIChannel
 from ivr.agi.errors import AGIConnectionLost, AGIHangup, AGIProtocolError
 from ivr.config import Settings
+from ivr.engine.model import ALL_KEYS
 from ivr.engine.port import CallerHungUp, ChannelLost, Recording
+from ivr.engine.typeahead import MAX_KEYS
 
 SAMPLE_RATE = 8000  # RECORD FILE reports its end position in 8 kHz samples for wav
 
@@ -42,17 +61,26 @@ class AgiPort:
         async with _hangup_as_caller_gone():
             await self.channel.set_language(language)
 
-    async def play(
-        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
-    ) -> str | None:
+    async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
+        hidden = sensitive or any(key not in interrupt for key in ALL_KEYS)
+        pressed = ""
         async with _hangup_as_caller_gone():
             for sound in sounds:
-                digit, _ = await self.channel.stream_file(
-                    f"hotline/{sound}", interrupt, sensitive=sensitive
-                )
-                if digit is not None:
-                    return digit
-        return None
+                offset = 0
+                while True:
+                    # Every key ends STREAM FILE; past MAX_KEYS (a stuck key) only those the
+                    # prompt takes do.
+                    listen = ALL_KEYS if len(pressed) < MAX_KEYS else interrupt
+                    digit, endpos = await self.channel.stream_file(
+                        f"hotline/{sound}", listen, offset=offset, sensitive=hidden
+                    )
+                    if digit is None:
+                        break
+                    pressed += digit
+                    if digit in interrupt:
+                        return pressed
+                    offset = endpos  # on from where the key stopped it
+        return pressed
 
     async def wait_digit(
         self, seconds: float, *, first: bool, sensitive: bool = False

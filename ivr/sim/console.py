@@ -3,8 +3,10 @@
 Keys come as entries, one per input the flow asks for: ``"1"``, ``"11010519491231002*#"``,
 ``"-"`` for silence. An entry is taken when the flow starts waiting for a new input (never while a
 prompt plays), so a script does not depend on how long prompts are: the same rule as the AGI
-test peer and ``hotline call``. For a recording, the entry is how many seconds the caller speaks
-(``-`` or ``0``: says nothing).
+test peer and ``hotline call``. An entry may hold more keys than its input takes: the rest are
+keyed ahead, during the prompts that follow, as a practised caller does (``"1110105...*#231002#1"``
+keys a whole balance query at once). For a recording, the entry is how many seconds the caller
+speaks (``-`` or ``0``: says nothing).
 """
 
 from __future__ import annotations
@@ -50,15 +52,12 @@ class ConsolePort:
     async def set_language(self, language: str) -> None:
         self.language = language
 
-    async def play(
-        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
-    ) -> str | None:
-        if interrupt and self.buffer and self.buffer[0] in interrupt:
-            return self._pop()  # keys typed ahead interrupt the prompt, as on a phone
-        if sounds:
+    async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
+        pressed, self.buffer = self.buffer, ""  # the rest of an entry: keyed during the prompt
+        if not (pressed and interrupt and pressed[0] in interrupt) and sounds:
             self.heard.extend(sounds)
             self.say("♪ " + self.catalog.render(self.language, sounds))
-        return None
+        return pressed
 
     async def wait_digit(
         self, seconds: float, *, first: bool, sensitive: bool = False

@@ -34,6 +34,7 @@ __all__ = [
     "Base",
     "Call",
     "CallStep",
+    "CallerLanguage",
     "Card",
     "Citizen",
     "ContributionRecord",
@@ -319,6 +320,18 @@ class VoiceMessage(Base):
     called_back_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class CallerLanguage(Base):
+    """A caller's language choice, remembered for their next call (migration
+    0008): the calling number only as its keyed hash (``ivr.domain.callers``).
+    Forgotten when unused for the retention policy's ``language_memory``."""
+
+    __tablename__ = "caller_languages"
+
+    number_hash: Mapped[str] = mapped_column(String(HASH_LEN), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    used_at: Mapped[datetime] = mapped_column(index=True)  # chosen, or last greeted in it
 
 
 # -- supervisor console (migration 0002) -------------------------------------------------------

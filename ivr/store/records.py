@@ -12,6 +12,7 @@ No ORM object leaves the store: every method takes and returns plain values (``i
 
 from __future__ import annotations
 
+from ivr.store.callers import CallerLanguages
 from ivr.store.calls import CallLog
 from ivr.store.citizens import CitizenRecords
 from ivr.store.database import Database, open_database
@@ -44,9 +45,9 @@ __all__ = [
 ]
 
 
-class Records(CallLog, CitizenRecords, CardReports, RunRecords):
-    """Calls and their steps, citizens and passwords, balances, cards and loss reports, and the
-    hotline processes (runs) that take the calls."""
+class Records(CallLog, CitizenRecords, CardReports, RunRecords, CallerLanguages):
+    """Calls and their steps, citizens and passwords, balances, cards and loss reports, the
+    hotline processes (runs) that take the calls, and callers' language choices."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)

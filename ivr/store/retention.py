@@ -8,6 +8,8 @@ deletion, by ``hotline db prune`` and by the daily job of a running hotline
   passed over until the hold ends.
 - A call's path due (its steps) is deleted and the call marked ``path_deleted_at``; the call row
   stays for the call log and the statistics.
+- A caller's language choice unused for the policy's ``language_memory`` is deleted (a row holds
+  nothing but a keyed hash and a language; one audit entry per batch counts them).
 
 The work goes in batches, each one transaction: the rows are claimed by a conditional UPDATE (two
 nodes pruning at once never delete or audit one thing twice; PostgreSQL skips the rows another
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -37,7 +39,15 @@ from ivr.domain.retention import Hold, RetentionPolicy
 from ivr.store.audit import audit_entry
 from ivr.store.base import RecordsBase
 from ivr.store.database import Database
-from ivr.store.models import Call, CallStep, LossReport, Recording, RecordingAudio, VoiceMessage
+from ivr.store.models import (
+    Call,
+    CallerLanguage,
+    CallStep,
+    LossReport,
+    Recording,
+    RecordingAudio,
+    VoiceMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,7 @@ __all__ = [
     "BATCH",
     "DELETE_CALL_PATH",
     "DELETE_RECORDING",
+    "FORGET_LANGUAGES",
     "SYSTEM",
     "PruneReport",
     "Retention",
@@ -55,6 +66,7 @@ BATCH = 200  # rows per transaction: short enough not to hold up the calls' writ
 SYSTEM = "system"  # the actor of the daily job in the audit log
 DELETE_RECORDING = "delete_recording"  # audit actions
 DELETE_CALL_PATH = "delete_call_path"
+FORGET_LANGUAGES = "forget_languages"
 
 
 @dataclass(frozen=True)
@@ -64,11 +76,12 @@ class PruneReport:
     recordings: tuple[int, ...] = ()  # recording ids
     call_paths: tuple[int, ...] = ()  # ids of the calls whose steps go
     steps: int = 0  # steps in those paths
+    languages: int = 0  # callers' language choices forgotten
 
     def summary(self) -> str:
         return (
-            f"{len(self.recordings)} recordings and the paths of {len(self.call_paths)} calls "
-            f"({self.steps} steps)"
+            f"{len(self.recordings)} recordings, the paths of {len(self.call_paths)} calls "
+            f"({self.steps} steps) and {self.languages} callers' language choices"
         )
 
 
@@ -117,13 +130,17 @@ class Retention(RecordsBase):
                 after = calls[-1]
                 paths += calls
                 steps += sum((await _step_counts(session, calls)).values())
-        return PruneReport(tuple(recordings), tuple(paths), steps)
+            languages = await session.scalar(
+                select(func.count()).where(_languages_due(self.policy.languages_used_before(now)))
+            )
+        return PruneReport(tuple(recordings), tuple(paths), steps, int(languages or 0))
 
     async def prune(self, now: datetime, *, actor: str = SYSTEM, batch: int = BATCH) -> PruneReport:
         """Delete what is due at ``now``, auditing each deletion as ``actor``."""
         recordings = await self._prune_recordings(now, actor=actor, batch=batch)
         paths, steps = await self._prune_paths(now, actor=actor, batch=batch)
-        return PruneReport(tuple(recordings), tuple(paths), steps)
+        languages = await self._prune_languages(now, actor=actor, batch=batch)
+        return PruneReport(tuple(recordings), tuple(paths), steps, languages)
 
     async def _prune_recordings(self, now: datetime, *, actor: str, batch: int) -> list[int]:
         made_before = self.policy.recordings_made_before(now)
@@ -195,6 +212,41 @@ class Retention(RecordsBase):
             steps += sum(counts.values())
         return deleted, steps
 
+    async def _prune_languages(self, now: datetime, *, actor: str, batch: int) -> int:
+        used_before = self.policy.languages_used_before(now)
+        memory = self.policy.language_memory
+        kept = f"unused for {memory.days} days" if memory else "no longer remembered"
+        forgotten = 0
+        while True:
+            async with self.db.write() as session:
+                hashes = list(
+                    await session.scalars(
+                        select(CallerLanguage.number_hash)
+                        .where(_languages_due(used_before))
+                        .limit(batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                if not hashes:
+                    return forgotten
+                gone = (
+                    await session.execute(
+                        delete(CallerLanguage)
+                        .where(CallerLanguage.number_hash.in_(hashes), _languages_due(used_before))
+                        .returning(CallerLanguage.number_hash)
+                    )
+                ).all()
+                session.add(
+                    audit_entry(
+                        FORGET_LANGUAGES,
+                        actor=actor,
+                        target="caller_languages",
+                        detail=f"{len(gone)} callers' language choices, {kept}",
+                        now=now,
+                    )
+                )
+            forgotten += len(gone)
+
     def _delete_files(self, recordings: Sequence[_Due]) -> None:
         """Blocking: the recordings' files and playable copies (missing ones are fine)."""
         for r in recordings:
@@ -264,6 +316,10 @@ async def _due_recordings(
     holds = await recording_holds(session, [r.id for r in rows], today)
     due = [_Due(r.id, r.call_id, r.kind, r.path, r.created_at) for r in rows if r.id not in holds]
     return due, rows[-1].id
+
+
+def _languages_due(used_before: datetime) -> ColumnElement[bool]:
+    return CallerLanguage.used_at < used_before
 
 
 def _due_paths(started_before: datetime) -> Select[int]:

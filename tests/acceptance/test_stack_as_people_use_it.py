@@ -38,8 +38,8 @@ from aiohttp import ClientSession
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from ivr.ami.client import AMIClient
-from ivr.engine.model import End, Menu
-from ivr.flows.common import LANGUAGE
+from ivr.engine.model import End, Say
+from ivr.flows.common import GREETING
 from ivr.flows.hotline12333 import HOTLINE_12333
 from ivr.prompts.build import built_sound_path
 from ivr.telephony.layout import HostLayout
@@ -113,10 +113,10 @@ async def shot(page: Page, name: str) -> None:
 
 
 def greeting_s(prompts: PromptClock, hotline: str) -> float:
-    """The greeting and the silence that keeps Mandarin: the main menu starts after."""
-    menu = LANGUAGE.nodes["greeting"]
-    assert isinstance(menu, Menu)
-    return ANSWER_S + prompts.says(menu.prompts, hotline=hotline) + menu.timeout
+    """The Mandarin greeting and the other languages' offers: the main menu starts after."""
+    greeting = GREETING.nodes["zh"]
+    assert isinstance(greeting, Say)
+    return ANSWER_S + prompts.says(greeting.prompts, hotline=hotline)
 
 
 def sound_seconds(path: Path) -> float:
@@ -247,7 +247,7 @@ async def test_calls_in_progress_as_every_role_sees_them(stack: UpStack, browser
         sipp = await sipp_caller_asking_for_an_agent(stack, prompts)
         keyed = stack.testers[0]
         scripted = await stack.start_hotline(
-            "call", "96102", "--caller", AMI_CALLER, "--keys", f"-,1,{keyed.keyed_id}#"
+            "call", "96102", "--caller", AMI_CALLER, "--keys", f"1,{keyed.keyed_id}#"
         )
 
         # The supervisor's live page shows them as they come, and moves with them (no reload).
@@ -327,7 +327,7 @@ async def test_an_asterisk_killed_mid_call_comes_back_on_its_own(stack: UpStack)
     keyed = stack.testers[0]
     up_pid, asterisk_pid = stack.up_pid(), stack.asterisk_pid()
     cut = await stack.start_hotline(
-        "call", "12333", "--caller", CUT_CALLER, "--keys", f"-,1,{keyed.keyed_id}#,-,-,-"
+        "call", "12333", "--caller", CUT_CALLER, "--keys", f"1,{keyed.keyed_id}#,-,-,-"
     )
     try:
         async with await stack.console("sup") as api:
@@ -377,7 +377,7 @@ async def test_a_stack_killed_mid_call_leaves_no_call_in_progress(stack: UpStack
     keyed = stack.testers[0]
     # Long enough to be killed in the middle: the caller keys the ID, then stays silent.
     scripted = await stack.start_hotline(
-        "call", "12333", "--caller", KILLED_CALLER, "--keys", f"-,1,{keyed.keyed_id}#,-,-,-"
+        "call", "12333", "--caller", KILLED_CALLER, "--keys", f"1,{keyed.keyed_id}#,-,-,-"
     )
     try:
         async with await stack.console("sup") as api:

@@ -46,7 +46,7 @@ async def test_database_failing_mid_call(hotline: RunningHotline) -> None:
         await session.execute(text("DROP TABLE pension_accounts"))
     citizen = hotline.citizens[0]
     result = await run_call(
-        "127.0.0.1", hotline.port, "12333", ["-", "1", keyed_id(citizen), password(citizen), "1"]
+        "127.0.0.1", hotline.port, "12333", ["1", keyed_id(citizen), password(citizen), "1"]
     )
     heard = [sound.removeprefix("hotline/") for sound in result.heard]
     assert heard[-1] == "technical_problem" and "pension_balance_is" not in heard
@@ -67,7 +67,7 @@ async def test_server_stopped_mid_call_closes_the_record_as_interrupted(
                 "127.0.0.1",
                 hotline.port,
                 "96102",
-                ["-", "1", keyed_id(citizen), password(citizen)],
+                ["1", keyed_id(citizen), password(citizen)],
                 audio_seconds=0.2,
             )
         )
@@ -174,13 +174,13 @@ async def test_calls_beyond_the_connection_cap_go_to_the_fallback(
         board = node.core.board
         with board.subscribe() as changes:
             first = asyncio.create_task(
-                run_call("127.0.0.1", node.agi.port, "12333", ["-", "0"], audio_seconds=0.3)
+                run_call("127.0.0.1", node.agi.port, "12333", ["0"], audio_seconds=0.3)
             )
             async with asyncio.timeout(10):
                 while not board.current().calls:
                     await changes.wait()
                     changes.drain()
-        refused = await run_call("127.0.0.1", node.agi.port, "12333", ["-", "0"])
+        refused = await run_call("127.0.0.1", node.agi.port, "12333", ["0"])
         served = await first
     assert refused.commands == [] and "HOTLINE_NEXT" not in refused.variables  # the fallback
     assert served.variables["HOTLINE_NEXT"] == "agent"
@@ -205,8 +205,8 @@ async def test_a_call_end_the_database_refused_is_written_once_it_is_back(
         await real_finish(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(records, "finish_call", restarting)
-    result = await run_call("127.0.0.1", hotline.port, "12333", ["-", "2", "9"])
-    assert result.variables["HOTLINE_NEXT"] == "hangup"  # the caller was let go at once
+    result = await run_call("127.0.0.1", hotline.port, "12333", ["2", "9"])
+    assert result.variables["HOTLINE_NEXT"] == "agent"  # silent: put through at once
     assert refused == 1  # ... after the first try, before the retries
     async with asyncio.timeout(5):
         while (row := await last_call(hotline)).ended_at is None:  # noqa: ASYNC110 - a row, polled

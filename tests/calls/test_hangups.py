@@ -71,11 +71,11 @@ async def hang_up_everywhere(hotline: RunningHotline, script: str, entries: list
 
 async def test_hang_up_at_every_step_of_a_96102_loss_report(hotline: RunningHotline) -> None:
     citizen = with_card(hotline, CardStatus.NORMAL)
-    entries = ["-", "1", keyed_id(citizen), password(citizen), "1", "1", "3", "-"]
+    entries = ["1", keyed_id(citizen), password(citizen), "1", "1", "3", "-"]
     left_at = await hang_up_everywhere(hotline, "96102", entries)
     # The step where each caller left is recorded, across the whole path.
     assert {
-        "language:greeting",
+        "greeting:zh",
         "identity_loss:enter_id",
         "identity_loss:enter_password",
         "card_services:loss_confirm",
@@ -86,10 +86,10 @@ async def test_hang_up_at_every_step_of_a_96102_loss_report(hotline: RunningHotl
 
 async def test_hang_up_at_every_step_of_a_12333_balance_check(hotline: RunningHotline) -> None:
     citizen = hotline.citizens[0]
-    entries = ["-", "1", keyed_id(citizen), password(citizen), "1", "3", "*", "0"]
+    entries = ["1", keyed_id(citizen), password(citizen), "1", "3", "*", "0"]
     left_at = await hang_up_everywhere(hotline, "12333", entries)
     assert {
-        "language:greeting",
+        "greeting:zh",
         "12333:main",
         "identity:enter_id",
         "identity:enter_password",
@@ -105,7 +105,7 @@ async def test_a_line_that_goes_dead_without_a_hang_up_is_interrupted(
     """Asterisk dying under a call closes the connection with no HANGUP: the caller did not give
     up, so the record says interrupted (and why), not abandoned; a real hang-up stays abandoned."""
     citizen = hotline.citizens[0]
-    entries = ["-", "1", keyed_id(citizen), password(citizen), "1"]
+    entries = ["1", keyed_id(citizen), password(citizen), "1"]
     outcomes = {}
     for mode in ("eof", "before_reply"):
         await run_call(

@@ -40,7 +40,7 @@ def balance_query(
     hotline: RunningHotline, citizen: DemoCitizen, password: str
 ) -> asyncio.Task[PeerResult]:
     """A call that keys the ID and one password, then asks for the pension balance."""
-    entries = ["-", "1", keyed_id(citizen), password + "#", "1"]
+    entries = ["1", keyed_id(citizen), password + "#", "1"]
     return asyncio.create_task(call(hotline, "12333", entries))
 
 
@@ -83,7 +83,8 @@ async def test_forty_parallel_wrong_passwords_check_only_three(
     # Each caller heard what happened: two were told the password was wrong, the rest (the
     # third wrong password among them) that the account is locked.
     told = [heard(result) for result in results]
-    assert sum("password_wrong" in sounds for sounds in told) == LIMIT - 1
+    assert sum("password_wrong" in sounds for sounds in told) == LIMIT - 2
+    assert sum("password_wrong_last_try" in sounds for sounds in told) == 1  # warned of the lock
     assert sum("account_locked" in sounds for sounds in told) == 40 - (LIMIT - 1)
     assert not any("pension_balance_is" in sounds for sounds in told)
 

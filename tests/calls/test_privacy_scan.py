@@ -138,27 +138,28 @@ async def place_calls(caller: Caller, citizens: list[DemoCitizen]) -> None:
     reporter, unverified, locked = normal[0], normal[1], normal[2]
     pw = {c.id_number: c.initial_password for c in citizens}
 
-    heard = await caller.call("12333", ["-", "1", keyed(first), pw[first.id_number] + "#", "1"])
+    heard = await caller.call("12333", ["1", keyed(first), pw[first.id_number] + "#", "1"])
     assert "pension_balance_is" in heard
     short = [second.id_number[:17] + "#", second.id_number[:16] + "#"]  # one and two short
     wrong_then_right = [WRONG_PASSWORDS[0] + "#", pw[second.id_number] + "#"]
     heard = await caller.call("12333", ["7", "1", *short, keyed(second), *wrong_then_right, "2"])
     assert heard.count("id_error_length") == 2 and "medical_balance_is" in heard
-    entries = ["-", "1", keyed(locked), *(p + "#" for p in WRONG_PASSWORDS[1:]), "0"]
+    entries = ["1", keyed(locked), *(p + "#" for p in WRONG_PASSWORDS[1:]), "0"]
     assert "account_locked" in await caller.call("12333", entries)
-    entries = ["-", "1", keyed(reporter), pw[reporter.id_number] + "#", "1", "1", "4", "-"]
+    entries = ["1", keyed(reporter), pw[reporter.id_number] + "#", "1", "1", "4", "-"]
     assert "statement_saved" in await caller.call("96102", entries)
-    entries = ["-", "1", keyed(unverified), "*", "6", "-"]
+    entries = ["1", keyed(unverified), "*", "6", "-"]
     assert "unverified_recorded" in await caller.call("96102", entries)
-    entries = ["-", "1", keyed(first, extra="12")]  # two characters too many
-    assert "id_error_length" in await caller.call("12333", entries, hang_up_when_done=True)
+    # two characters too many: keyed ahead into the password, which they are too short for
+    entries = ["1", keyed(first, extra="12")]
+    assert "password_format" in await caller.call("12333", entries, hang_up_when_done=True)
     for hang_up_after in range(8, 40, 3):  # cut off at each point of keying the ID and password
-        entries = ["-", "1", keyed(second), pw[second.id_number] + "#", "1"]
+        entries = ["1", keyed(second), pw[second.id_number] + "#", "1"]
         await caller.call("12333", entries, hangup_after=hang_up_after)
     old = pw[first.id_number] + "#"
-    entries = ["-", "1", keyed(first), old, "4", old, NEW_PASSWORD + "#", NEW_PASSWORD + "#"]
+    entries = ["1", keyed(first), old, "4", old, NEW_PASSWORD + "#", NEW_PASSWORD + "#"]
     assert "password_changed" in await caller.call("12333", entries, hang_up_when_done=True)
-    heard = await caller.call("12333", ["-", "4", "5", "13912345678#"])
+    heard = await caller.call("12333", ["4", "5", "13912345678#"])
     assert "message_thanks" in heard
 
 

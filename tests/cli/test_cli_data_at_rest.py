@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STATEMENT = "-,1,420102197305080012#,*,4,3"  # 96102: a loss statement of 3 s, no password
+STATEMENT = "1,420102197305080012#,*,4,3"  # 96102: a loss statement of 3 s, no password
 
 
 def hotline(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -76,14 +76,14 @@ def test_prune_dry_run_then_prune(tmp_path: Path) -> None:
     data = tmp_path / "var"
     assert hotline(data, "db", "seed", "--citizens", "3").returncode == 0
     assert hotline(data, "simulate", "96102", "--keys", STATEMENT).returncode == 0
-    assert hotline(data, "simulate", "12333", "--keys", "-,9").returncode == 0
+    assert hotline(data, "simulate", "12333", "--keys", "9").returncode == 0
     (recording,) = data.glob("recordings/statement/*.wav")
     _age(data / "hotline.db")
 
     dry = hotline(data, "db", "prune", "--dry-run")
 
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.startswith("would delete 1 recordings and the paths of 2 calls (")
+    assert dry.stdout.startswith("would delete 1 recordings, the paths of 2 calls (")
     assert "(dry run: nothing deleted)" in dry.stdout and "recordings: 1" in dry.stdout
     assert recording.exists() and _audit_actors(data / "hotline.db") == []
 
@@ -99,4 +99,4 @@ def test_prune_dry_run_then_prune(tmp_path: Path) -> None:
         ("delete_call_path", "operator:alice"),
     ]
     again = hotline(data, "db", "prune")
-    assert again.stdout.startswith("deleted 0 recordings and the paths of 0 calls (0 steps)")
+    assert again.stdout.startswith("deleted 0 recordings, the paths of 0 calls (0 steps)")

@@ -12,7 +12,10 @@ from ivr.domain.clock import BEIJING
 from ivr.domain.retention import Fate, Hold, RetentionPolicy
 
 POLICY = RetentionPolicy(
-    recordings=timedelta(days=180), call_paths=timedelta(days=730), prune_hour=3
+    recordings=timedelta(days=180),
+    call_paths=timedelta(days=730),
+    prune_hour=3,
+    language_memory=timedelta(days=365),
 )
 MADE = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
 NOW = datetime(2025, 4, 1, 2, 0, tzinfo=UTC)
@@ -70,19 +73,26 @@ def test_the_policy_comes_from_the_settings(tmp_path: Path) -> None:
             "HOTLINE_RECORDING_RETENTION_DAYS": "30",
             "HOTLINE_CALL_PATH_RETENTION_DAYS": "0",
             "HOTLINE_PRUNE_HOUR": "4",
+            "HOTLINE_LANGUAGE_MEMORY_DAYS": "0",
         },
         data_dir=tmp_path,
     )
     policy = RetentionPolicy.from_settings(settings)
     assert policy == RetentionPolicy(recordings=timedelta(days=30), call_paths=None, prune_hour=4)
+    assert not policy.remembers_languages and policy.languages_used_before(NOW) == NOW
     defaults = RetentionPolicy.from_settings(Settings.load(env={}, data_dir=tmp_path))
-    assert defaults == POLICY  # 180 days, 2 years, 03:00
+    assert defaults == POLICY  # 180 days, 2 years, 03:00, languages a year
+    assert defaults.languages_used_before(NOW) == NOW - timedelta(days=365)
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HOTLINE_RECORDING_RETENTION_DAYS", "-1"), ("HOTLINE_PRUNE_HOUR", "24")],
+    [
+        ("HOTLINE_RECORDING_RETENTION_DAYS", "-1"),
+        ("HOTLINE_PRUNE_HOUR", "24"),
+        ("HOTLINE_LANGUAGE_MEMORY_DAYS", "-1"),
+    ],
 )
 def test_a_bad_setting_is_refused(tmp_path: Path, name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=r"retention_days|prune_hour"):
+    with pytest.raises(ValueError, match=r"retention_days|prune_hour|language_memory_days"):
         RetentionPolicy.from_settings(Settings.load(env={name: value}, data_dir=tmp_path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -13,7 +14,8 @@ from ivr.engine.runner import CheckResult, Engine, FlowError, Leave, Reject
 
 
 class FakePort:
-    """Keys arrive as events: a str is a key, None a time-out; barge-in only when asked."""
+    """Keys arrive as events: a str is a key, None a time-out. ``barge``: the keys pressed
+    during each prompt played, in turn ("" for none)."""
 
     def __init__(self, keys: Sequence[str | None], barge: Sequence[str] = ()) -> None:
         self.keys = list(keys)
@@ -27,13 +29,12 @@ class FakePort:
     async def set_language(self, language: str) -> None:
         self.language = language
 
-    async def play(
-        self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False
-    ) -> str | None:
+    async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
         self.played.append(list(sounds))
-        if self.barge and interrupt and self.barge[0] in interrupt:
-            return self._key(self.barge.pop(0), sensitive)
-        return None
+        pressed = self.barge.pop(0) if self.barge else ""
+        for key in pressed:
+            self._key(key, sensitive)
+        return pressed
 
     async def wait_digit(
         self, seconds: float, *, first: bool, sensitive: bool = False
@@ -79,7 +80,7 @@ MENU = Flow(
     {
         "menu": Menu(
             ("menu_prompt",),
-            {"1": "one", "9": "menu"},
+            {"1": "one"},
             reprompt=("menu_short",),
             on_fail="failed",
             timeout=4.0,
@@ -108,7 +109,7 @@ async def test_menu_counts_no_match_separately_from_no_input() -> None:
     port = FakePort(["5", None, "6"])  # no_match=1 allows one reprompt after a wrong key
     end = await engine_for(MENU).run("m", port, CallContext(hotline="m"))
     assert end.outcome == "failed"
-    assert port.played[-1] == ["bye"]
+    assert port.played[-2:] == [["invalid_key"], ["bye"]]  # the last failure says what was wrong
     port = FakePort([None, None, "1"])  # two silences are still within no_input=2
     end = await engine_for(MENU).run("m", port, CallContext(hotline="m"))
     assert end.outcome == "chose_one"
@@ -124,6 +125,58 @@ async def test_menu_repeat_key_and_path_logged() -> None:
         ("m:menu", "input", "1"),
     ]
     assert port.played == [["menu_prompt"], ["menu_prompt"]]  # a fresh visit, not a reprompt
+
+
+async def test_the_repeat_key_says_again_what_was_read_back_before_the_menu() -> None:
+    flow = Flow(
+        "r",
+        "repeat test",
+        "answer",
+        {
+            "answer": Say(("balance_is",), next="menu", serves=True),
+            "menu": Menu(("menu_prompt",), {"1": "one"}, on_fail="failed"),
+            "one": End("chose_one"),
+            "failed": End("failed"),
+        },
+    )
+    port = FakePort(["9", "9", "1"])
+    end = await engine_for(flow).run("r", port, CallContext(hotline="r"))
+    assert end.outcome == "chose_one"
+    assert port.played == [["balance_is"], ["menu_prompt"]] * 3
+
+
+async def test_keys_typed_ahead_during_prompts_reach_the_inputs_that_follow() -> None:
+    flow = Flow(
+        "t",
+        "type-ahead test",
+        "hello",
+        {
+            "hello": Say(("hello",), next="menu"),
+            "menu": Menu(("menu_prompt",), {"1": "ask"}, on_fail="failed"),
+            "ask": Collect(
+                ("enter",), store_as="number", next="answer", on_fail="failed", max_digits=4
+            ),
+            "answer": Say(("answer",), next="again"),
+            "again": Menu(("menu_prompt",), {"2": "two"}, on_fail="failed"),
+            "two": End("two"),
+            "failed": End("failed"),
+        },
+    )
+    port = FakePort([], barge=["142#2"])  # all keyed during the first prompt
+    ctx = CallContext(hotline="t")
+    end = await engine_for(flow).run("t", port, ctx)
+    assert end.outcome == "two" and ctx.vars["number"] == "42"
+    # the prompts the keys answered are not played; the answer is, in full
+    assert port.played == [["hello"], ["answer"]] and port.waits == []
+
+
+async def test_keys_typed_ahead_are_dropped_after_a_failure() -> None:
+    port = FakePort(["1"], barge=["5" + "1"])  # 5 is wrong: the 1 keyed after it is dropped
+    ctx = CallContext(hotline="m")
+    end = await engine_for(MENU).run("m", port, ctx)
+    assert end.outcome == "chose_one"
+    assert port.played == [["menu_prompt"], ["invalid_key", "menu_short"]]
+    assert port.waits == [(4.0, True)]  # the caller had to key 1 again
 
 
 async def test_menu_barge_in_skips_rest_of_prompt() -> None:
@@ -184,15 +237,21 @@ async def test_collect_terminator_and_max_digits() -> None:
     assert port.waits[-1] == (1.5, False)  # a short wait for a trailing terminator
 
 
-async def test_terminator_after_full_entry_is_swallowed_and_extra_digit_rejected() -> None:
+async def test_terminator_after_full_entry_is_swallowed_and_extra_digit_kept() -> None:
     port = FakePort(["1", "2", "3", "4", "#"])
     ctx = CallContext(hotline="c")
     assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
     assert ctx.vars["number"] == "1234"
-    port = FakePort(["1", "2", "3", "4", "5", "2", "2", "#"])
+    twice = collect_flow()
+    twice = Flow(
+        "c", "two entries", "ask", {**twice.nodes, "ask": replace(twice.nodes["ask"], next="ask2"),
+                                    "ask2": replace(twice.nodes["ask"], store_as="second")},
+    )  # fmt: skip
+    port = FakePort(["1", "2", "3", "4", "6", "2", "#"])
     ctx = CallContext(hotline="c")
-    assert (await engine_for(collect_flow()).run("c", port, ctx)).outcome == "done"
-    assert ctx.vars["number"] == "22" and port.played[1] == ["invalid_entry", "enter"]
+    assert (await engine_for(twice).run("c", port, ctx)).outcome == "done"
+    # the 6 after a full entry is the next input's first key (VoiceXML's type-ahead)
+    assert ctx.vars["number"] == "1234" and ctx.vars["second"] == "62"
 
 
 async def test_collect_check_rejects_with_targeted_prompt_then_fails() -> None:
@@ -200,6 +259,7 @@ async def test_collect_check_rejects_with_targeted_prompt_then_fails() -> None:
     end = await engine_for(collect_flow()).run("c", port, CallContext(hotline="c"))
     assert end.outcome == "failed"
     assert port.played[1] == ["odd_number", "enter"]
+    assert port.played[2] == ["odd_number"]  # the last failure, too, says what was wrong
 
 
 async def test_collect_too_short_is_a_no_match_and_lone_terminator_no_input() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import math
 import wave
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from ivr.config import Settings
+from ivr.prompts import RECORDED_DIR, BuildReport, build_prompts
+from ivr.speech.catalog import CATALOG_DIR, Catalog
 
 SMALL_CATALOG = """\
 welcome:
@@ -112,3 +115,20 @@ def small_catalog_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "var")
+
+
+FullBuild = tuple[Settings, Catalog, BuildReport]
+
+
+def build_catalog(settings: Settings, catalog: Catalog) -> BuildReport:
+    return asyncio.run(build_prompts(settings, catalog, engine="espeak", recorded_dir=RECORDED_DIR))
+
+
+@pytest.fixture(scope="session")
+def full_build(tmp_path_factory: pytest.TempPathFactory) -> FullBuild:
+    """The whole real catalog, built offline once a session (the slowest fixture)."""
+    catalog = Catalog.load(CATALOG_DIR)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("full-catalog"))
+    report = build_catalog(settings, catalog)
+    print(f"\n{report.summary()}")  # shown with -s: the timing of a full offline build
+    return settings, catalog, report

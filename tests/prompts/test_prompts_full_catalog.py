@@ -6,36 +6,22 @@ below reads that one build. Run it alone with ``pytest -m full_catalog``.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ivr.config import Settings
-from ivr.prompts import RECORDED_DIR, BuildReport, Processing, build_prompts, built_sound_path
-from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+from ivr.prompts import Processing, built_sound_path
+from ivr.speech.catalog import LANGUAGES
 from ivr.speech.readback import SILENCES
+from tests.prompts.conftest import FullBuild, build_catalog
 
 pytestmark = pytest.mark.full_catalog
 
-FullBuild = tuple[Settings, Catalog, BuildReport]
 # Policy explanations run past half a minute with espeak-ng's pace; longer means a runaway text.
 MAX_SECONDS = 60
 TARGET_DBFS = Processing().target_dbfs
-
-
-def _build(settings: Settings, catalog: Catalog) -> BuildReport:
-    return asyncio.run(build_prompts(settings, catalog, engine="espeak", recorded_dir=RECORDED_DIR))
-
-
-@pytest.fixture(scope="session")
-def full_build(tmp_path_factory: pytest.TempPathFactory) -> FullBuild:
-    catalog = Catalog.load(CATALOG_DIR)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("full-catalog"))
-    report = _build(settings, catalog)
-    print(f"\n{report.summary()}")  # shown with -s: the timing of a full offline build
-    return settings, catalog, report
 
 
 def test_the_whole_catalog_builds_offline(full_build: FullBuild) -> None:
@@ -81,5 +67,5 @@ def _check_prompt(settings: Settings, lang: str, key: str, sound: Any) -> list[s
 
 def test_a_second_build_has_nothing_to_do(full_build: FullBuild) -> None:
     settings, catalog, _ = full_build
-    again = _build(settings, catalog)
+    again = build_catalog(settings, catalog)
     assert {r.status for r in again.results} == {"unchanged"}

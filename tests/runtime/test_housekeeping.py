@@ -78,7 +78,7 @@ async def test_a_failed_prune_is_logged_and_tried_again_the_next_day(
             await job.close()
     assert len(store.calls) == 2
     assert "the daily prune failed" in caplog.text
-    assert "deleted 2 recordings and the paths of 1 calls (7 steps)" in caplog.text
+    assert "deleted 2 recordings, the paths of 1 calls (7 steps)" in caplog.text
 
 
 async def test_close_stops_the_job_while_it_waits() -> None:

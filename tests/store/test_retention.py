@@ -16,9 +16,23 @@ from sqlalchemy import func, select, update
 
 from ivr.config import Settings
 from ivr.store.database import Database, open_database
-from ivr.store.models import AuditLogEntry, Call, CallStep, Recording, RecordingAudio, VoiceMessage
+from ivr.store.models import (
+    AuditLogEntry,
+    Call,
+    CallerLanguage,
+    CallStep,
+    Recording,
+    RecordingAudio,
+    VoiceMessage,
+)
 from ivr.store.records import Records
-from ivr.store.retention import DELETE_CALL_PATH, DELETE_RECORDING, PruneReport, Retention
+from ivr.store.retention import (
+    DELETE_CALL_PATH,
+    DELETE_RECORDING,
+    FORGET_LANGUAGES,
+    PruneReport,
+    Retention,
+)
 from ivr.store.views import StepRecord
 from tests.store.support import NOW, add_person
 
@@ -384,3 +398,36 @@ async def test_a_path_leaving_the_data_folder_is_not_followed(
     assert report.recordings == (climbing, absolute)
     assert outside.exists()
     assert caplog.text.count("leaves the data folder") == 2
+
+
+async def test_language_choices_unused_for_the_memory_period_are_forgotten(
+    records: Records, db: Database, tmp_path: Path, database_url: str
+) -> None:
+    old, greeted, recent = "a" * 64, "b" * 64, "c" * 64
+    await records.remember_language(old, "en", now=NOW - timedelta(days=400))
+    await records.remember_language(greeted, "es", now=NOW - timedelta(days=400))
+    await records.language_used(greeted, now=NOW - timedelta(days=10))  # greeted in it lately
+    await records.remember_language(recent, "en", now=NOW - timedelta(days=10))
+    retention = Retention(db, settings_for(tmp_path, database_url))
+
+    assert (await retention.due(NOW)).languages == 1
+    assert (await retention.prune(NOW, actor=OPERATOR, batch=1)).languages == 1
+
+    async with db.read() as session:
+        kept = dict(
+            (await session.execute(select(CallerLanguage.number_hash, CallerLanguage.language)))
+            .tuples()
+            .all()
+        )
+        entry = await session.scalar(
+            select(AuditLogEntry).where(AuditLogEntry.action == FORGET_LANGUAGES)
+        )
+    assert kept == {greeted: "es", recent: "en"}
+    assert entry is not None and entry.actor == OPERATOR
+    assert entry.detail == "1 callers' language choices, unused for 365 days"
+    assert await records.remembered_language(old, since=NOW - timedelta(days=365)) is None
+    # Choices no longer remembered at all: the next prune forgets every one.
+    forgetful = Settings.load(
+        env={"HOTLINE_LANGUAGE_MEMORY_DAYS": "0"}, data_dir=tmp_path / "var", db_url=database_url
+    )
+    assert (await Retention(db, forgetful).prune(NOW)).languages == 2

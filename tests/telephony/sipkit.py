@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape
 
 from ivr.config import Settings
 from ivr.engine.context import CallContext
-from ivr.engine.model import Prompts
+from ivr.engine.model import Once, Prompts
 from ivr.engine.speak import expand
 from ivr.prompts.build import built_sound_path
 from tests.paths import REPO_ROOT
@@ -149,6 +149,8 @@ class PromptClock:
         for part in parts:
             if isinstance(part, str):
                 total += self.seconds(part)
+            elif isinstance(part, Once):  # at most: said, the first time in a call
+                total += self.seconds(part.key)
             else:
                 total += max(self.says((part,), **{part.var: v}) for v in candidates[part.var])
         return total

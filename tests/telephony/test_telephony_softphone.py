@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
 TESTER = "6001"
 ANSWER_S = 1.0  # from the 200 OK to the greeting: Answer() waits 0.5 s, then the AGI connection
 AFTER_S = 2.0  # how long the phone stays on after the greeting
-ENGLISH = "7"  # the greeting menu's key for English
+ENGLISH = "7"  # the main menu's key for English (offered by the greeting)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -70,7 +70,8 @@ async def test_softphone_hears_the_12333_greeting(line: Line, prompts: PromptClo
 
 
 async def test_softphone_keys_reach_the_flow(line: Line, prompts: PromptClock) -> None:
-    """7 after the greeting, while the offers of English and Spanish play: the call is English."""
+    """7 after the greeting, while the offers of English and Spanish play: the key stops them and
+    goes to the main menu, where it chooses English."""
     greeting_ends = ANSWER_S + prompts.seconds("greeting_12333")
     phone = phone_of_tester(line)
     await phone.start()
@@ -80,4 +81,4 @@ async def test_softphone_keys_reach_the_flow(line: Line, prompts: PromptClock) -
     described = await line.describe()
     assert row.language == "en", described
     inputs = [(s.node, s.key) for s in await line.steps(row.id) if s.kind == "input"]
-    assert ("language:greeting", ENGLISH) in inputs, described
+    assert ("12333:main", ENGLISH) in inputs, described

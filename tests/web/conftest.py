@@ -28,16 +28,16 @@ async def env(database_url: str, tmp_path: Path, catalog: Catalog) -> AsyncItera
     env = await open_env(database_url, tmp_path, catalog)
     try:
         first = env.citizen(0)
-        await simulate(env, "12333", ["-", "1", keyed(first), first.initial_password + "#", "1"])
+        await simulate(env, "12333", ["1", keyed(first), first.initial_password + "#", "1"])
         normal = [c for c in env.citizens[1:] if c.card_status is CardStatus.NORMAL]
         reporter, unverified = normal[0], normal[1]
         await simulate(
             env,
             "96102",
-            ["-", "1", keyed(reporter), reporter.initial_password + "#", "1", "1", "3", "-"],
+            ["1", keyed(reporter), reporter.initial_password + "#", "1", "1", "3", "-"],
         )
-        await simulate(env, "96102", ["-", "1", keyed(unverified), "*", "4", "-"])
-        await simulate(env, "12333", ["-", "0"], caller="02088886666")
+        await simulate(env, "96102", ["1", keyed(unverified), "*", "4", "-"])
+        await simulate(env, "12333", ["0"], caller="02088886666")
         await simulate(env, "12333", ["-"])  # hangs up at the main menu
         yield env
     finally:
@@ -51,11 +51,11 @@ async def served(
     env = await open_env(sqlite_url, tmp_path, catalog)
     reporter = next(c for c in env.citizens[1:] if c.card_status is CardStatus.NORMAL)
     await simulate(
-        env, "96102", ["-", "1", keyed(reporter), reporter.initial_password + "#", "1", "1", "4"]
+        env, "96102", ["1", keyed(reporter), reporter.initial_password + "#", "1", "1", "4"]
     )
-    await simulate(env, "12333", ["-", "0"])
+    await simulate(env, "12333", ["0"])
     await simulate(env, "12333", ["-"])  # hangs up at the main menu
-    await simulate(env, "96102", ["-", "1"])  # hangs up when asked for the ID number
+    await simulate(env, "96102", ["1"])  # hangs up when asked for the ID number
     core = env.hotline
     server = await start_web(
         env.settings, core.database, core.board, core.calendar, host="127.0.0.1", port=0

@@ -176,7 +176,7 @@ async def test_prompts_page_plays_built_sounds_only(client: Client, env: Env) ->
     assert await login(client, "sup") == 303
     html = await (await client.get("/prompts")).text()
     assert 'src="/prompts/audio/zh/greeting_12333.wav"' in html
-    assert "欢迎致电一二三三三" in html and "For English, press seven." in html
+    assert "欢迎致电一二三三三" in html and "English, press seven." in html
     sound = await client.get("/prompts/audio/zh/greeting_12333.wav")
     assert sound.status == 200 and (await sound.read())[:4] == b"RIFF"
     assert (await client.get("/prompts/audio/en/greeting_12333.wav")).status == 404  # not built
