@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
-from ivr.cluster.launch import layout_of
+from ivr.cluster.launch import CLUSTER_FOLDER, layout_of
 from ivr.cluster.postgres import LocalPostgres
 from ivr.cluster.proxy import PROBE_SECONDS
 from ivr.cluster.topology import PG_PORT, ClusterLayout
@@ -93,11 +94,11 @@ async def running_cluster(
     """The cluster in ``folder`` (a data folder): started and stopped here, or (``start``
     False) one already up."""
     env = cluster_env(folder)
-    if start:
-        await hotline(
-            env, "cluster", "up", "--nodes", str(nodes), "--network", network, within=UP_SECONDS
-        )
     try:
+        if start:  # brought down below even if it fails half-way
+            await hotline(
+                env, "cluster", "up", "--nodes", str(nodes), "--network", network, within=UP_SECONDS
+            )
         settings = Settings.load(env=env)
         layout = layout_of(settings)
         key = (layout.folder / "id-hash.key").read_text().strip()
@@ -117,3 +118,7 @@ async def running_cluster(
     finally:
         if start:
             await hotline(env, "cluster", "down", within=180)
+            # The server's files live outside the data folder when run as root (see
+            # ivr.cluster.postgres): a throwaway cluster leaves nothing behind.
+            server = LocalPostgres(folder / CLUSTER_FOLDER, "127.0.0.1", PG_PORT).folder
+            await asyncio.to_thread(shutil.rmtree, server, True)

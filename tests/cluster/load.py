@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +24,7 @@ from sqlalchemy import select
 from ivr.domain.cards import CardStatus
 from ivr.domain.idnumber import id_hash
 from ivr.engine.model import End, Say
+from ivr.flows.card_services import CARD_SERVICES
 from ivr.flows.hotline12333 import HOTLINE_12333
 from ivr.store import models
 from ivr.store.seed import DemoCitizen
@@ -36,7 +37,6 @@ TESTER = "6001"
 REPORTS = sipkit.OUTPUT.parent / "cluster"
 TALK_S = 5.0  # on the line with the agent
 ARRIVAL = timedelta(seconds=5)  # from sipp's start to the flow's record, at most
-REPORT_TOLD_S = 75.0  # after "no statement": the reference read twice, the next steps
 
 
 @dataclass
@@ -87,17 +87,23 @@ class Wave:
         return await self._call("12333", citizen, steps, HangUp(talk))
 
     async def loss_report(self, citizen: DemoCitizen) -> Placed:
+        """A provisional report; the caller hangs up once the reference and the next steps,
+        read back at once, are heard (a caller whose call was cut meanwhile waits as long)."""
         assert citizen.card_status is CardStatus.NORMAL
+        prompts = self.cluster.prompts
+        today = date.today()
+        told = prompts.says_at_most(  # the longest it can be: six random digits, the lapse date
+            node(CARD_SERVICES, "loss_reference", Say).prompts,
+            reference=[today.strftime("%y%m%d") + d * 6 for d in "0123456789"],
+            lapses_on=[today + timedelta(days=n) for n in range(60)],
+        )
         steps: list[Step] = [
-            Key("1", greeting(self.cluster.prompts, "96102") + LEAD, "card menu: report a loss"),
+            Key("1", greeting(prompts, "96102") + LEAD, "card menu: report a loss"),
             Key(keyed_id(citizen), LEAD, "during enter_id"),
             Key(citizen.initial_password + "#", LEAD, "during enter_password_or_statement"),
             Key("1", LEAD, "confirm the card"),
-            Key("2", LEAD, "no statement"),
         ]
-        # The reference and what to do next take about a minute; a caller whose call was cut
-        # meanwhile waits in the agents' queue: either way the caller hangs up then.
-        return await self._call("96102", citizen, steps, HangUp(REPORT_TOLD_S))
+        return await self._call("96102", citizen, steps, HangUp(told + LEAD))
 
     async def _call(
         self, number: str, citizen: DemoCitizen, steps: list[Step], end: HangUp
