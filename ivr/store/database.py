@@ -132,9 +132,16 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reading; whatever it did is rolled back when it closes."""
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reading; whatever it did is rolled back when it closes.
+
+        ``snapshot``: every statement sees the database as the first did (figures read in
+        several queries add up). SQLite's read transactions always do; PostgreSQL's need
+        ``REPEATABLE READ``.
+        """
         async with self._read_sessions() as session:
+            if snapshot and not self.is_sqlite:
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
     async def ping(self) -> bool:
