@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_ANALYSIS_LIMIT = 2000  # rows sampled per index by ANALYZE
 _WRITE_OPTION = "hotline_write"
 
 
@@ -143,6 +144,16 @@ class Database:
             if snapshot and not self.is_sqlite:
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
+
+    async def analyze(self) -> None:
+        """Refresh the statistics the query planner chooses indexes by (after a bulk load, and
+        daily: SQLite has no automatic ANALYZE). On SQLite each index is sampled, not read whole
+        (``analysis_limit``), so a database of millions of calls takes a moment, not minutes."""
+        async with self.write() as session:
+            connection = await session.connection()
+            if self.is_sqlite:
+                await connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+            await connection.exec_driver_sql("ANALYZE")
 
     async def ping(self) -> bool:
         """Whether the database answers now (a readiness check; never raises)."""
