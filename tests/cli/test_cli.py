@@ -69,14 +69,14 @@ def test_seed_a_month_of_calls_then_the_call_log_shows_them(tmp_path: Path) -> N
     assert all(c["path"] for c in calls)
 
 
-def test_the_call_log_starts_without_loading_the_console_the_stack_or_the_prompt_builder(
+def test_the_call_log_starts_without_loading_the_console_the_stack_or_the_calendar(
     tmp_path: Path,
 ) -> None:
     probe = (
         "import sys\n"
         "from ivr.cli.main import main\n"
         "code = main(['calls', '--last', '1'])\n"
-        "heavy = ('aiohttp', 'pypinyin', 'ivr.stack', 'ivr.web', 'ivr.prompts', 'ivr.ami')\n"
+        "heavy = ('aiohttp', 'pypinyin', 'yaml', 'holidays', 'ivr.stack', 'ivr.web', 'ivr.ami')\n"
         "print(code, sorted(m for m in sys.modules if m.split('.')[0] in heavy"
         " or m.startswith(heavy)))\n"
     )
