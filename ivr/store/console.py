@@ -35,7 +35,7 @@ from ivr.store.models import (
 )
 from ivr.store.reports import card_view
 from ivr.store.retention import recording_holds
-from ivr.store.rollups import hour_of, hour_start
+from ivr.store.rollups import hour_of, hour_start, in_progress
 from ivr.store.runs import live_runs
 from ivr.store.views import CallSummary, CardView, ReportEventView
 
@@ -119,7 +119,7 @@ class ConsoleRecords(RecordsBase):
         """(total matching, one page newest first); the calls come without their steps."""
         selection = _filtered(select(Call), query, self.db.is_sqlite)
         async with self.db.read(snapshot=True) as session:
-            total = await _total(session, query, selection)
+            total = await _total(session, query, selection, sqlite=self.db.is_sqlite)
             calls = await session.scalars(
                 selection.order_by(Call.started_at.desc(), Call.id.desc())
                 .limit(limit)
@@ -319,7 +319,9 @@ def _starts_with(
     return at_least(prefix), below(after)
 
 
-async def _total(session: AsyncSession, query: CallQuery, selection: Select[Call]) -> int:
+async def _total(
+    session: AsyncSession, query: CallQuery, selection: Select[Call], *, sqlite: bool
+) -> int:
     """How many calls the query matches. Filtered by whole hours, hotline and outcome only, the
     rollups answer it (plus the calls in progress), without counting a month of rows."""
     if query.caller or query.id_hash or not (_whole_hour(query.start) and _whole_hour(query.end)):
@@ -336,8 +338,8 @@ async def _total(session: AsyncSession, query: CallQuery, selection: Select[Call
         finished = finished.where(CallHour.outcome == query.outcome)
     total = int(await session.scalar(finished) or 0)
     if not query.outcome:  # a call in progress has no outcome yet
-        running = selection.where(Call.ended_at.is_(None)).subquery()
-        total += int(await session.scalar(select(func.count()).select_from(running)) or 0)
+        running = in_progress(query.start, query.end, query.hotline, sqlite=sqlite)
+        total += int(await session.scalar(select(func.count()).where(*running)) or 0)
     return total
 
 

@@ -28,7 +28,7 @@ from ivr.domain.clock import day_bounds, local
 from ivr.domain.outcomes import DROP_OFFS, Outcome
 from ivr.store.base import RecordsBase
 from ivr.store.models import Call, CallHour, CallNodeDay
-from ivr.store.rollups import hour_of, hour_start
+from ivr.store.rollups import hour_of, hour_start, in_progress
 
 __all__ = ["CallStats", "HotlineFigures", "Statistics"]
 
@@ -78,11 +78,10 @@ class Statistics(RecordsBase):
         assert start is not None and end is not None
         hours = [CallHour.hour >= hour_of(start), CallHour.hour < hour_of(end)]
         days = [CallNodeDay.day >= first, CallNodeDay.day <= last]
-        running = [Call.ended_at.is_(None), Call.started_at >= start, Call.started_at < end]
+        running = in_progress(start, end, hotline, sqlite=self.db.is_sqlite)
         if hotline:
             hours.append(CallHour.hotline == hotline)
             days.append(CallNodeDay.hotline == hotline)
-            running.append(Call.hotline == hotline)
         async with self.db.read(snapshot=True) as session:
             by_hour = (
                 await session.execute(
@@ -111,7 +110,7 @@ class Statistics(RecordsBase):
                     .group_by(CallNodeDay.node, CallNodeDay.outcome)
                 )
             ).all()
-            in_progress = (
+            open_calls = (
                 await session.execute(select(Call.hotline, Call.started_at).where(*running))
             ).all()
         per_hour: dict[str, list[int]] = {}
@@ -128,7 +127,7 @@ class Statistics(RecordsBase):
         lines: dict[str, _Line] = defaultdict(_Line)
         for hour, line, calls in by_hour:
             count(line, hour_start(hour), calls)
-        for line, started in in_progress:
+        for line, started in open_calls:
             count(line, started, 1)
             lines[line].started += 1
         outcomes: dict[str, dict[str, int]] = defaultdict(dict)

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
+
+from ivr.domain.clock import day_bounds
 from ivr.store.bulk import NewCall, add_calls
-from ivr.store.database import Database
+from ivr.store.database import Database, open_database, upgrade_database
+from ivr.store.models import Call
 from ivr.store.records import Records
+from ivr.store.rollups import in_progress
 from ivr.store.stats import Statistics
 from ivr.traffic.month import Traffic, identities, random_ids, write_traffic
 from tests.store.direct_stats import count_calls, direct_stats, stored_rollups, tallied_rollups
@@ -62,3 +67,28 @@ async def test_a_bulk_call_reads_back_as_written_and_the_next_call_gets_a_new_id
         "12333", "13800000000", "u-new", "PJSIP/x", "zh", datetime(2026, 3, 10, tzinfo=UTC)
     )
     assert fresh not in ids
+
+
+async def test_after_a_bulk_load_sqlite_finds_the_calls_in_progress_by_their_own_index(
+    sqlite_url: str,
+) -> None:
+    """The calls in progress (what the statistics and the call log's count add to the rollups)
+    are read by their partial index, with or without a hotline, not by scanning a month of
+    calls (ANALYZE leaves an empty index without statistics; an index on the hotline tempts)."""
+    await upgrade_database(sqlite_url)
+    db = await open_database(sqlite_url)
+    try:
+        await write_traffic(db, _traffic(3000))
+        start, end = day_bounds(FIRST, LAST)
+        plans = []
+        async with db.read() as session:
+            connection = await session.connection()
+            for hotline in (None, "12333"):
+                running = in_progress(start, end, hotline, sqlite=True)
+                query = select(Call.hotline, Call.started_at).where(*running)
+                sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+                rows = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")).all()
+                plans.append(" ".join(str(row[-1]) for row in rows))
+    finally:
+        await db.close()
+    assert all("USING INDEX ix_calls_open" in plan for plan in plans), plans

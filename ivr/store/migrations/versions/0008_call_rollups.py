@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from ivr.store.database import SQLITE_ANALYZE
+
 revision: str = "0008"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -93,9 +95,8 @@ def upgrade() -> None:
         postgresql_ops={"caller_id": "varchar_pattern_ops"},
     )
     op.create_index("ix_loss_reports_call_id", "loss_reports", ["call_id"])
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA analysis_limit=2000")  # sampled: a moment even for millions of calls
-    op.execute("ANALYZE")
+    for statement in SQLITE_ANALYZE if op.get_bind().dialect.name == "sqlite" else ("ANALYZE",):
+        op.execute(statement)
 
 
 def downgrade() -> None:
