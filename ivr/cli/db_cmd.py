@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ivr.config import Settings
+from ivr.domain.clock import local_today
 from ivr.domain.workdays import open_calendar
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.retention import PruneReport, Retention
@@ -103,7 +104,7 @@ async def _seed(settings: Settings, citizens: int, seed: int) -> list[Any]:
 
 async def _seed_calls(settings: Settings, calls: int, days: int, seed: int) -> int:
     """A month (``days``) of calls up to yesterday, local time, with their paths and rollups."""
-    today = date.today()
+    today = local_today()
     calendar = await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, today)
     people = identities(
         settings.hash_key(), random_ids(seed, max(10, calls // CALLERS_PER_IDENTITY))
