@@ -8,7 +8,7 @@
 - ``ANALYZE``, so that the planners know the sizes of the tables they choose between.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-16
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from ivr.store.database import SQLITE_ANALYZE
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
