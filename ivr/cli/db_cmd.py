@@ -1,5 +1,6 @@
-"""``hotline db upgrade|seed|prune``: schema migrations, deterministic demo data, and the retention
-policy applied by hand (the running hotline applies it daily)."""
+"""``hotline db upgrade|seed|prune``: schema migrations, deterministic demo data (``--calls N``: a
+realistic month of calls besides, for volume tests), and the retention policy applied by hand (the
+running hotline applies it daily)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ import argparse
 import asyncio
 import getpass
 import os
-from datetime import date
+import sys
+from datetime import date, timedelta
 from typing import Any
 
 from ivr.config import Settings
+from ivr.domain.clock import local_today
 from ivr.domain.workdays import open_calendar
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.retention import PruneReport, Retention
 from ivr.store.seed import seed_demo
 from ivr.store.types import utcnow
+from ivr.traffic.month import Traffic, identities, random_ids, write_traffic
+
+CALLERS_PER_IDENTITY = 20  # calls per identified person, on average, over the seeded days
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,6 +33,15 @@ def add_parser(subparsers: Any) -> None:
     seed.add_argument("--citizens", type=int, default=50, help="how many citizens (default 50)")
     seed.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     seed.add_argument("--show", type=int, default=5, help="how many test IDs to print")
+    seed.add_argument(
+        "--calls",
+        type=int,
+        default=0,
+        help="also write this many finished calls over the last --days days (default none)",
+    )
+    seed.add_argument(
+        "--days", type=int, default=30, help="the days the calls spread over, up to yesterday"
+    )
     seed.set_defaults(func=run_seed)
     prune = db_commands.add_parser(
         "prune",
@@ -51,6 +66,9 @@ def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_seed(args: argparse.Namespace, settings: Settings) -> int:
     settings.make_data_dir()
+    if args.calls < 0 or args.days < 1:
+        print("hotline: --calls must be 0 or more and --days 1 or more", file=sys.stderr)
+        return 2
     demo = asyncio.run(_seed(settings, args.citizens, args.seed))
     print(f"seeded {len(demo)} demo citizens (seed {args.seed}). Some to call with:")
     print(f"  {'ID number (key * for X)':<24} {'password':<9} {'card':<20} name")
@@ -59,6 +77,9 @@ def run_seed(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  {keyed:<24} {citizen.initial_password:<9} {citizen.card_status:<20} {citizen.name}"
         )
+    if args.calls:
+        written = asyncio.run(_seed_calls(settings, args.calls, args.days, args.seed))
+        print(f"wrote {written} calls over the {args.days} days up to yesterday")
     return 0
 
 
@@ -77,6 +98,35 @@ async def _seed(settings: Settings, citizens: int, seed: int) -> list[Any]:
             today=date.today(),
             calendar=calendar,
         )
+    finally:
+        await database.close()
+
+
+async def _seed_calls(settings: Settings, calls: int, days: int, seed: int) -> int:
+    """A month (``days``) of calls up to yesterday, local time, with their paths and rollups."""
+    today = local_today()
+    calendar = await asyncio.to_thread(open_calendar, settings.holiday_schedule_file, today)
+    people = identities(
+        settings.hash_key(), random_ids(seed, max(10, calls // CALLERS_PER_IDENTITY))
+    )
+    traffic = Traffic(
+        calls=calls,
+        first=today - timedelta(days=days),
+        last=today - timedelta(days=1),
+        seed=seed,
+        people=people,
+        calendar=calendar,
+    )
+    database = await open_database(settings.database_url)
+    try:
+        shown = [0]
+
+        def progress(written: int) -> None:  # about every tenth of the way
+            if written == calls or written - shown[0] >= calls / 10:
+                shown[0] = written
+                print(f"  {written} of {calls} calls written", file=sys.stderr)
+
+        return await write_traffic(database, traffic, progress=progress)
     finally:
         await database.close()
 

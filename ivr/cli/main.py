@@ -2,7 +2,10 @@
 
 Each sub-command lives in its own module exposing ``add_parser(subparsers)``; the parser it adds
 sets ``func`` to a callable taking the parsed arguments and the settings and returning an exit
-code. Registration is an explicit list, so a missing or duplicate command fails at start.
+code. Registration is an explicit list, so a missing or duplicate command fails at start. A
+command ``name`` lives in ``ivr.cli.<name>_cmd``: when the command line names one, only its
+module is imported (``hotline calls`` does not load the web console, the stack or the prompt
+builder), so a quick look starts quickly; ``--help`` and a mistyped command load them all.
 
 Every command runs with the umask ``PRIVATE_UMASK``: what it writes (the database and its WAL,
 recordings, logs, built prompts, keys) and what its children write (the local Asterisk, ffmpeg,
@@ -35,11 +38,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser of every command, or of the one ``argv`` names only."""
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -48,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.add_parser(subparsers)
     return parser
+
+
+def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    named = next((arg for arg in argv if not arg.startswith("-")), None)
+    module = f"ivr.cli.{named}_cmd"
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
 
 
 def _join_keys_value(argv: Sequence[str]) -> list[str]:
@@ -65,8 +75,8 @@ def _join_keys_value(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_join_keys_value(sys.argv[1:] if argv is None else argv))
+    arguments = _join_keys_value(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments).parse_args(arguments)
     settings = Settings.load()
     from ivr.logs import configure_logging
 

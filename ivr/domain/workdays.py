@@ -22,12 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
-
-import yaml
-from holidays import HolidayBase, country_holidays
+from typing import TYPE_CHECKING, Any
 
 from ivr.resources import SHIPPED_DATA
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 __all__ = [
     "COVERAGE_DAYS",
@@ -163,12 +163,16 @@ class WorkCalendar:
                     year,
                     SCHEDULE_NAME,
                 )
+            from holidays import country_holidays  # slow to import: only when a year needs it
+
             self._rule_based[year] = country_holidays("CN", years=year)
         return self._rule_based[year]
 
 
 def load_calendar(files: Iterable[Path]) -> WorkCalendar:
     """Blocking (files): the schedules of ``files`` that exist; a later file's years win."""
+    import yaml  # slow to import: only where a schedule is read (not for `hotline calls`)
+
     official: dict[int, OfficialYear] = {}
     for path in files:
         if path.is_file():

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
 from ivr.store.models import Call, CallStep, Recording, RecordingAudio, VoiceMessage
+from ivr.store.rollups import CallEnd, Tally, save_tally
 from ivr.store.types import utcnow
 from ivr.store.views import CallSummary, StepRecord, StepView
 
@@ -60,25 +62,43 @@ class CallLog(RecordsBase):
         id_masked: str | None,
         steps: Sequence[StepRecord],
     ) -> None:
-        """Complete the call row and write its buffered steps, in one transaction."""
+        """Complete the call row, write its buffered steps and count it in the statistics'
+        rollups, in one transaction. A call closed already (the sweep took its process for dead)
+        is written over, and counted as it ends now instead."""
         async with self.db.write() as session:
-            result = await session.execute(
+            row = (
+                await session.execute(
+                    _END_COLUMNS.where(Call.id == call_id).with_for_update(key_share=True)
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("call", call_id)
+            end = CallEnd(
+                hotline=row.hotline,
+                started_at=row.started_at,
+                ended_at=ended_at,
+                outcome=clip(outcome, 20),
+                last_node=clip(last_node, 64),
+                next_action=clip(next_action, 32),
+                duration_s=row.duration_s,
+            )
+            await session.execute(
                 update(Call)
                 .where(Call.id == call_id)
                 .values(
-                    ended_at=ended_at,
-                    outcome=clip(outcome, 20),
-                    last_node=clip(last_node, 64),
-                    next_action=clip(next_action, 32),
+                    ended_at=end.ended_at,
+                    outcome=end.outcome,
+                    last_node=end.last_node,
+                    next_action=end.next_action,
                     language=language,
                     id_hash=id_hash,
                     id_masked=clip(id_masked, 24),
                 )
-                .returning(Call.id)
                 .execution_options(synchronize_session=False)
             )
-            if result.one_or_none() is None:
-                raise NotFound("call", call_id)
+            tally = Tally()
+            tally.replace(_stored_end(row), end)
+            await save_tally(session, tally)
             if steps:
                 await session.execute(
                     insert(CallStep),
@@ -105,24 +125,36 @@ class CallLog(RecordsBase):
         duration_s: int | None,
         billsec: int | None,
     ) -> bool:
-        """Add Asterisk's hang-up facts to the latest call with ``uniqueid``; False if none."""
+        """Add Asterisk's hang-up facts to the latest call with ``uniqueid``; False if none.
+        Its duration is the call's handling time: an ended call's rollup follows it."""
         latest = (
             select(func.max(Call.id)).where(Call.uniqueid == clip(uniqueid, 40)).scalar_subquery()
         )
         async with self.db.write() as session:
-            result = await session.execute(
+            row = (
+                await session.execute(
+                    _END_COLUMNS.where(Call.id == latest).with_for_update(key_share=True)
+                )
+            ).one_or_none()
+            if row is None:
+                return False
+            await session.execute(
                 update(Call)
-                .where(Call.id == latest)
+                .where(Call.id == row.id)
                 .values(
                     hangup_cause=cause,
                     hangup_cause_text=clip(cause_text, 64),
                     duration_s=duration_s,
                     billsec=billsec,
                 )
-                .returning(Call.id)
                 .execution_options(synchronize_session=False)
             )
-            return result.one_or_none() is not None
+            before = _stored_end(row)
+            if before is not None:
+                tally = Tally()
+                tally.replace(before, replace(before, duration_s=duration_s))
+                await save_tally(session, tally)
+            return True
 
     async def add_recording(
         self,
@@ -197,6 +229,38 @@ class CallLog(RecordsBase):
                 return None
             paths = await _paths(session, [call_id])
         return call_summary(call, paths.get(call_id, []))
+
+
+# What a call's end is counted by in the rollups, as stored. Read with the row locked against other
+# writers until the transaction ends (on PostgreSQL; SQLite's writers take turns anyway).
+_END_COLUMNS = select(
+    Call.id,
+    Call.hotline,
+    Call.started_at,
+    Call.ended_at,
+    Call.outcome,
+    Call.last_node,
+    Call.next_action,
+    Call.duration_s,
+)
+
+
+_EndRow = Row[int, str, datetime, datetime | None, str | None, str | None, str | None, int | None]
+
+
+def _stored_end(row: _EndRow) -> CallEnd | None:
+    """The end the rollups count the call by now (None while it is in progress)."""
+    if row.ended_at is None:
+        return None
+    return CallEnd(
+        hotline=row.hotline,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        outcome=row.outcome,
+        last_node=row.last_node,
+        next_action=row.next_action,
+        duration_s=row.duration_s,
+    )
 
 
 async def _paths(session: AsyncSession, call_ids: list[int]) -> dict[int, list[StepView]]:

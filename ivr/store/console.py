@@ -9,11 +9,14 @@ waiting for verification: the current card of the person whose ID hash it carrie
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ivr.domain.cards import OPEN_STATUSES, ReportStatus, effective_status
 from ivr.domain.retention import Hold
@@ -21,6 +24,7 @@ from ivr.store.base import RecordsBase
 from ivr.store.calls import call_summary
 from ivr.store.models import (
     Call,
+    CallHour,
     Card,
     Citizen,
     LossReport,
@@ -31,6 +35,7 @@ from ivr.store.models import (
 )
 from ivr.store.reports import card_view
 from ivr.store.retention import recording_holds
+from ivr.store.rollups import hour_of, hour_start, in_progress
 from ivr.store.runs import live_runs
 from ivr.store.views import CallSummary, CardView, ReportEventView
 
@@ -52,7 +57,7 @@ class CallQuery:
     end: datetime | None = None  # started before
     hotline: str | None = None
     outcome: str | None = None
-    caller: str | None = None  # part of the calling number
+    caller: str | None = None  # the calling number's first digits
     id_hash: str | None = None
 
 
@@ -112,15 +117,41 @@ class ConsoleRecords(RecordsBase):
         self, query: CallQuery, *, limit: int, offset: int = 0
     ) -> tuple[int, list[CallSummary]]:
         """(total matching, one page newest first); the calls come without their steps."""
-        selection = _filtered(select(Call), query)
-        async with self.db.read() as session:
-            total = await session.scalar(select(func.count()).select_from(selection.subquery()))
+        selection = _filtered(select(Call), query, self.db.is_sqlite)
+        async with self.db.read(snapshot=True) as session:
+            total = await _total(session, query, selection, sqlite=self.db.is_sqlite)
             calls = await session.scalars(
                 selection.order_by(Call.started_at.desc(), Call.id.desc())
                 .limit(limit)
                 .offset(offset)
             )
-            return int(total or 0), [call_summary(call) for call in calls]
+            return total, [call_summary(call) for call in calls]
+
+    async def calls_in_batches(
+        self, query: CallQuery, *, size: int = 1000
+    ) -> AsyncIterator[list[CallSummary]]:
+        """Every call the query matches, newest first (as the call log pages them), ``size`` at a
+        time, without their steps. Each batch is one short query that goes on from where the
+        last stopped (start time, then id), so an export of a month holds no transaction open
+        while the client reads, and calls that start meanwhile (newer) are not in it."""
+        selection = _filtered(select(*_SUMMARY_COLUMNS), query, self.db.is_sqlite)
+        ordered = selection.order_by(Call.started_at.desc(), Call.id.desc()).limit(size)
+        after: tuple[datetime, int] | None = None
+        while True:
+            page = ordered
+            if after is not None:
+                started, call_id = after
+                page = ordered.where(
+                    Call.started_at <= started, or_(Call.started_at < started, Call.id < call_id)
+                )
+            async with self.db.read() as session:
+                rows = (await session.execute(page)).all()
+            if not rows:
+                return
+            yield [CallSummary(**row._asdict()) for row in rows]
+            if len(rows) < size:
+                return
+            after = (rows[-1].started_at, rows[-1].id)
 
     async def unfinished_calls(
         self, *, since: datetime, now: datetime, stale_after: timedelta
@@ -250,7 +281,16 @@ class ConsoleRecords(RecordsBase):
         return view
 
 
-def _filtered(selection: Select[Call], query: CallQuery) -> Select[Call]:
+# A call's own columns, as ``CallSummary`` names them (the path is not among them).
+_SUMMARY_COLUMNS = tuple(
+    getattr(Call, name) for name in CallSummary.__dataclass_fields__ if hasattr(Call, name)
+)
+
+
+_Selection = TypeVar("_Selection", bound=Select[Any])
+
+
+def _filtered(selection: _Selection, query: CallQuery, sqlite: bool) -> _Selection:
     if query.start is not None:
         selection = selection.where(Call.started_at >= query.start)
     if query.end is not None:
@@ -260,10 +300,51 @@ def _filtered(selection: Select[Call], query: CallQuery) -> Select[Call]:
     if query.outcome:
         selection = selection.where(Call.outcome == query.outcome)
     if query.caller:
-        selection = selection.where(Call.caller_id.contains(query.caller, autoescape=True))
+        selection = selection.where(*_starts_with(Call.caller_id, query.caller, sqlite))
     if query.id_hash:
         selection = selection.where(Call.id_hash == query.id_hash)
     return selection
+
+
+def _starts_with(
+    column: InstrumentedAttribute[str], prefix: str, sqlite: bool
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """``column`` starts with ``prefix``, as a range of its index (``ix_calls_caller_id``):
+    from the prefix to the prefix with its last character's successor. Characters compare by
+    code point: SQLite's own comparison, PostgreSQL's pattern operators (whatever the locale)."""
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    if sqlite:
+        return column >= prefix, column < after
+    at_least, below = column.op("~>=~", is_comparison=True), column.op("~<~", is_comparison=True)
+    return at_least(prefix), below(after)
+
+
+async def _total(
+    session: AsyncSession, query: CallQuery, selection: Select[Call], *, sqlite: bool
+) -> int:
+    """How many calls the query matches. Filtered by whole hours, hotline and outcome only, the
+    rollups answer it (plus the calls in progress), without counting a month of rows."""
+    if query.caller or query.id_hash or not (_whole_hour(query.start) and _whole_hour(query.end)):
+        counted = await session.scalar(select(func.count()).select_from(selection.subquery()))
+        return int(counted or 0)
+    finished = select(func.coalesce(func.sum(CallHour.calls), 0))
+    if query.start is not None:
+        finished = finished.where(CallHour.hour >= hour_of(query.start))
+    if query.end is not None:
+        finished = finished.where(CallHour.hour < hour_of(query.end))
+    if query.hotline:
+        finished = finished.where(CallHour.hotline == query.hotline)
+    if query.outcome:
+        finished = finished.where(CallHour.outcome == query.outcome)
+    total = int(await session.scalar(finished) or 0)
+    if not query.outcome:  # a call in progress has no outcome yet
+        running = in_progress(query.start, query.end, query.hotline, sqlite=sqlite)
+        total += int(await session.scalar(select(func.count()).where(*running)) or 0)
+    return total
+
+
+def _whole_hour(moment: datetime | None) -> bool:
+    return moment is None or hour_start(hour_of(moment)) == moment
 
 
 async def _case_views(

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Enum,
     Float,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +35,8 @@ __all__ = [
     "BalanceQuery",
     "Base",
     "Call",
+    "CallHour",
+    "CallNodeDay",
     "CallStep",
     "CallerLanguage",
     "Card",
@@ -172,8 +176,24 @@ class Run(Base):
 
 class Call(Base):
     __tablename__ = "calls"
-    # The daily prune looks for old paths not deleted yet (migration 0005).
-    __table_args__ = (Index("ix_calls_path_due", "path_deleted_at", "started_at"),)
+    __table_args__ = (
+        # The daily prune looks for old paths not deleted yet (migration 0005).
+        Index("ix_calls_path_due", "path_deleted_at", "started_at"),
+        # The call log's filters, newest first (migration 0009); the statistics' calls in progress.
+        Index("ix_calls_outcome_started", "outcome", "started_at"),
+        Index("ix_calls_hotline_started", "hotline", "started_at"),
+        Index(
+            "ix_calls_open",
+            "started_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        # A caller number by its first digits, compared character by character on both engines
+        # (``ivr.store.console``): PostgreSQL's pattern operator class ignores the locale.
+        Index(
+            "ix_calls_caller_id", "caller_id", postgresql_ops={"caller_id": "varchar_pattern_ops"}
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hotline: Mapped[str] = mapped_column(String(8))  # "12333" | "96102"
@@ -196,6 +216,39 @@ class Call(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)  # migration 0003
     # When the retention policy deleted the call's steps (migration 0005); the row stays.
     path_deleted_at: Mapped[datetime | None]
+
+
+class CallHour(Base):
+    """Finished calls counted by the hour they started in, hotline and outcome (migration 0009).
+
+    Kept by ``ivr.store.rollups`` in the transaction that writes a call's end, so the statistics
+    read a month in as few rows as an hour. ``hour``: whole hours since 1970-01-01 00:00 UTC
+    (Beijing is a whole number of hours ahead, so its local hours and days are runs of these).
+    ``outcome`` is empty for a call ended without one.
+    """
+
+    __tablename__ = "call_hours"
+
+    hour: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hotline: Mapped[str] = mapped_column(String(8), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    calls: Mapped[int]
+    transfers: Mapped[int]  # next_action "agent"
+    handling_us: Mapped[int] = mapped_column(BigInteger)  # summed; see ``rollups.handling_us``
+
+
+class CallNodeDay(Base):
+    """Finished calls counted by the local (Beijing) day they started on, hotline, outcome and
+    the node the call ended at (``last_node``; empty for none): the drop-off per menu node
+    (migration 0009, kept with ``CallHour``)."""
+
+    __tablename__ = "call_node_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(8), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int]
 
 
 class CallStep(Base):
@@ -248,7 +301,7 @@ class LossReport(Base):
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
     id_hash: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
     id_masked: Mapped[str] = mapped_column(String(MASKED_LEN))
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)  # 0009
     status: Mapped[ReportStatus] = mapped_column(_status_enum(ReportStatus, "report_status"))
     reported_at: Mapped[datetime]
     lapses_on: Mapped[date | None]

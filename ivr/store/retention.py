@@ -140,6 +140,7 @@ class Retention(RecordsBase):
         recordings = await self._prune_recordings(now, actor=actor, batch=batch)
         paths, steps = await self._prune_paths(now, actor=actor, batch=batch)
         languages = await self._prune_languages(now, actor=actor, batch=batch)
+        await self.db.analyze()  # the daily moment to refresh what the planner knows of the tables
         return PruneReport(tuple(recordings), tuple(paths), steps, languages)
 
     async def _prune_recordings(self, now: datetime, *, actor: str, batch: int) -> list[int]:

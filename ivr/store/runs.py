@@ -27,6 +27,7 @@ from ivr.domain.outcomes import Outcome
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
 from ivr.store.models import Call, Run
+from ivr.store.rollups import CallEnd, Tally, save_tally
 from ivr.store.types import UTCDateTime
 
 __all__ = ["DIED", "INTERRUPTED", "STOPPED", "ClosedRun", "RunRecords", "live_runs"]
@@ -103,7 +104,10 @@ class RunRecords(RecordsBase):
                 .values(last_seen=now, stopped_at=now, stop_reason=STOPPED)
                 .execution_options(synchronize_session=False)
             )
-            return await _close_calls(session, run_id, now)
+            tally = Tally()
+            closed = await _close_calls(session, run_id, now, tally)
+            await save_tally(session, tally)
+            return closed
 
     async def open_runs(self, node: str) -> list[tuple[int, int]]:
         """(run id, pid) of the runs of ``node`` not stopped: the host can tell which are gone."""
@@ -138,24 +142,47 @@ class RunRecords(RecordsBase):
                 )
             ).all()
             closed = []
+            tally = Tally()
             for run_id, node, pid, last_seen in sorted(claimed):
-                count = await _close_calls(session, run_id, last_seen)
+                count = await _close_calls(session, run_id, last_seen, tally)
                 closed.append(ClosedRun(run_id, node, pid, last_seen, count))
+            await save_tally(session, tally)
             return closed
 
 
-async def _close_calls(session: AsyncSession, run_id: int, went_away: datetime) -> int:
+async def _close_calls(
+    session: AsyncSession, run_id: int, went_away: datetime, tally: Tally
+) -> int:
     """End the run's open calls as interrupted at ``went_away`` (or at their start, if later: a
-    call taken after the last heartbeat cannot have ended before it began)."""
+    call taken after the last heartbeat cannot have ended before it began), their counts added
+    to ``tally``. A call its own process ends meanwhile is left to it: PostgreSQL re-checks
+    ``ended_at IS NULL`` once that writer commits.
+
+    The caller saves the tally after closing all it closes: the rollups' rows are locked last,
+    so a transaction holding them never waits for a call's row (no deadlock with a call's end,
+    which locks its call first)."""
     ended_at = case(
         (Call.started_at > went_away, Call.started_at),
         else_=literal(went_away, UTCDateTime()),
     )
-    result = await session.execute(
-        update(Call)
-        .where(Call.run_id == run_id, Call.ended_at.is_(None))
-        .values(ended_at=ended_at, outcome=INTERRUPTED, next_action=None)
-        .returning(Call.id)
-        .execution_options(synchronize_session=False)
-    )
-    return len(result.all())
+    closed = (
+        await session.execute(
+            update(Call)
+            .where(Call.run_id == run_id, Call.ended_at.is_(None))
+            .values(ended_at=ended_at, outcome=INTERRUPTED, next_action=None)
+            .returning(
+                Call.hotline,
+                Call.started_at,
+                Call.ended_at,
+                Call.outcome,
+                Call.last_node,
+                Call.next_action,
+                Call.duration_s,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    for line, started_at, closed_at, outcome, last_node, next_action, duration_s in closed:
+        assert closed_at is not None
+        tally.add(CallEnd(line, started_at, closed_at, outcome, last_node, next_action, duration_s))
+    return len(closed)

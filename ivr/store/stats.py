@@ -1,8 +1,11 @@
-"""Statistics over the call log for the supervisor console, aggregated in SQL.
+"""Statistics over the call log for the supervisor console, read from the rollups.
 
-Times are bucketed in China Standard Time (UTC+8 all year, no daylight saving), which is what a
-supervisor means by "calls at 9 o'clock" or "calls on Monday". Only the bucketing differs between
-SQLite (text timestamps, ``strftime``) and PostgreSQL (``timestamptz``, ``to_char``).
+Periods are local days in Beijing (``ivr.domain.clock``), which is what a supervisor means by
+"calls at 9 o'clock" or "calls on Monday". Finished calls are counted from the rollups kept as
+calls end (``ivr.store.rollups``: per hour, hotline and outcome; per local day, hotline, outcome
+and node), so a month costs about what an hour does; calls still in progress are counted from
+``calls`` (few rows, under a partial index). All is read in one snapshot, so a call that ends
+meanwhile is counted once.
 
 Definitions (the console explains them next to the figures):
 
@@ -17,19 +20,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Float, SQLColumnExpression, String, case, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, SQLColumnExpression, cast, func, select
 
-from ivr.domain.clock import UTC_OFFSET, ZONE_NAME
+from ivr.domain.clock import day_bounds, local
 from ivr.domain.outcomes import DROP_OFFS, Outcome
 from ivr.store.base import RecordsBase
-from ivr.store.models import Call
+from ivr.store.models import Call, CallHour, CallNodeDay
+from ivr.store.rollups import hour_of, hour_start, in_progress
 
 __all__ = ["CallStats", "HotlineFigures", "Statistics"]
-
-_CST = f"{UTC_OFFSET / timedelta(hours=1):+g} hours"  # SQLite modifier for China Standard Time
-_CST_ZONE = ZONE_NAME
 
 
 @dataclass(frozen=True)
@@ -61,99 +62,111 @@ class CallStats:
         return [f.hotline for f in self.figures]
 
 
+@dataclass
+class _Line:
+    started: int = 0
+    finished: int = 0
+    served: int = 0
+    transfers: int = 0
+    handling_us: int = 0
+
+
 class Statistics(RecordsBase):
-    async def call_stats(
-        self, start: datetime, end: datetime, *, hotline: str | None = None
-    ) -> CallStats:
-        """Figures for calls started in ``[start, end)`` (aware datetimes)."""
-        where = [Call.started_at >= start, Call.started_at < end]
+    async def call_stats(self, first: date, last: date, *, hotline: str | None = None) -> CallStats:
+        """Figures for calls started on the local days ``first`` to ``last``."""
+        start, end = day_bounds(first, last)
+        assert start is not None and end is not None
+        hours = [CallHour.hour >= hour_of(start), CallHour.hour < hour_of(end)]
+        days = [CallNodeDay.day >= first, CallNodeDay.day <= last]
+        running = in_progress(start, end, hotline, sqlite=self.db.is_sqlite)
         if hotline:
-            where.append(Call.hotline == hotline)
-        finished = Call.ended_at.is_not(None)
-        hour = self._local_hour(Call.started_at).label("hour")
-        async with self.db.read() as session:
+            hours.append(CallHour.hotline == hotline)
+            days.append(CallNodeDay.hotline == hotline)
+        async with self.db.read(snapshot=True) as session:
             by_hour = (
                 await session.execute(
-                    select(Call.hotline, hour, func.count())
-                    .where(*where)
-                    .group_by(Call.hotline, hour)
+                    select(CallHour.hour, CallHour.hotline, _sum(CallHour.calls))
+                    .where(*hours)
+                    .group_by(CallHour.hour, CallHour.hotline)
                 )
             ).all()
-            figures = (
+            by_outcome = (
                 await session.execute(
                     select(
-                        Call.hotline,
-                        func.count(),
-                        func.count(Call.ended_at),
-                        _count_if(Call.outcome == Outcome.SERVED),
-                        _count_if(Call.next_action == "agent"),
-                        func.avg(case((finished, self._handling_seconds()))),
+                        CallHour.hotline,
+                        CallHour.outcome,
+                        _sum(CallHour.calls),
+                        _sum(CallHour.transfers),
+                        _sum(CallHour.handling_us),
                     )
-                    .where(*where)
-                    .group_by(Call.hotline)
-                    .order_by(Call.hotline)
-                )
-            ).all()
-            outcomes = (
-                await session.execute(
-                    select(Call.hotline, Call.outcome, func.count())
-                    .where(*where, finished)
-                    .group_by(Call.hotline, Call.outcome)
+                    .where(*hours)
+                    .group_by(CallHour.hotline, CallHour.outcome)
                 )
             ).all()
             drops = (
                 await session.execute(
-                    select(Call.last_node, Call.outcome, func.count())
-                    .where(*where, Call.outcome.in_(DROP_OFFS))
-                    .group_by(Call.last_node, Call.outcome)
+                    select(CallNodeDay.node, CallNodeDay.outcome, _sum(CallNodeDay.calls))
+                    .where(*days, CallNodeDay.outcome.in_(DROP_OFFS))
+                    .group_by(CallNodeDay.node, CallNodeDay.outcome)
                 )
+            ).all()
+            open_calls = (
+                await session.execute(select(Call.hotline, Call.started_at).where(*running))
             ).all()
         per_hour: dict[str, list[int]] = {}
         per_day: dict[str, dict[date, int]] = {}
-        for line, bucket, count in by_hour:
-            day, hh = str(bucket).split(" ")
-            per_hour.setdefault(line, [0] * 24)[int(hh)] += count
-            days = per_day.setdefault(line, {})
-            days[date.fromisoformat(day)] = days.get(date.fromisoformat(day), 0) + count
-        out: dict[str, dict[str, int]] = defaultdict(dict)
-        for line, outcome, count in outcomes:
-            out[line][outcome or "unknown"] = int(count)
+
+        def count(line: str, started: datetime, calls: int) -> None:
+            if not calls:
+                return
+            moment = local(started)
+            per_hour.setdefault(line, [0] * 24)[moment.hour] += calls
+            line_days = per_day.setdefault(line, {})
+            line_days[moment.date()] = line_days.get(moment.date(), 0) + calls
+
+        lines: dict[str, _Line] = defaultdict(_Line)
+        for hour, line, calls in by_hour:
+            count(line, hour_start(hour), calls)
+        for line, started in open_calls:
+            count(line, started, 1)
+            lines[line].started += 1
+        outcomes: dict[str, dict[str, int]] = defaultdict(dict)
+        for line, outcome, calls, transfers, handling in by_outcome:
+            if not calls:
+                continue
+            figures = lines[line]
+            figures.started += calls
+            figures.finished += calls
+            figures.served += calls if outcome == Outcome.SERVED else 0
+            figures.transfers += transfers
+            figures.handling_us += handling
+            outcomes[line][outcome or "unknown"] = calls
         dropoff: dict[str, dict[str, int]] = defaultdict(dict)
-        for node, outcome, count in drops:
-            dropoff[node or "(none)"][outcome or "unknown"] = int(count)
+        for node, outcome, calls in drops:
+            if calls:
+                dropoff[node or "(none)"][outcome] = calls
         return CallStats(
             start=start,
             end=end,
             figures=[
                 HotlineFigures(
                     hotline=line,
-                    calls=int(calls),
-                    finished=int(done),
-                    served=int(served or 0),
-                    transfers=int(transfers or 0),
-                    avg_handling_s=None if avg is None else float(avg),
+                    calls=f.started,
+                    finished=f.finished,
+                    served=f.served,
+                    transfers=f.transfers,
+                    avg_handling_s=f.handling_us / 1e6 / f.finished if f.finished else None,
                 )
-                for line, calls, done, served, transfers, avg in figures
+                for line, f in sorted(lines.items())
+                if f.started
             ],
             per_hour=per_hour,
             per_day=per_day,
-            outcomes=dict(out),
+            outcomes=dict(outcomes),
             dropoff=dict(dropoff),
         )
 
-    def _local_hour(self, column: SQLColumnExpression[datetime]) -> ColumnElement[str]:
-        """``YYYY-MM-DD HH`` of ``column`` in China Standard Time."""
-        if self.db.is_sqlite:
-            return func.strftime("%Y-%m-%d %H", column, _CST, type_=String)
-        return func.to_char(func.timezone(_CST_ZONE, column), "YYYY-MM-DD HH24", type_=String)
 
-    def _handling_seconds(self) -> ColumnElement[float]:
-        if self.db.is_sqlite:
-            span = (func.julianday(Call.ended_at) - func.julianday(Call.started_at)) * 86400.0
-        else:
-            span = func.extract("epoch", Call.ended_at - Call.started_at)
-        return func.coalesce(cast(Call.duration_s, Float), cast(span, Float))
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
+def _sum(column: SQLColumnExpression[int]) -> ColumnElement[int]:
+    """A sum as a whole number on both engines (PostgreSQL sums BIGINT as NUMERIC)."""
+    return cast(func.sum(column), BigInteger)

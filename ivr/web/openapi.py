@@ -99,7 +99,10 @@ _FILTER_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     "to": ("last local day, included", _DAY),
     "hotline": (" or ".join(HOTLINES), {"type": "string", "enum": list(HOTLINES)}),
     "outcome": (", ".join(OUTCOMES), {"type": "string", "enum": list(OUTCOMES)}),
-    "caller": ("part of the calling number", {"type": "string", "pattern": f"^{CALLER_PATTERN}$"}),
+    "caller": (
+        "the first digits of the calling number",
+        {"type": "string", "pattern": f"^{CALLER_PATTERN}$"},
+    ),
     "idh": (
         "ID reference returned by /api/calls/search (a keyed hash, not the ID number)",
         {"type": "string", "pattern": f"^{ID_HASH_PATTERN}$"},

@@ -55,3 +55,33 @@ def test_flows_draw_writes_one_file_per_flow(tmp_path: Path) -> None:
     names = sorted(p.stem for p in (tmp_path / "flows").glob("*.mmd"))
     flows = ["12333", "96102", "card_services", "greeting", "identity", "identity_loss"]
     assert names == sorted([*flows, "lost_card_info"])
+
+
+def test_seed_a_month_of_calls_then_the_call_log_shows_them(tmp_path: Path) -> None:
+    seeded = hotline(tmp_path, "db", "seed", "--citizens", "2", "--calls", "300", "--days", "3")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "wrote 300 calls" in seeded.stdout
+    calls = json.loads(hotline(tmp_path, "calls", "--json", "--last", "300").stdout)
+    assert len(calls) == 300 and {c["hotline"] for c in calls} == {"12333", "96102"}
+    days = {c["started_at"][:10] for c in calls}
+    assert len(days) in (3, 4)  # three local days, in UTC dates
+    assert all(c["path"] for c in calls)
+
+
+def test_the_call_log_starts_without_loading_the_console_the_stack_or_the_calendar(
+    tmp_path: Path,
+) -> None:
+    probe = (
+        "import sys\n"
+        "from ivr.cli.main import main\n"
+        "code = main(['calls', '--last', '1'])\n"
+        "heavy = ('aiohttp', 'pypinyin', 'yaml', 'holidays', 'ivr.stack', 'ivr.web', 'ivr.ami')\n"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith(heavy)))\n"
+    )
+    assert hotline(tmp_path, "db", "upgrade").returncode == 0
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-c", probe]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert run.stdout.splitlines()[-1] == "0 []", run.stderr
+    assert "calls" in hotline(tmp_path, "--help").stdout  # every command is still offered

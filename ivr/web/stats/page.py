@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ivr.domain.clock import day_bounds, local_today
+from ivr.domain.clock import local_today
 from ivr.domain.hotlines import HOTLINES
 from ivr.store.stats import CallStats
 from ivr.web.calls.filters import OUTCOMES
@@ -60,9 +60,7 @@ def _period(request: web.Request) -> tuple[date, date, str]:
 
 async def _stats(request: web.Request) -> tuple[date, date, str, CallStats]:
     first, last, hotline = _period(request)
-    start, end = day_bounds(first, last)
-    assert start is not None and end is not None
-    stats = await console(request).stats.call_stats(start, end, hotline=hotline or None)
+    stats = await console(request).stats.call_stats(first, last, hotline=hotline or None)
     return first, last, hotline, stats
 
 

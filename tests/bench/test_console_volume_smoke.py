@@ -1,0 +1,34 @@
+"""The console volume benchmark works end to end on both engines (a small run; its figures are
+not judged here, only that every request was measured and the export was whole)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_seeds_both_engines_and_times_every_console_request(tmp_path: Path) -> None:
+    out = tmp_path / "console_volume.json"
+    command = [sys.executable, "bench/console_volume.py", "--calls", "600", "--samples", "2"]
+    run = subprocess.run(
+        [*command, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    runs = {r["engine"]: r for r in json.loads(out.read_text())["runs"]}
+    assert set(runs) == {"sqlite", "postgresql"}
+    for result in runs.values():
+        assert result["calls"] == 600
+        assert result["export"]["complete"] and result["export"]["rows"] > 0
+        names = [r["request"] for r in result["requests"]]
+        assert "statistics API, 30 days" in names and "call log, ID search" in names
+        assert "hotline calls --last 50 (whole process)" in names
+        assert all(r["samples"] >= 2 and r["p95_ms"] > 0 for r in result["requests"])
