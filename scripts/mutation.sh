@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Mutation testing of the domain rules, the read-back grammar, the AGI and AMI wire parsers and
+# the flow engine: scripts/mutation.sh [MODULE-PATTERN...]   (e.g. 'ivr/speech/*')
+# mutmut lives in its own virtualenv (.venv-mutation), pinned, because mutmut 3.x wants a newer
+# click than gTTS accepts; the project itself is not installed there: mutmut imports its mutated
+# copy. One worker under nice, one module at a time: the machine is shared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.venv-mutation
+version=$(python3 -c 'import tomllib; print(tomllib.load(open("scripts/mutation.toml", "rb"))["mutmut"]["version"])')
+installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mutmut"))' 2>/dev/null || true)
+if [[ "$installed" != "$version" ]]; then
+  python3 -m venv "$venv"
+  # The project's run-time dependencies and the test tools its fast suites use; mutmut last,
+  # pinned (pip then reports gTTS's click bound, which nothing here exercises).
+  mapfile -t deps < <(python3 - <<'PY'
+import re, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+wanted = re.compile(r"^(pytest|pytest-asyncio|pytest-postgresql|hypothesis|psycopg)\b")
+print("\n".join(project["dependencies"]))
+print("\n".join(d for d in project["optional-dependencies"]["dev"] if wanted.match(d)))
+PY
+)
+  "$venv/bin/pip" install -q "${deps[@]}"
+  "$venv/bin/pip" install -q "mutmut==$version" 2>&1 | grep -v "^WARNING: Location" || true
+fi
+exec "$venv/bin/python" scripts/mutation.py --mutmut "$venv/bin/mutmut" "$@"
