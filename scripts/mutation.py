@@ -29,7 +29,9 @@ TARGET_SCORE = 95.0
 # mutmut's exit codes per mutant (mutmut/stats.py): what counts as caught.
 CAUGHT = {1, 3, 36, 24, -24, 152, 255}  # a test failed, or the mutant hung and timed out
 SURVIVED = {0}
-NO_TESTS = {5, 33}
+# No test of the suite ran the mutated code (None: mutmut stopped before checking any mutant,
+# because no test covers the module at all).
+NO_TESTS = {5, 33, None}
 
 
 @dataclass
@@ -117,7 +119,7 @@ def log_path(dest: Path) -> Path:
 
 
 def run_module(module: str, tests: list[str], mutmut: str) -> Path:
-    dest = WORK / module.removesuffix(".py").replace("/", ".")
+    dest = work_dir(module)
     copy_tree(dest)
     configure(dest, module, tests)
     log = log_path(dest)
@@ -133,6 +135,33 @@ def run_module(module: str, tests: list[str], mutmut: str) -> Path:
     return dest
 
 
+def recheck_module(module: str, tests: list[str], mutmut: str, names: list[str]) -> Path:
+    """Run again only ``names`` (the last run's misses) against the working tree's tests as
+    they are now; the other results stand. Quick while writing tests: a full run settles it."""
+    dest = work_dir(module)
+    fresh = dest.parent / (dest.name + ".fresh")
+    copy_tree(fresh)
+    for target in (dest / "tests", dest / "mutants" / "tests"):
+        shutil.rmtree(target)
+        shutil.copytree(fresh / "tests", target)
+    shutil.rmtree(fresh)
+    (dest / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)  # which test runs what
+    print(f"== {module}: {len(names)} mutants again (log: {log_path(dest).relative_to(ROOT)})")
+    with log_path(dest).open("a", encoding="utf-8") as out:
+        subprocess.run(
+            ["nice", "-n", "15", str(Path(mutmut).resolve()), "run", "--max-children", "1", *names],
+            cwd=dest,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    return dest
+
+
+def work_dir(module: str) -> Path:
+    return WORK / module.removesuffix(".py").replace("/", ".")
+
+
 def score(module: str, dest: Path, equivalent: dict[str, str]) -> Score:
     meta = dest / "mutants" / (module + ".meta")
     result = Score(module)
@@ -144,7 +173,7 @@ def score(module: str, dest: Path, equivalent: dict[str, str]) -> Score:
         result.total += 1
         if code in CAUGHT:
             result.caught += 1
-        elif name in equivalent and code in SURVIVED | NO_TESTS:
+        elif name in equivalent and (code in SURVIVED or code in NO_TESTS):
             result.equivalent.append(name)
         elif code in SURVIVED:
             result.survivors.append(name)
@@ -177,8 +206,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="patterns such as ivr/speech/readback.py")
     parser.add_argument("--mutmut", required=True, help="the mutmut executable to run")
-    parser.add_argument(
-        "--score-only", action="store_true", help="score the last run again, run nothing"
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--score-only", action="store_true", help="score the last run, run nothing")
+    mode.add_argument(
+        "--recheck", action="store_true", help="run only the last run's misses, with today's tests"
     )
     args = parser.parse_args()
     targets = [
@@ -191,9 +222,14 @@ def main() -> int:
     equivalent = load_equivalent()
     scores = []
     for module, tests in targets:
-        dest = WORK / module.removesuffix(".py").replace("/", ".")
-        if not args.score_only:
-            dest = run_module(module, tests, args.mutmut)
+        dest = work_dir(module)
+        if args.recheck:
+            last = score(module, dest, equivalent)
+            missed = [name.split()[0] for name in last.survivors + last.other + last.untested]
+            if missed:
+                recheck_module(module, tests, args.mutmut, missed)
+        elif not args.score_only:
+            run_module(module, tests, args.mutmut)
         scores.append(score(module, dest, equivalent))
     report(scores)
     return 0 if all(s.percent >= TARGET_SCORE for s in scores) else 1

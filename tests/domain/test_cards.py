@@ -45,7 +45,10 @@ def test_mask_and_tail() -> None:
     assert mask_card("A12345678") == "*****5678"
     assert mask_card("M1234567B") == "*****567B"
     assert mask_card("123") == "***"
+    assert mask_card("1234") == "****"  # nothing of a 4-character number shows
+    assert mask_card(" 12345 ") == "*2345"
     assert card_tail("a1234567b") == "567B"
+    assert card_tail(" 123x ") == "123X"
     with pytest.raises(ValueError):
         card_tail("123")
 
@@ -88,3 +91,16 @@ def test_reference() -> None:
     assert re.fullmatch(r"\d{12}", new_reference(datetime(2027, 1, 2)))
     refs = {new_reference(now) for _ in range(50)}
     assert len(refs) > 45
+
+
+class _Highest(random.Random):
+    """A generator that always draws the highest number it may."""
+
+    def randrange(self, *args: object, **kwargs: object) -> int:
+        stop = args[-1] if len(args) > 1 else args[0]
+        assert isinstance(stop, int)
+        return stop - 1
+
+
+def test_a_reference_has_twelve_digits_even_at_the_top_of_the_range() -> None:
+    assert new_reference(datetime(2026, 11, 25, 14, 3), _Highest()) == "261125999999"

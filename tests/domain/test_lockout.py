@@ -59,3 +59,23 @@ def test_a_policy_must_make_sense() -> None:
         LockoutPolicy(max_failures=3, lock_for=timedelta(0))
     with pytest.raises(ValueError):
         LockoutPolicy(max_failures=3, lock_for=MINUTE, longest_lock=timedelta(seconds=30))
+
+
+def test_the_smallest_policy_locks_on_the_first_wrong_password() -> None:
+    policy = LockoutPolicy(max_failures=1, lock_for=timedelta(seconds=1))
+    assert policy.lock_after(0) is None
+    assert policy.lock_after(1) == timedelta(seconds=1)
+    assert policy.lock_steps() == [(1, timedelta(seconds=1))]
+
+
+def test_a_back_off_may_be_capped_at_its_first_lock() -> None:
+    policy = LockoutPolicy(max_failures=2, lock_for=MINUTE, longest_lock=MINUTE)
+    assert policy.backs_off
+    assert [policy.lock_after(n) for n in (1, 2, 3, 40)] == [None, MINUTE, MINUTE, MINUTE]
+    assert policy.lock_steps() == [(2, MINUTE)]
+
+
+@pytest.mark.parametrize("lock_for", [timedelta(0), -MINUTE])
+def test_a_lock_must_last(lock_for: timedelta) -> None:
+    with pytest.raises(ValueError):
+        LockoutPolicy(max_failures=1, lock_for=lock_for)

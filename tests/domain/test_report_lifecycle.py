@@ -7,6 +7,7 @@ in the table fails here.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from ivr.domain.cards import (
     StepRefused,
     card_as_of,
     check_step,
+    effective_status,
     formalise,
     lapse,
     lapse_due,
@@ -34,6 +36,7 @@ from ivr.domain.cards import (
     mark_picked_up,
     report_by_phone,
     report_by_statement,
+    report_open,
     step_allowed,
     verify,
 )
@@ -130,13 +133,16 @@ def test_settlement_stays_stopped_from_the_phone_report() -> None:
 
 
 def test_report_by_phone_stops_a_normal_card_at_once() -> None:
-    decision = report_by_phone(CardState(CardStatus.NORMAL, None), now=NOW, lapse_days=10)
+    decision = report_by_phone(CardState(CardStatus.NORMAL, None), now=NOW)
     assert decision.step is Step.REPORT
     assert decision.status is ReportStatus.PROVISIONAL and decision.verified
     assert decision.card == CardState(CardStatus.PROVISIONALLY_LOST, NOW)
     assert decision.lapses_on == date(2026, 10, 10)  # calendar days, through National Day
     assert (decision.pickup_on, decision.new_card) == (None, None)
     assert decision.note == "provisional report by phone"
+    assert report_by_phone(CardState(CardStatus.NORMAL, None), now=NOW, lapse_days=3).lapses_on == (
+        TODAY + timedelta(days=3)
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,11 +161,14 @@ def test_only_a_card_in_normal_use_is_reported_or_verified(card: CardState) -> N
     with pytest.raises(CardNotInUse) as verifying:
         verify(unverified, card, same_person=True, now=NOW)
     assert verifying.value.step is Step.VERIFY
+    assert verifying.value.status is ReportStatus.NEEDS_VERIFICATION
 
 
 def test_report_by_statement_waits_for_staff() -> None:
     decision = report_by_statement()
+    assert decision.step is Step.REPORT_UNVERIFIED
     assert decision.status is ReportStatus.NEEDS_VERIFICATION and not decision.verified
+    assert decision.note == "statement recorded, needs verification"
     assert (decision.card, decision.lapses_on) == (None, None)
 
 
@@ -177,6 +186,7 @@ def test_verify_refuses_another_persons_card() -> None:
     with pytest.raises(StepRefused) as refused:
         verify(unverified, CardState(CardStatus.NORMAL, None), same_person=False, now=NOW)
     assert not isinstance(refused.value, CardNotInUse)
+    assert refused.value.status is ReportStatus.NEEDS_VERIFICATION
     assert str(refused.value) == "the card is another person's: cannot verify it against the card"
 
 
@@ -203,6 +213,21 @@ def test_picked_up_replaces_the_card_with_a_new_one_in_normal_use() -> None:
     decision = mark_picked_up(made, CARD_BESIDE[ReportStatus.CARD_MADE], now=NOW)
     assert decision.card == CardState(CardStatus.FORMALLY_LOST, STOPPED_AT, in_use=False)
     assert decision.new_card == CardState(CardStatus.NORMAL, None)
+    assert decision.note == "new card picked up"
+    made = mark_card_made(
+        ReportState(ReportStatus.FORMAL, None), CARD_BESIDE[ReportStatus.FORMAL], now=NOW
+    )
+    assert made.note == "new card ready for pick-up"
+
+
+@pytest.mark.parametrize("step", [Step.FORMALISE, Step.CARD_MADE, Step.PICKED_UP])
+def test_a_step_that_stops_a_card_not_yet_stopped_stops_it_now(step: Step) -> None:
+    # A card stored without its stop time (recorded before stop times were kept) stops now.
+    status = ALLOWED_FROM[step]
+    assert status is not None
+    unstopped = dataclasses.replace(CARD_BESIDE[status], settlement_stopped_at=None)
+    decision = TAKE[step](ReportState(status, None), unstopped)
+    assert decision.card is not None and decision.card.settlement_stopped_at == NOW
 
 
 def test_notes_say_who_lifted() -> None:
@@ -214,8 +239,18 @@ def test_notes_say_who_lifted() -> None:
 
 @pytest.mark.parametrize("step", [Step.LIFT, Step.FORMALISE])
 def test_a_step_on_the_card_needs_the_card(step: Step) -> None:
-    with pytest.raises(StepRefused, match="the report has no card"):
+    with pytest.raises(StepRefused) as refused:
         TAKE[step](ReportState(ReportStatus.PROVISIONAL, None), None)  # type: ignore[arg-type]
+    assert refused.value.status is ReportStatus.PROVISIONAL
+    assert str(refused.value) == f"the report has no card: cannot {cards.STEPS[step].doing}"
+
+
+@pytest.mark.parametrize("step", list(TAKE))
+def test_a_step_on_no_report_is_refused(step: Step) -> None:
+    with pytest.raises(StepRefused) as refused:
+        TAKE[step](None, CardState(CardStatus.NORMAL, None))  # type: ignore[arg-type]
+    assert (refused.value.step, refused.value.status) == (step, None)
+    assert str(refused.value) == f"there is no open report: cannot {cards.STEPS[step].doing}"
 
 
 # -- the lapse: computed in every read and every write ----------------------------------------
@@ -241,6 +276,17 @@ def test_the_lapse_day_and_the_day_before() -> None:
         formalise(report, card, calendar=SHIPPED, now=on + timedelta(minutes=1))
     lapsed = lapse(report, card, today=lapse_day)
     assert (lapsed.status, lapsed.note) == (ReportStatus.LAPSED, "provisional report lapsed")
+
+
+def test_a_report_is_open_until_a_step_closes_it_or_it_lapses() -> None:
+    lapse_day = date(2026, 10, 8)
+    assert report_open(ReportStatus.PROVISIONAL, lapse_day, lapse_day - timedelta(days=1))
+    assert not report_open(ReportStatus.PROVISIONAL, lapse_day, lapse_day)
+    assert report_open(ReportStatus.PROVISIONAL, None, date(2030, 1, 1))
+    assert report_open(ReportStatus.FORMAL, lapse_day, lapse_day + timedelta(days=99))
+    assert not report_open(ReportStatus.LIFTED, None, TODAY)
+    assert effective_status(ReportStatus.PROVISIONAL, lapse_day, lapse_day) is ReportStatus.LAPSED
+    assert effective_status(ReportStatus.FORMAL, lapse_day, lapse_day) is ReportStatus.FORMAL
 
 
 def test_a_lapse_is_written_once() -> None:

@@ -42,6 +42,7 @@ def render(lang: str, keys: list[str]) -> str:
         (200, "二百", "two hundred", "doscientos"),
         (1000, "一千", "one thousand", "mil"),
         (1005, "一千零五", "one thousand five", "mil cinco"),
+        (1055, "一千零五十五", "one thousand fifty five", "mil cincuenta y cinco"),
         (2000, "两千", "two thousand", "dos mil"),
         (10005, "一万零五", "ten thousand five", "diez mil cinco"),
         (10010, "一万零一十", "ten thousand ten", "diez mil diez"),
@@ -52,6 +53,7 @@ def render(lang: str, keys: list[str]) -> str:
         (150000, "十五万", "one hundred fifty thousand", "ciento cincuenta mil"),
         (201000, "二十万一千", "two hundred one thousand", "doscientos un mil"),
         (1000000, "一百万", "one million", "un millón"),
+        (1500000, "一百五十万", "one million five hundred thousand", "un millón quinientos mil"),
         (2500000, "二百五十万", "two million five hundred thousand", "dos millones quinientos mil"),
         (10020000, "一千零二万", "ten million twenty thousand", "diez millones veinte mil"),
         (21000000, "两千一百万", "twenty one million", "veintiún millones"),
@@ -63,6 +65,8 @@ def render(lang: str, keys: list[str]) -> str:
             "cien millones cincuenta mil",
         ),
         (101000000, "一亿零一百万", "one hundred one million", "ciento un millones"),
+        # A 万 group of zeros between 亿 and the rest still says its 零.
+        (100001000, "一亿零一千", "one hundred million one thousand", "cien millones mil"),
         (200000000, "两亿", "two hundred million", "doscientos millones"),
         (
             999999999,
@@ -124,6 +128,13 @@ def test_feminine_changes_nothing_outside_spanish() -> None:
         ("21", "二十一元", "twenty one yuan", "veintiún yuanes"),
         ("31.01", "三十一元零一分", "thirty one yuan and one fen", "treinta y un yuanes y un fen"),
         ("1000000", "一百万元", "one million yuan", "un millón de yuanes"),
+        (
+            "1500000",
+            "一百五十万元",
+            "one million five hundred thousand yuan",
+            "un millón quinientos mil yuanes",  # "de" only after a round million
+        ),
+        ("2000000", "二百万元", "two million yuan", "dos millones de yuanes"),
         ("0.005", "一分", "one fen", "un fen"),  # rounded half up to the fen
         ("0.004", "零元", "zero yuan", "cero yuanes"),
     ],
@@ -183,12 +194,49 @@ def test_date(day: dt.date, zh: str, en: str, es: str | None) -> None:
         assert render("es", date("es", day)) == es
 
 
-def test_year_month() -> None:
-    assert render("zh", readback.year_month("zh", 2026, 2)) == "二〇二六年二月"
-    assert render("en", readback.year_month("en", 2026, 2)) == "February two thousand twenty six"
-    assert render("es", readback.year_month("es", 2026, 2)) == "febrero de dos mil veintiséis"
+@pytest.mark.parametrize(
+    ("year", "month", "zh", "en", "es"),
+    [
+        (
+            2026,
+            2,
+            "二〇二六年二月",
+            "February two thousand twenty six",
+            "febrero de dos mil veintiséis",
+        ),
+        (
+            2026,
+            1,
+            "二〇二六年一月",
+            "January two thousand twenty six",
+            "enero de dos mil veintiséis",
+        ),
+        (
+            2025,
+            12,
+            "二〇二五年十二月",
+            "December two thousand twenty five",
+            "diciembre de dos mil veinticinco",
+        ),
+        (1, 1, "一年一月", "January one", "enero de uno"),
+        (1100, 3, "一一〇〇年三月", "March eleven hundred", "marzo de mil cien"),
+        (1101, 3, "一一〇一年三月", "March eleven oh one", "marzo de mil ciento uno"),
+        (1099, 3, "一〇九九年三月", "March one thousand ninety nine", None),
+        (9999, 12, "九九九九年十二月", None, None),
+    ],
+)
+def test_year_month(year: int, month: int, zh: str, en: str | None, es: str | None) -> None:
+    assert render("zh", readback.year_month("zh", year, month)) == zh
+    if en is not None:
+        assert render("en", readback.year_month("en", year, month)) == en
+    if es is not None:
+        assert render("es", readback.year_month("es", year, month)) == es
+
+
+@pytest.mark.parametrize(("year", "month"), [(2026, 0), (2026, 13), (0, 1), (10000, 1)])
+def test_year_month_refuses_what_is_no_month(year: int, month: int) -> None:
     with pytest.raises(ValueError):
-        readback.year_month("zh", 2026, 13)
+        readback.year_month("zh", year, month)
 
 
 @pytest.mark.parametrize(
