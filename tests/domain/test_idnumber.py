@@ -105,6 +105,7 @@ def test_error_message_does_not_contain_the_number() -> None:
         parse_id("110105194912310021", today=TODAY)
     assert "110105194912310021" not in str(caught.value)
     assert "1949" not in str(caught.value)
+    assert str(caught.value) == "invalid resident ID number: check_character"
 
 
 def test_masked_everywhere() -> None:
@@ -123,6 +124,9 @@ def test_resident_id_constructor_validates() -> None:
     with pytest.raises(IdNumberError) as caught:
         ResidentId("110105194912310021")
     assert caught.value.problem is IdProblem.CHECK_CHARACTER
+    with pytest.raises(IdNumberError) as caught:
+        ResidentId("42010273050800")
+    assert caught.value.problem is IdProblem.LENGTH
     assert ResidentId("420102197305080012") == parse_id("420102730508001", today=TODAY)
 
 
@@ -134,8 +138,9 @@ def test_hash() -> None:
     assert digest != id_hash(b"key-two", resident)
     assert digest != id_hash(b"key-one", "420102197305080012")
     assert "11010519491231002X" not in digest
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as empty_key:  # a configuration error: the message names it
         id_hash(b"", resident)
+    assert str(empty_key.value) == "the ID-hash key is empty"
     with pytest.raises(IdNumberError):
         id_hash(b"key-one", "110105194912310021")
 

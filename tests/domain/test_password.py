@@ -32,6 +32,7 @@ def test_initial_password_is_six_digits_before_the_last() -> None:
         ("1234567", "length"),
         ("", "length"),
         ("12a456", "length"),
+        ("13579X", "length"),  # an X belongs to ID numbers, not to passwords
         ("１２３４５６", "length"),  # full-width digits are not keypad digits
         ("111111", "all_same"),
         ("000000", "all_same"),

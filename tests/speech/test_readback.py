@@ -257,6 +257,14 @@ def test_count_months(n: int, zh: str, en: str, es: str) -> None:
     assert render("es", count("es", n, "month")) == es
 
 
+def test_count_is_of_months_unless_told() -> None:
+    for lang in LANGUAGES:
+        assert count(lang, 2) == count(lang, 2, "month")
+    assert render("en", count("en", 2)) == "two months"
+    with pytest.raises(ValueError):
+        count("en", 2, "week")  # type: ignore[arg-type]
+
+
 def test_count_other_units() -> None:
     assert render("zh", count("zh", 15, "working_day")) == "十五个工作日"
     assert render("en", count("en", 1, "working_day")) == "one working day"
@@ -321,6 +329,12 @@ def test_long_numbers_are_grouped_as_people_read_them(value: str, groups: list[s
     assert [k for k in keys if k != readback.PAUSE] == [
         "d_x" if c == "X" else f"d{c}" for c in value
     ]
+
+
+def test_nothing_to_read_is_no_group() -> None:
+    assert readback.digit_groups(0) == ()
+    assert readback.digit_groups(1) == (1,)
+    assert digits("zh", "") == []
 
 
 def test_a_pause_is_a_silence_in_every_language() -> None:
