@@ -158,6 +158,22 @@ def test_a_missing_shipped_schedule_stops_the_start_instead_of_guessing_every_ye
         shipped_calendar()
 
 
+def test_the_warnings_name_every_year_missing_and_the_file_to_add_it_to(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    absent = tmp_path / "official-holidays.yaml"
+    with caplog.at_level(logging.WARNING, logger=workdays.__name__):
+        open_calendar(absent, date(2027, 12, 15))  # into 2028: two years unknown
+    (warning,) = caplog.records
+    assert warning.getMessage().startswith("the official holiday schedule of 2027, 2028 is not")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=workdays.__name__):
+        WorkCalendar().is_working_day(date(2099, 1, 2))
+    (warning,) = caplog.records
+    assert warning.getMessage().startswith("no official holiday schedule for 2099:")
+    assert warning.getMessage().endswith("add that year's schedule to official-holidays.yaml")
+
+
 def test_calendar_covers_the_years_with_an_official_schedule() -> None:
     assert SHIPPED.covers(date(2026, 12, 31))
     assert SHIPPED.covers(date(2025, 1, 1))
@@ -203,6 +219,50 @@ def test_a_year_without_schedule_warns_once(caplog: pytest.LogCaptureFixture) ->
 def test_a_wrong_schedule_is_refused_with_the_reason(text: str, complaint: str) -> None:
     with pytest.raises(ScheduleError, match=complaint):
         parse_schedule(yaml.safe_load(text), "official-holidays.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        (
+            "2027:\n  holidays: {春节: 2027-02-01..2027-02-16}\n",
+            "s.yaml 2027 春节: '2027-02-01..2027-02-16' is not a holiday break",
+        ),
+        (
+            "2027:\n  working_days: [next week]\n",
+            "s.yaml 2027 working_days: 'next week' is not a date or a range first..last",
+        ),
+        ("2027:\n  holiday: {}\n  notes: x\n", "s.yaml 2027: unknown field(s) holiday, notes"),
+    ],
+)
+def test_a_refusal_says_where(text: str, refusal: str) -> None:
+    with pytest.raises(ScheduleError) as refused:
+        parse_schedule(yaml.safe_load(text), "s.yaml")
+    assert str(refused.value) == refusal
+
+
+def test_a_break_is_one_to_fifteen_days_written_as_a_day_or_a_range() -> None:
+    years = parse_schedule(
+        yaml.safe_load(
+            "2027:\n  holidays:\n    a: '2027-02-06'\n    b: 2027-03-01..2027-03-01\n"
+            "    c: 2027-10-01..2027-10-15\n"
+        )
+    )
+    assert {date(2027, 2, 6), date(2027, 3, 1)} <= years[2027].days_off
+    assert date(2027, 2, 7) not in years[2027].days_off
+    assert {date(2027, 10, 1), date(2027, 10, 15)} <= years[2027].days_off
+    assert len(years[2027].days_off) == 17
+
+
+def test_a_wrong_operator_file_is_named_in_the_refusal(tmp_path: Path) -> None:
+    operator = tmp_path / "official-holidays.yaml"
+    operator.write_text("2027:\n  working_days: [2027-02-10]\n", encoding="utf-8")
+    with pytest.raises(ScheduleError) as refused:
+        load_calendar([operator])
+    assert (
+        str(refused.value)
+        == f"{operator} 2027: make-up working day 2027-02-10 is not a weekend day"
+    )
 
 
 def test_a_new_year_break_may_start_in_december() -> None:
