@@ -241,6 +241,30 @@ def test_a_refusal_says_where(text: str, refusal: str) -> None:
     assert str(refused.value) == refusal
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2027: [2027-02-06]\n",  # a year, but no schedule under it
+        "next: {holidays: {}}\n",  # a schedule, but under no year
+        "2027:\n  holidays: {元旦: 2029-01-01}\n",  # two years away
+        "2027:\n  holidays: {春节: 2028-02-01}\n",  # the next year, but not at the turn of it
+    ],
+)
+def test_what_is_no_year_or_not_of_its_year_is_refused(text: str) -> None:
+    with pytest.raises(ScheduleError) as refused:
+        parse_schedule(yaml.safe_load(text))
+    assert str(refused.value).startswith(("schedule: ", "schedule 2027: "))  # the default name
+
+
+def test_a_year_keeps_its_notice_and_a_turn_of_the_year_break() -> None:
+    text = "2027:\n  notice: 国办发明电〔2026〕7号\n  holidays: {元旦: 2027-12-31..2028-01-02}\n"
+    (year,) = parse_schedule(yaml.safe_load(text)).values()
+    assert (year.year, year.notice) == (2027, "国办发明电〔2026〕7号")
+    assert year.days_off == {date(2027, 12, 31), date(2028, 1, 1), date(2028, 1, 2)}
+    (unnamed,) = parse_schedule(yaml.safe_load("2027:\n  holidays: {}\n")).values()
+    assert unnamed.notice == ""
+
+
 def test_a_break_is_one_to_fifteen_days_written_as_a_day_or_a_range() -> None:
     years = parse_schedule(
         yaml.safe_load(
