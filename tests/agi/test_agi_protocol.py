@@ -78,9 +78,28 @@ def test_multi_line_usage_reply() -> None:
     assert parse_reply("\n".join(lines)) == reply
 
 
-def test_unterminated_multi_line_reply_is_a_protocol_error() -> None:
-    with pytest.raises(AGIProtocolError):
-        parse_reply(["520-Invalid command syntax.  Proper usage follows:", " Usage: x"])
+def test_line_ends_are_cut_and_nothing_else() -> None:
+    lines = ["520-Invalid command syntax.\r", " Usage: SAY ALPHA X\r", "520 End of proper usage.\r"]
+    assert parse_reply(lines).data == " Usage: SAY ALPHA X"
+    assert parse_reply("100 result=0 Trying X\r\n").data == "Trying X"
+    assert parse_reply("510 \r\n") == Reply(510, "", None, None, "510 ")
+
+
+@pytest.mark.parametrize(
+    "last",
+    [None, "520-more usage", "200 result=0"],  # no end; an end that goes on; another reply's code
+)
+def test_unterminated_multi_line_reply_is_a_protocol_error(last: str | None) -> None:
+    lines = ["520-Invalid command syntax.  Proper usage follows:", " Usage: x"]
+    with pytest.raises(AGIProtocolError) as refused:
+        parse_reply(lines if last is None else [*lines, last])
+    assert str(refused.value).startswith("unterminated multi-line reply: '520-Invalid")
+
+
+def test_a_reply_that_is_not_agi_is_quoted_in_the_refusal_at_most_120_characters() -> None:
+    with pytest.raises(AGIProtocolError) as refused:
+        parse_reply("HTTP/1.1 400 Bad Request" + "x" * 200)
+    assert str(refused.value) == f"not an AGI reply: {'HTTP/1.1 400 Bad Request' + 'x' * 96!r}"
 
 
 @pytest.mark.parametrize("raw", ["", "hello", "20 result=0", "HANGUP", "2000 result=0"])
@@ -104,6 +123,11 @@ def test_header_lines() -> None:
     assert parse_header_line("agi_accountcode:") == ("agi_accountcode", "")
     assert parse_header_line("agi_calleridname: A: B ") == ("agi_calleridname", "A: B ")
     assert parse_header_line("agi_arg_1: x\r\n") == ("agi_arg_1", "x")
+    # Only the line end is cut: an ID number's final X stays.
+    assert parse_header_line("agi_arg_1: 11010519491231002X\r\n") == (
+        "agi_arg_1",
+        "11010519491231002X",
+    )
     assert parse_header_line("\n") is None
     assert parse_header_line("") is None
 
@@ -155,3 +179,9 @@ def test_describe_command_masks_sensitive_arguments() -> None:
     assert describe_command(("get", "data", '"f"'), sensitive=True) == "get data ***"
     assert describe_command(("SET", "FILE", "x"), sensitive=True) == "SET *** ***"
     assert describe_command(("ANSWER",), sensitive=True) == "ANSWER"
+
+
+def test_a_line_that_is_not_agi_is_quoted_in_the_refusal_at_most_80_characters() -> None:
+    with pytest.raises(AGIProtocolError) as refused:
+        parse_header_line("GET / HTTP/1.1" + "x" * 200)
+    assert str(refused.value) == f"not an AGI header line: {'GET / HTTP/1.1' + 'x' * 66!r}"
