@@ -37,6 +37,8 @@ from ivr.agi.protocol import (
         ("200 result=1 (some value (x))", 200, "1", "some value (x)", None),
         ("200 result=1 (a) (b)", 200, "1", "a) (b", None),
         ("200 result=1 ()", 200, "1", "", None),
+        ("200 result=1 (a) b", 200, "1", "(a) b", None),  # parentheses only round the whole
+        ("200 result=1 a (b)", 200, "1", "a (b)", None),
         ("200 result=1 (x endpos=5)", 200, "1", "x endpos=5", None),
         ("200 result=0 Gosub complete", 200, "0", "Gosub complete", None),
         ("100 result=0 Trying...", 100, "0", "Trying...", None),
@@ -94,6 +96,9 @@ def test_unterminated_multi_line_reply_is_a_protocol_error(last: str | None) -> 
     with pytest.raises(AGIProtocolError) as refused:
         parse_reply(lines if last is None else [*lines, last])
     assert str(refused.value).startswith("unterminated multi-line reply: '520-Invalid")
+    with pytest.raises(AGIProtocolError) as refused:
+        parse_reply(["520-" + "u" * 200])
+    assert str(refused.value) == f"unterminated multi-line reply: {'520-' + 'u' * 116!r}"
 
 
 def test_a_reply_that_is_not_agi_is_quoted_in_the_refusal_at_most_120_characters() -> None:
