@@ -77,6 +77,7 @@ def test_values_keep_colons_and_old_output_lines_are_kept() -> None:
     message = parse_message("Response: Follows\nPrivilege: Command\nsome output: with colon\n--END")
     assert message["Privilege"] == "Command"
     assert message.getall("Output") == ["some output: with colon", "--END"]
+    assert list(message) == ["Response", "Privilege", "Output"]  # named as Asterisk names it
     assert parse_message("Timestamp: 12:30:01")["Timestamp"] == "12:30:01"
 
 
@@ -98,11 +99,50 @@ def test_format_action_repeats_list_values_and_ends_with_blank_line() -> None:
         {"Variable": ["A=1", "B=2\nC"]},
         {"Bad Key": "1"},
         {"ActionID": "mine"},
+        {"action": "Hangup"},
+        {"ACTION": "Hangup"},
+        {"Variable": "A=1\rB=2"},  # a bare CR ends a line for some readers
+        {"": "1"},
     ],
 )
 def test_format_action_refuses_what_would_change_the_message(fields: dict[str, str]) -> None:
     with pytest.raises(ProtocolError):
         format_action("Originate", "a1", fields)
+
+
+def test_the_refusals_say_what_is_wrong() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        format_action("Originate", "a1", {"Variable": "A=1\nB"})
+    assert str(refused.value) == "AMI field 'Variable' holds a line break"
+    with pytest.raises(ProtocolError) as refused:
+        format_action("Originate", "a1", {"Bad Key": "1"})
+    assert str(refused.value) == "bad AMI field name 'Bad Key'"
+    with pytest.raises(ProtocolError) as refused:
+        format_action("Originate", "a1", {"Action": "Hangup"})
+    assert str(refused.value) == "Action is set by the client"
+    with pytest.raises(ProtocolError) as refused:
+        Framer(max_message=10).feed(b"A: 12345678")
+    assert str(refused.value) == "AMI message longer than 10 bytes"
+
+
+def test_any_field_name_without_separators_is_written() -> None:
+    data = format_action("UserEvent", "u1", {"UserEvent": "Xfer", "XRef": "1"})
+    assert b"\r\nXRef: 1\r\n" in data
+
+
+def test_a_message_may_reach_the_size_limit() -> None:
+    framer = Framer(max_message=10)
+    assert framer.feed(b"A: 1234567") == []  # 10 bytes still to come to an end
+    assert framer.feed(b"\r\n\r\n") == ["A: 1234567"]
+
+
+def test_bytes_that_are_not_utf8_are_replaced_not_fatal() -> None:
+    assert Framer().feed(b"Event: caf\xe9\r\n\r\n") == ["Event: caf\ufffd"]
+
+
+def test_a_blank_line_inside_a_message_text_is_skipped() -> None:
+    message = parse_message("Event: Hangup\n   \nCause: 16")
+    assert message["Cause"] == "16"
 
 
 def test_an_endless_message_is_refused() -> None:
@@ -115,3 +155,5 @@ def test_message_is_a_read_only_mapping() -> None:
     message = Message([("Event", "Hangup"), ("Cause", "16")])
     assert dict(message) == {"Event": "Hangup", "Cause": "16"}
     assert len(message) == 2 and message.event == "Hangup" and message.response is None
+    assert "cause" in message and "CAUSE" in message and 16 not in message
+    assert repr(message) == "Message({'Event': 'Hangup', 'Cause': '16'})"
