@@ -53,12 +53,17 @@ def test_console_log_ins_back_off_from_one_minute_to_an_hour() -> None:
 
 
 def test_a_policy_must_make_sense() -> None:
-    with pytest.raises(ValueError):
+    # The callers' policy comes from the settings: a wrong one is refused in these words.
+    needs = "a lock-out policy needs at least one failure and a positive lock time"
+    with pytest.raises(ValueError) as refused:
         LockoutPolicy(max_failures=0, lock_for=MINUTE)
-    with pytest.raises(ValueError):
+    assert str(refused.value) == needs
+    with pytest.raises(ValueError) as refused:
         LockoutPolicy(max_failures=3, lock_for=timedelta(0))
-    with pytest.raises(ValueError):
+    assert str(refused.value) == needs
+    with pytest.raises(ValueError) as refused:
         LockoutPolicy(max_failures=3, lock_for=MINUTE, longest_lock=timedelta(seconds=30))
+    assert str(refused.value) == "the longest lock cannot be shorter than the first"
 
 
 def test_the_smallest_policy_locks_on_the_first_wrong_password() -> None:
