@@ -96,3 +96,39 @@ def test_the_policy_comes_from_the_settings(tmp_path: Path) -> None:
 def test_a_bad_setting_is_refused(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ValueError, match=r"retention_days|prune_hour|language_memory_days"):
         RetentionPolicy.from_settings(Settings.load(env={name: value}, data_dir=tmp_path))
+
+
+def test_the_shortest_settings_are_a_day_and_midnight(tmp_path: Path) -> None:
+    env = {
+        "HOTLINE_RECORDING_RETENTION_DAYS": "1",
+        "HOTLINE_CALL_PATH_RETENTION_DAYS": "1",
+        "HOTLINE_PRUNE_HOUR": "0",
+    }
+    policy = RetentionPolicy.from_settings(Settings.load(env=env, data_dir=tmp_path))
+    assert policy == RetentionPolicy(timedelta(days=1), timedelta(days=1), prune_hour=0)
+    assert policy.recordings_made_before(NOW) == NOW - timedelta(days=1)
+    assert policy.calls_started_before(NOW) == NOW - timedelta(days=1)
+    assert policy.next_prune(NOW) == datetime(2025, 4, 2, 0, 0, tzinfo=BEIJING)
+    assert RetentionPolicy(timedelta(seconds=1), None, prune_hour=23).prune_hour == 23
+
+
+@pytest.mark.parametrize(
+    ("kept", "prune_hour", "refusal"),
+    [
+        (timedelta(0), 3, "a retention period must be positive (or None: for ever)"),
+        (-timedelta(days=1), 3, "a retention period must be positive (or None: for ever)"),
+        (None, -1, "prune_hour must be 0-23, not -1"),
+        (None, 24, "prune_hour must be 0-23, not 24"),
+    ],
+)
+def test_a_policy_that_cannot_be_is_refused_with_the_reason(
+    kept: timedelta | None, prune_hour: int, refusal: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        RetentionPolicy(recordings=None, call_paths=kept, prune_hour=prune_hour)
+    assert str(refused.value) == refusal
+
+
+def test_a_deleted_call_path_tells_when() -> None:
+    gone = datetime(2027, 4, 1, tzinfo=UTC)
+    assert POLICY.path_fate(MADE, deleted_at=gone, now=NOW) == Fate(deleted_at=gone)
