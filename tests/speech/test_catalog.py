@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ivr.flows import required_sounds
-from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog
+from ivr.speech.catalog import CATALOG_DIR, LANGUAGES, Catalog, MissingPromptError
 from ivr.speech.readback import digits
 
 RAW: Mapping[str, Mapping[str, Any]] = yaml.safe_load(
@@ -125,3 +125,44 @@ def test_the_console_shows_a_reference_as_the_caller_hears_it(catalog: Catalog) 
     assert heard["zh"] == "二六幺幺，二五零零，零九零七"
     assert heard["en"] == "two six one one, two five zero zero, zero nine zero seven"
     assert heard["es"].startswith("dos seis uno uno, dos cinco cero cero,")
+
+
+SMALL_CATALOG = """\
+greet: {zh: 您好, en: Hello, es: Hola, yue: 你好}
+english_offer: {all: For English press 2, voice: en}
+twelve: {zh: 12, en: 12, es: 12}
+"""
+SMALL_FRAGMENTS = "zh: {d1: 一, pause: ，}\nen: {d1: one, pause: ','}\nyue: {d1: 一}\n"
+
+
+def test_a_catalog_of_its_own_loads_renders_and_names_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "catalog.yaml").write_text(SMALL_CATALOG, encoding="utf-8")
+    (tmp_path / "fragments.yaml").write_text(SMALL_FRAGMENTS, encoding="utf-8")
+    catalog = Catalog.load(tmp_path)
+    assert catalog.text("en", "twelve") == "12"  # a number in YAML is still a text
+    assert catalog.text("es", "english_offer") == "For English press 2"
+    assert (catalog.voice("zh", "english_offer"), catalog.voice("zh", "greet")) == ("en", "zh")
+    assert catalog.render("zh", ["greet", "d1", "d1"]) == "您好一一"
+    assert catalog.render("zh", ["english_offer", "d1"]) == "For English press 2 一"
+    assert catalog.render("en", ["greet", "d1", "pause", "d1"]) == "Hello one, one"
+    assert catalog.keys("yue") == {"greet", "d1"}  # a language beyond the three is kept
+    assert catalog.keys("fr") == frozenset()
+    assert catalog.keys("en") == {"greet", "english_offer", "twelve", "d1", "pause"}
+    assert catalog.missing(["greet", "d1", "nope"]) == ["zh:nope", "en:nope", "es:d1", "es:nope"]
+    catalog.require(["greet", "d1"], ["zh", "en"])
+    with pytest.raises(MissingPromptError) as refused:
+        catalog.require(["greet", "nope", "d1"])
+    assert str(refused.value) == (
+        "prompts missing from the catalog: zh:nope, en:nope, es:d1, es:nope"
+    )
+    with pytest.raises(MissingPromptError) as refused:
+        catalog.text("es", "nope")
+    assert str(refused.value) == "no es text for prompt 'nope'"
+
+
+def test_empty_catalog_files_load_as_an_empty_catalog(tmp_path: Path) -> None:
+    (tmp_path / "catalog.yaml").write_text("", encoding="utf-8")
+    (tmp_path / "fragments.yaml").write_text("", encoding="utf-8")
+    catalog = Catalog.load(tmp_path)
+    assert [catalog.keys(lang) for lang in LANGUAGES] == [frozenset()] * 3
+    assert catalog.missing(["greet"], ["en"]) == ["en:greet"]
