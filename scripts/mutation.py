@@ -43,6 +43,7 @@ class Score:
     survivors: list[str] = field(default_factory=list)  # not equivalent: a missing test
     untested: list[str] = field(default_factory=list)  # no test in the suite ran the code
     other: list[str] = field(default_factory=list)  # suspicious, segfault, not checked
+    ran: bool = True  # False: no results (not run yet, or mutmut failed: see its log)
 
     @property
     def judged(self) -> int:
@@ -166,7 +167,7 @@ def score(module: str, dest: Path, equivalent: dict[str, str]) -> Score:
     meta = dest / "mutants" / (module + ".meta")
     result = Score(module)
     if not meta.exists():
-        print(f"   no results for {module}: see {log_path(dest)}", file=sys.stderr)
+        result.ran = False
         return result
     codes: dict[str, int | None] = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
     for name, code in sorted(codes.items()):
@@ -189,6 +190,9 @@ def report(scores: list[Score]) -> None:
     print("| module | mutants | caught | equivalent | survived | untested | score |")
     print("|---|---|---|---|---|---|---|")
     for s in scores:
+        if not s.ran:
+            print(f"| {s.module} | no results: see {log_path(work_dir(s.module))} |")
+            continue
         missed = len(s.survivors) + len(s.other)
         print(
             f"| {s.module} | {s.total} | {s.caught} | {len(s.equivalent)} | {missed} "
@@ -232,7 +236,7 @@ def main() -> int:
             run_module(module, tests, args.mutmut)
         scores.append(score(module, dest, equivalent))
     report(scores)
-    return 0 if all(s.percent >= TARGET_SCORE for s in scores) else 1
+    return 0 if all(s.ran and s.percent >= TARGET_SCORE for s in scores) else 1
 
 
 if __name__ == "__main__":

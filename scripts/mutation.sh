@@ -22,6 +22,6 @@ print("\n".join(d for d in project["optional-dependencies"]["dev"] if wanted.mat
 PY
 )
   "$venv/bin/pip" install -q "${deps[@]}"
-  "$venv/bin/pip" install -q "mutmut==$version" 2>&1 | grep -v "^WARNING: Location" || true
+  "$venv/bin/pip" install -q "mutmut==$version"
 fi
 exec "$venv/bin/python" scripts/mutation.py --mutmut "$venv/bin/mutmut" "$@"
