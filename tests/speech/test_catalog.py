@@ -132,7 +132,9 @@ greet: {zh: 您好, en: Hello, es: Hola, yue: 你好}
 english_offer: {all: For English press 2, voice: en}
 twelve: {zh: 12, en: 12, es: 12}
 """
-SMALL_FRAGMENTS = "zh: {d1: 一, pause: ，}\nen: {d1: one, pause: ','}\nyue: {d1: 一}\n"
+SMALL_FRAGMENTS = (
+    "zh: {d1: 一, pause: ，}\nen: {d1: one, pause: ','}\nyue: {d1: 一}\nko: {d1: 일}\n"
+)
 
 
 def test_a_catalog_of_its_own_loads_renders_and_names_what_is_missing(tmp_path: Path) -> None:
@@ -146,6 +148,7 @@ def test_a_catalog_of_its_own_loads_renders_and_names_what_is_missing(tmp_path: 
     assert catalog.render("zh", ["english_offer", "d1"]) == "For English press 2 一"
     assert catalog.render("en", ["greet", "d1", "pause", "d1"]) == "Hello one, one"
     assert catalog.keys("yue") == {"greet", "d1"}  # a language beyond the three is kept
+    assert catalog.keys("ko") == {"d1"}  # even with fragments only
     assert catalog.keys("fr") == frozenset()
     assert catalog.keys("en") == {"greet", "english_offer", "twelve", "d1", "pause"}
     assert catalog.missing(["greet", "d1", "nope"]) == ["zh:nope", "en:nope", "es:d1", "es:nope"]
