@@ -91,8 +91,11 @@ def copy_tree(dest: Path) -> None:
         if not raw:
             continue
         source = ROOT / os.fsdecode(raw)
-        if source.is_file():
-            target = dest / os.fsdecode(raw)
+        target = dest / os.fsdecode(raw)
+        if source.is_symlink():  # ivr/resources links to the top-level folders: keep them links
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(os.readlink(source))
+        elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
 
@@ -102,6 +105,12 @@ def configure(dest: Path, module: str, tests: list[str]) -> None:
     also_copy = sorted(
         p.name for p in dest.iterdir() if p.is_dir() and p.name not in {"ivr", "tests", "mutants"}
     )
+    # mutmut copies the package file by file and drops its links to the top-level folders
+    # (ivr/resources): copied whole, their contents come along.
+    for folder, dirs, files in os.walk(dest / "ivr"):
+        for name in dirs + files:
+            if (Path(folder) / name).is_symlink():
+                also_copy.append((Path(folder) / name).relative_to(dest).as_posix())
     settings = {
         "source_paths": ["ivr"],
         "only_mutate": [module],
