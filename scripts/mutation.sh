@@ -8,20 +8,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv-mutation
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("scripts/mutation.toml", "rb"))["mutmut"]["version"])')
-installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mutmut"))' 2>/dev/null || true)
-if [[ "$installed" != "$version" ]]; then
-  python3 -m venv "$venv"
-  # The project's run-time dependencies and the test tools its fast suites use; mutmut last,
-  # pinned (pip then reports gTTS's click bound, which nothing here exercises).
-  mapfile -t deps < <(python3 - <<'PY'
-import re, tomllib
+# The project's run-time dependencies and the test tools its fast suites use, as pyproject.toml
+# lists them now; installed again when that list or the pinned mutmut changes. mutmut last:
+# pip then reports gTTS's click bound, which nothing here exercises.
+wanted=$(python3 - "$version" <<'PY'
+import re, sys, tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-wanted = re.compile(r"^(pytest|pytest-asyncio|pytest-postgresql|hypothesis|psycopg)\b")
+tools = re.compile(r"^(pytest|pytest-asyncio|pytest-postgresql|hypothesis|psycopg)\b")
 print("\n".join(project["dependencies"]))
-print("\n".join(d for d in project["optional-dependencies"]["dev"] if wanted.match(d)))
+print("\n".join(d for d in project["optional-dependencies"]["dev"] if tools.match(d)))
+print(f"mutmut=={sys.argv[1]}")
 PY
 )
+if [[ "$(cat "$venv/installed.txt" 2>/dev/null)" != "$wanted" ]]; then
+  python3 -m venv "$venv"
+  mapfile -t deps < <(grep -v '^mutmut==' <<<"$wanted")
   "$venv/bin/pip" install -q "${deps[@]}"
   "$venv/bin/pip" install -q "mutmut==$version"
+  printf '%s\n' "$wanted" >"$venv/installed.txt"
 fi
 exec "$venv/bin/python" scripts/mutation.py --mutmut "$venv/bin/mutmut" "$@"
