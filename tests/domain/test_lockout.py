@@ -84,3 +84,8 @@ def test_a_back_off_may_be_capped_at_its_first_lock() -> None:
 def test_a_lock_must_last(lock_for: timedelta) -> None:
     with pytest.raises(ValueError):
         LockoutPolicy(max_failures=1, lock_for=lock_for)
+
+
+def test_the_caller_is_warned_before_the_try_that_locks() -> None:
+    policy = caller_lockout(3, 24)
+    assert [policy.locks_next(n) for n in (0, 1, 2, 3, 4)] == [False, False, True, False, False]

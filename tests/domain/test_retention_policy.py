@@ -133,3 +133,10 @@ def test_a_policy_that_cannot_be_is_refused_with_the_reason(
 def test_a_deleted_call_path_tells_when() -> None:
     gone = datetime(2027, 4, 1, tzinfo=UTC)
     assert POLICY.path_fate(MADE, deleted_at=gone, now=NOW) == Fate(deleted_at=gone)
+
+
+def test_a_negative_language_memory_is_refused_in_words(tmp_path: Path) -> None:
+    settings = Settings.load(env={"HOTLINE_LANGUAGE_MEMORY_DAYS": "-1"}, data_dir=tmp_path)
+    with pytest.raises(ValueError) as refused:
+        RetentionPolicy.from_settings(settings)
+    assert str(refused.value) == "language_memory_days must be 0 (not remembered) or more days"
