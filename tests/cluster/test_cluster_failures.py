@@ -200,7 +200,7 @@ async def test_a_hotline_node_killed_under_load(cluster: Cluster, agents_open: N
     assert all(r.ended_at is not None for r in rows), report
     cut = [r for r in rows if nodes[r.id] == "node1" and r.outcome != "served"]
     assert cut and all(r.outcome == "interrupted" for r in cut), report
-    assert all(nodes[r.id] == "node2" or r.outcome == "served" for r in rows), report
+    assert all(r.outcome == "served" for r in rows if r not in cut), report  # the others, whole
     assert after_report["completed"] == 8 and set(after_nodes.values()) == {"node2"}
     # The cut callers reached the agent queue on node 1's Asterisk (still up).
     queue_log = (node1.data_dir / "asterisk" / "state" / "log" / "queue_log").read_text()
