@@ -2,7 +2,8 @@
 
 ``hotline up --detach`` in a data folder of its own (spare ports), then, in order:
 
-1. it comes up, says how to call in, and a supervisor who logs in lands on the live calls;
+1. it comes up, says how to call in, its node says it is ready (``/readyz``, ``/metrics``), and a
+   supervisor who logs in lands on the live calls;
 2. calls in progress — a sipp caller with RFC 2833 keys who asks for an agent, a softphone
    (baresip) that records what it hears, a ``hotline call`` through AMI — while a supervisor, a
    staff member and an auditor walk every console page in Chromium: the live view shows each
@@ -133,6 +134,19 @@ async def test_up_starts_every_part_and_says_how_to_call(stack: UpStack, browser
     assert f"server 127.0.0.1:{stack.settings.sip_port} (UDP)" in welcome
     assert f"Supervisor console: {stack.web_url}" in welcome
     assert stack.listening() == {**stack.tcp_ports(), "sip": stack.settings.sip_port}
+    # the node's own probes and metrics, as a load balancer and Prometheus read them
+    ops = f"http://{stack.settings.ops_host}:{stack.settings.ops_port}"
+    assert f"Metrics and health: {ops}/metrics, /healthz, /readyz" in welcome
+    async with ClientSession() as client:
+
+        async def node_ready() -> bool:
+            async with client.get(ops + "/readyz") as ready:
+                body = await ready.json()
+            return ready.status == 200 and body["telephony"] == body["prompts"] == "up"
+
+        await until(node_ready, 30, "the node's /readyz saying it takes calls")
+        async with client.get(ops + "/metrics") as metrics:
+            assert "hotline_ami_connected 1.0" in await metrics.text()
     assert stack.testers[0].keyed_id == "11010519491231002*"  # the README's example caller
     context, page = await log_in(browser, stack, "sup")
     try:

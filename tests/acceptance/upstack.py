@@ -83,6 +83,7 @@ class UpStack:
             "HOTLINE_AGI_PORT": str(_free_port(socket.SOCK_STREAM)),
             "HOTLINE_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
             "HOTLINE_WEB_PORT": str(_free_port(socket.SOCK_STREAM)),
+            "HOTLINE_OPS_PORT": str(_free_port(socket.SOCK_STREAM)),
             "HOTLINE_SIP_PORT": str(_free_port(socket.SOCK_DGRAM)),
             # The Debian root Asterisk runs in is built once per machine and shared.
             "HOTLINE_ASTERISK_ROOTFS": str(shared_rootfs()),
@@ -98,7 +99,7 @@ class UpStack:
 
     def tcp_ports(self) -> dict[str, int]:
         s = self.settings
-        return {"fastagi": s.agi_port, "ami": s.ami_port, "console": s.web_port}
+        return {"fastagi": s.agi_port, "ami": s.ami_port, "console": s.web_port, "ops": s.ops_port}
 
     # -- the command line --------------------------------------------------------------------------
     async def hotline(self, *args: str, within: float = 120.0) -> Done:
