@@ -171,6 +171,7 @@ async def main_async(args: argparse.Namespace) -> int:
         **os.environ,
         "HOTLINE_DATA_DIR": str(workdir / "var"),
         "HOTLINE_LOG_LEVEL": "WARNING",
+        "HOTLINE_OPS_PORT": "0",  # the node's metrics server on any free port
         # every call of the run at once, however many: the cap is the setting's to choose
         "HOTLINE_AGI_MAX_CONNECTIONS": str(max(args.calls, Settings.agi_max_connections)),
     }

@@ -42,6 +42,9 @@ class Settings:
     ami_secret: str = "hotline-ami-secret"
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # Each node's /metrics, /healthz and /readyz (``ivr.ops``); an empty host: no such server.
+    ops_host: str = "127.0.0.1"
+    ops_port: int = 9105
     sip_host: str = "127.0.0.1"
     sip_port: int = 5060
     sip_password: str = "hotline-sip-secret"

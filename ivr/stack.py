@@ -3,13 +3,17 @@ order, from the settings; each registers its stop on an ``AsyncExitStack`` so th
 reverse (console, AMI bridge, FastAGI server, Asterisk, database).
 
     hotline up      start_stack    data ready (schema, prompts, demo seed), Asterisk, node, console
-    hotline serve   start_node     the core and its FastAGI server (and the AMI bridge)
+    hotline serve   start_node     the core, its FastAGI server (and the AMI bridge), the ops
+                                   server (/metrics, /healthz, /readyz)
     hotline web     start_console  the console alone; live calls from the database
     tests           open_core      database, records, live board, engine and call runner (and the
                                    daily prune of the retention policy)
 
 Data flows one way: the call runner and the AMI bridge publish into the live board, given to
 them here at construction; the console reads the board (or the database) through ``LiveView``.
+The node's metrics are built here too; the parts are given its bound methods as plain callables
+(the runner's ``on_call_ended``, the FastAGI server's ``on_command``...), and the calls in
+progress and the AMI link are read from the board when Prometheus scrapes.
 Nothing built here is re-wired later, and nothing below this module imports it.
 """
 
@@ -23,16 +27,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
+from ivr.agi.protocol import COMMAND_NAMES
 from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.config import PRIVATE_DIR_MODE, Settings
 from ivr.domain.clock import local_today
 from ivr.domain.workdays import WorkCalendar, open_calendar
-from ivr.flows import build_engine
+from ivr.flows import build_engine, required_sounds
 from ivr.flows.actions import Services
 from ivr.live.board import LiveBoard
 from ivr.live.events import LiveEvent
 from ivr.live.view import DatabaseLiveView, LiveView
+from ivr.ops.metrics import NodeMetrics
+from ivr.ops.readiness import BuiltPrompts, Readiness
+from ivr.ops.server import OpsServer, start_ops
 from ivr.prompts.build import build_prompts
 from ivr.runtime.agi_routes import AgiHandler, agi_routes
 from ivr.runtime.call import CallRunner
@@ -42,6 +50,7 @@ from ivr.runtime.live_relay import LiveReceiver, LiveSender, pg_connect
 from ivr.speech.catalog import Catalog
 from ivr.store.console import ConsoleRecords
 from ivr.store.database import Database, open_database, upgrade_database
+from ivr.store.observe import OPERATIONS
 from ivr.store.records import Records
 from ivr.store.retention import Retention
 from ivr.store.seed import DemoCitizen, seed_demo
@@ -78,6 +87,7 @@ class Core:
     publish: LivePublisher  # where producers push live events: the board (and the relay)
     runner: CallRunner
     calendar: WorkCalendar  # Chinese working days, read once: the console's card steps use it
+    metrics: NodeMetrics  # this process's registry: what the parts tell, what the board shows
 
     def agi_routes(self) -> dict[str, AgiHandler]:
         return agi_routes(self.runner, self.settings)
@@ -86,10 +96,13 @@ class Core:
 async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     await asyncio.to_thread(settings.make_data_dir)
     await asyncio.to_thread(settings.recordings_dir.mkdir, mode=PRIVATE_DIR_MODE, exist_ok=True)
-    database = await open_database(settings.database_url)
+    board = LiveBoard()
+    metrics = NodeMetrics(board.current, commands=COMMAND_NAMES, operations=OPERATIONS)
+    database = await open_database(
+        settings.database_url, on_statement=metrics.db_operation, on_error=metrics.db_error
+    )
     stack.push_async_callback(database.close)
     records = Records(database)
-    board = LiveBoard()
     publish: LivePublisher = board.publish
     on_dead: Callable[[str], None] = _no_console
     if database.dialect == "postgresql":  # nodes share it: every console sees every node's calls
@@ -120,10 +133,18 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
         settings=settings,
         id_key=id_key,
         archive_recordings=database.dialect == "postgresql",  # several nodes may share it
+        password_checked=metrics.password_checked,
     )
     engine = build_engine(services, catalog)
-    runner = CallRunner(engine, records, publish=publish, run=heartbeat, node=settings.node)
-    return Core(settings, database, records, board, publish, runner, calendar)
+    runner = CallRunner(
+        engine,
+        records,
+        publish=publish,
+        run=heartbeat,
+        on_call_ended=metrics.call_ended,
+        node=settings.node,
+    )
+    return Core(settings, database, records, board, publish, runner, calendar, metrics)
 
 
 def _no_console(node: str) -> None:
@@ -154,11 +175,13 @@ async def running_core(settings: Settings) -> AsyncIterator[Core]:
 
 @dataclasses.dataclass(frozen=True)
 class Node:
-    """A hotline node: the core, its FastAGI server, and the AMI bridge when it follows Asterisk."""
+    """A hotline node: the core, its FastAGI server, the AMI bridge when it follows Asterisk,
+    and its ops server (None when ``HOTLINE_OPS_HOST`` is empty)."""
 
     core: Core
     agi: FastAGIServer
     bridge: AMIBridge | None
+    ops: OpsServer | None
 
 
 async def start_node(
@@ -171,6 +194,8 @@ async def start_node(
         port=settings.agi_port,
         command_timeout=settings.agi_reply_seconds,
         max_connections=settings.agi_max_connections,
+        on_command=core.metrics.agi_command,
+        on_refused=core.metrics.agi_refused,
     )
     await agi.start()
     stack.push_async_callback(agi.stop)  # before the database closes: calls end their records
@@ -178,7 +203,26 @@ async def start_node(
     if ami:
         bridge = await start_bridge(settings, core.records, core.publish)
         stack.push_async_callback(bridge.close)
-    return Node(core, agi, bridge)
+    ops = await _start_ops(settings, stack, core, ami=ami)
+    return Node(core, agi, bridge, ops)
+
+
+async def _start_ops(
+    settings: Settings, stack: AsyncExitStack, core: Core, *, ami: bool
+) -> OpsServer | None:
+    """The node's /metrics, /healthz and /readyz; ready once it follows Asterisk (``ami``) and
+    every prompt is built."""
+    if not settings.ops_host:
+        return None
+    readiness = Readiness(
+        database=core.database.ping,
+        live=core.board,
+        ami=ami,
+        prompts=BuiltPrompts(settings, required_sounds),
+    )
+    ops = await start_ops(core.metrics, readiness, host=settings.ops_host, port=settings.ops_port)
+    stack.push_async_callback(ops.close)
+    return ops
 
 
 async def start_console(

@@ -8,6 +8,11 @@ never be read by a later command. The caller hanging up always ends as :class:`A
 - later commands get ``511`` from Asterisk, or end of stream; both raise AGIHangup;
 - once hung up, a command raises AGIHangup at once without writing to the socket.
 
+``on_command``, when given, is told before each command is written how long this side took to
+send it since Asterisk's previous reply (or the header block): the server's own work (flow,
+database, password hash), not Asterisk's or the caller's time. The command is named only
+(``STREAM FILE``), never with its arguments.
+
 Every read is bounded: a reply may take the time-out the command itself waits for (a key, a
 recording) plus ``command_timeout``, and at most ``MAX_REPLY_LINES`` lines and
 ``MAX_REPLY_BYTES`` bytes whatever they are. Past either bound the conversation is out of step:
@@ -20,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, NoReturn
@@ -30,6 +36,7 @@ from ivr.agi.errors import AGICommandError, AGIConnectionLost, AGIHangup, AGIPro
 from ivr.agi.protocol import (
     HANGUP_LINE,
     Reply,
+    command_name,
     describe_command,
     format_command,
     multiline_code,
@@ -38,11 +45,14 @@ from ivr.agi.protocol import (
     quote_argument,
 )
 
-__all__ = ["AGIChannel", "EndedBy", "RecordResult", "read_env"]
+__all__ = ["AGIChannel", "CommandObserver", "EndedBy", "RecordResult", "read_env"]
 
 log = logging.getLogger(__name__)
 
 EndedBy = Literal["dtmf", "timeout", "silence", "hangup"]
+# Told each command's name and the seconds this side took to send it since Asterisk's last reply;
+# called on the event loop: O(1), never blocking.
+CommandObserver = Callable[[str, float], None]
 
 MAX_HEADER_LINES = 512  # Asterisk sends about 20 headers plus one per script argument
 MAX_HEADER_BYTES = 64 * 1024  # about 1 KiB in practice; each line alone may reach the read limit
@@ -125,6 +135,7 @@ class AGIChannel:
         env: Mapping[str, str],
         *,
         command_timeout: float | None = None,
+        on_command: CommandObserver | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -132,6 +143,8 @@ class AGIChannel:
         # How long Asterisk may take to answer beyond the command's own time-out: longer than the
         # longest prompt. None: no limit.
         self._command_timeout = command_timeout
+        self._on_command = on_command
+        self._replied_at = time.perf_counter()  # the header block is Asterisk's first word
         self._language = self.env.get("agi_language", "en")
         self._hung_up = False
         self._lock = asyncio.Lock()
@@ -220,10 +233,14 @@ class AGIChannel:
                     self.commands_sent += 1
                     self.last_command = description
                     log.debug("%s >> %s", self.uniqueid, description)
+                    if self._on_command is not None:
+                        took = time.perf_counter() - self._replied_at
+                        self._on_command(command_name(words), took)
                     self._writer.write(line)
                     self._owed += 1
                     await self._writer.drain()
                     reply = await self._read_reply(sensitive)
+                    self._replied_at = time.perf_counter()
                     self._owed -= 1
             except TimeoutError:
                 self._hung_up = True  # the conversation is out of step: never write again

@@ -25,8 +25,11 @@ from dataclasses import dataclass
 from ivr.agi.errors import AGIProtocolError
 
 __all__ = [
+    "COMMAND_NAMES",
     "HANGUP_LINE",
+    "OTHER_COMMAND",
     "Reply",
+    "command_name",
     "describe_command",
     "format_command",
     "multiline_code",
@@ -42,8 +45,8 @@ _STATUS = re.compile(r"(\d{3})([ -])(.*)")
 _ENDPOS = re.compile(r"\s*endpos=(-?\d+)\s*$")
 _FORBIDDEN = ("\n", "\r", "\0")
 
-# res_agi's command names; used only to keep a sensitive command's name readable in logs while
-# its arguments are masked.
+# res_agi's command names: a sensitive command keeps its name in logs while its arguments are
+# masked, and the server's per-command timings are named by them (a bounded set).
 _COMMAND_NAMES = (
     "ANSWER ASYNCAGI_BREAK CHANNEL_STATUS CONTROL_STREAM_FILE DATABASE_DEL DATABASE_DELTREE"
     " DATABASE_GET DATABASE_PUT EXEC GET_DATA GET_FULL_VARIABLE GET_OPTION GET_VARIABLE GOSUB"
@@ -55,6 +58,11 @@ _COMMAND_NAMES = (
     " TDD_MODE VERBOSE WAIT_FOR_DIGIT"
 )
 _COMMANDS = frozenset(tuple(name.split("_")) for name in _COMMAND_NAMES.split())
+# Each command's name as its timings are labelled (``STREAM FILE``), built once: the name of a
+# command sent is looked up here, never joined again.
+_NAMES = {words: " ".join(words) for words in _COMMANDS}
+OTHER_COMMAND = "OTHER"  # a word res_agi does not know
+COMMAND_NAMES = frozenset([*_NAMES.values(), OTHER_COMMAND])
 
 
 def parse_header_line(line: str) -> tuple[str, str] | None:
@@ -150,11 +158,27 @@ def format_command(*words: str) -> str:
     return " ".join(words) + "\n"
 
 
+def _name_length(words: Sequence[str]) -> int:
+    """How many leading words name the command (0: not a res_agi command)."""
+    upper = tuple(word.upper() for word in words[:3])
+    return max((n for n in (3, 2, 1) if upper[:n] in _COMMANDS), default=0)
+
+
+def command_name(words: Sequence[str]) -> str:
+    """The command's name without its arguments (``STREAM FILE``), one of ``COMMAND_NAMES``:
+    ``OTHER`` for a word res_agi does not know, so that the names stay a small, fixed set."""
+    upper = tuple(word.upper() for word in words[:3])
+    for length in (3, 2, 1):
+        name = _NAMES.get(upper[:length])
+        if name is not None:
+            return name
+    return OTHER_COMMAND
+
+
 def describe_command(words: Iterable[str], *, sensitive: bool = False) -> str:
     """The command as logs may show it: a sensitive one keeps its name, arguments -> ``***``."""
     words = list(words)
     if not sensitive:
         return " ".join(words)
-    upper = tuple(word.upper() for word in words)
-    shown = max((n for n in (3, 2, 1) if upper[:n] in _COMMANDS), default=min(len(words), 1))
+    shown = _name_length(words) or min(len(words), 1)
     return " ".join(words[:shown] + ["***"] * (len(words) - shown))

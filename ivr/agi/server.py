@@ -4,7 +4,8 @@ Routes are an explicit table from script name (the path of ``agi://host:port/<sc
 async handler, checked when the server is built. Each connection is served in one place that
 catches everything: a hang-up is logged at info, any other error with its traceback, and the
 server goes on serving other calls whatever one call does. Beyond ``max_connections`` at once a
-connection is closed at once, with a warning: Asterisk then runs the dialplan's fallback.
+connection is closed at once, with a warning (and ``on_refused``): Asterisk then runs the
+dialplan's fallback. ``on_command`` is given to each call's channel (its commands' round trips).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from ivr.agi.channel import AGIChannel, read_env
+from ivr.agi.channel import AGIChannel, CommandObserver, read_env
 from ivr.agi.errors import AGIError, AGIHangup, AGIProtocolError
 
 __all__ = ["FastAGIServer", "Handler"]
@@ -65,6 +66,8 @@ class FastAGIServer:
         stop_grace: float = 5.0,
         backlog: int = 1024,
         max_connections: int | None = None,
+        on_command: CommandObserver | None = None,
+        on_refused: Callable[[], None] = lambda: None,
     ) -> None:
         self.routes: Mapping[str, Handler] = MappingProxyType(_route_table(routes))
         self.host = host
@@ -74,6 +77,8 @@ class FastAGIServer:
         self.stop_grace = stop_grace
         self.backlog = backlog
         self.max_connections = max_connections  # None: no cap
+        self._on_command = on_command
+        self._on_refused = on_refused
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[Any]] = set()
 
@@ -143,6 +148,7 @@ class FastAGIServer:
                 "takes (max_connections); Asterisk's fallback answers the call",
                 writer.get_extra_info("peername"), len(self._calls),
             )  # fmt: skip
+            self._on_refused()
             await _close(writer)
             return
         task = asyncio.current_task()
@@ -166,7 +172,13 @@ class FastAGIServer:
         if env is None:
             log.debug("FastAGI connection from %s closed before any header", peer)
             return
-        channel = AGIChannel(reader, writer, env, command_timeout=self.command_timeout)
+        channel = AGIChannel(
+            reader,
+            writer,
+            env,
+            command_timeout=self.command_timeout,
+            on_command=self._on_command,
+        )
         call = f"{channel.uniqueid} {channel.channel}"
         script = channel.network_script
         handler = self.routes.get(script)

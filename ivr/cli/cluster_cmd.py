@@ -40,6 +40,7 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
     print("  agents: register 7001 or 7002 there too; the queue of either node reaches them")
     for node in layout.nodes:
         print(f"  {node.name}: Asterisk {node.sip}, FastAGI {node.agi}, data {node.data_dir}")
+        print(f"    metrics and health: {node.ops_url}/metrics, /healthz, /readyz")
     print(f"Records database: PostgreSQL at {layout.postgres_host}")
     print(f"Supervisor console: {layout.console_url}  (hotline users add NAME --role supervisor,")
     print(f"  with HOTLINE_DATA_DIR={layout.console_dir} and HOTLINE_DB_URL as in cluster status)")

@@ -54,6 +54,8 @@ async def serve(settings: Settings, *, ami: bool = False) -> None:
             node.agi.port,
             _safe_url(settings.database_url),
         )
+        if node.ops is not None:
+            log.info("metrics and health: %s/metrics, /healthz, /readyz", node.ops.url)
         notify("READY=1", f"STATUS=FastAGI on {host}:{node.agi.port}")
         await stop.wait()
         notify("STOPPING=1")

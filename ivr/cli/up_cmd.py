@@ -98,6 +98,8 @@ def welcome(stack: Stack) -> str:
             "  agents: register 7001 or 7002 (same password) to take transfers (key 0)",
         ]
     lines += ["", f"FastAGI: agi://{s.agi_host}:{stack.node.agi.port}/12333 and /96102"]
+    if stack.node.ops is not None:
+        lines.append(f"Metrics and health: {stack.node.ops.url}/metrics, /healthz, /readyz")
     if stack.testers:
         lines += ["Test callers (key * for a final X; the password is the initial one):"]
         lines += [

@@ -17,6 +17,7 @@ SIP_PORT = 5060
 AGI_PORT = 4573
 AMI_PORT = 5038
 WEB_PORT = 8080
+OPS_PORT = 9105  # each node's /metrics, /healthz, /readyz, on its own address
 PG_PORT = 5432
 MAX_NODES = 9
 
@@ -34,6 +35,10 @@ class NodeLayout:
     @property
     def agi(self) -> str:
         return f"{self.host}:{AGI_PORT}"
+
+    @property
+    def ops_url(self) -> str:
+        return f"http://{self.host}:{OPS_PORT}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class ClusterLayout:
             "HOTLINE_AMI_PORT": str(AMI_PORT),
             "HOTLINE_AGI_HOST": node.host,
             "HOTLINE_AGI_PORT": str(AGI_PORT),
+            "HOTLINE_OPS_HOST": node.host,
+            "HOTLINE_OPS_PORT": str(OPS_PORT),
             "HOTLINE_SIP_PROXY": self.proxy,
             "HOTLINE_AGI_PEERS": self.peers_of(node),
         }

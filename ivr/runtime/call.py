@@ -6,6 +6,7 @@ buffered in memory and written with the call's end in one transaction.
 
 The runner announces each call on the live board through ``publish`` (given at construction):
 started once its record is open, every node the caller enters, ended. It never reads the board.
+Each call's end is also told to ``on_call_ended`` (its hotline and outcome: the node's counts).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def _unannounced(event: LiveEvent) -> None:
     """No live board (a test that does not watch)."""
 
 
+def _uncounted(hotline: str, outcome: str) -> None:
+    """No one counts the calls (a test of the flows alone)."""
+
+
 class CurrentRun(Protocol):
     """This process's run (``ivr.runtime.heartbeat.Heartbeat`` fits): recorded on each call, so
     the calls it leaves open when it dies are closed by the next start."""
@@ -67,12 +72,14 @@ class CallRunner:
         publish: Callable[[LiveEvent], None] = _unannounced,
         run: CurrentRun = NO_RUN,
         node: str = "",
+        on_call_ended: Callable[[str, str], None] = _uncounted,
     ) -> None:
         self.engine = engine
         self.records = records
         self.publish = publish
         self.current_run = run
         self.node = node  # this node's name, left on the channel as the flow starts
+        self.on_call_ended = on_call_ended
         self._unwritten: set[asyncio.Task[None]] = set()  # call ends waiting for the database
 
     def context(
@@ -132,6 +139,7 @@ class CallRunner:
         except Exception:
             log.exception("cannot open the call record; the caller goes to an agent")
             await self._technical_problem(port, ctx)
+            self.on_call_ended(ctx.hotline, _final_outcome(ctx))
             return ctx
         self.publish(
             FlowStarted(
@@ -175,6 +183,7 @@ class CallRunner:
         finally:
             ctx.vars.clear()  # entries (passwords included) live no longer than the call
             self.publish(FlowEnded(live_key(ctx), ctx.outcome, ctx.then))
+            self.on_call_ended(ctx.hotline, _final_outcome(ctx))
             ended_at = datetime.now(UTC)
             if not await _finish(self.records, ctx, ended_at=ended_at):
                 # The caller must not wait in silence for the database: retried aside.
@@ -182,6 +191,11 @@ class CallRunner:
                 self._unwritten.add(retry)
                 retry.add_done_callback(self._unwritten.discard)
         return ctx
+
+
+def _final_outcome(ctx: CallContext) -> str:
+    """How the call ended, as recorded and counted: without an outcome the caller left."""
+    return ctx.outcome or Outcome.ABANDONED
 
 
 async def _leave_variables(port: CallPort, ctx: CallContext) -> None:
@@ -205,7 +219,7 @@ async def _finish(records: Records, ctx: CallContext, *, ended_at: datetime) -> 
         await records.finish_call(
             ctx.call_id,
             ended_at=ended_at,
-            outcome=ctx.outcome or Outcome.ABANDONED,
+            outcome=_final_outcome(ctx),
             last_node=ctx.node,
             next_action=ctx.then,
             language=ctx.language,

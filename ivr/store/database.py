@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ivr.config import PRIVATE_FILE_MODE, private_dir
+from ivr.store.observe import ErrorObserver, StatementObserver, observe_engine
 
 __all__ = [
     "SQLITE_ANALYZE",
@@ -179,8 +180,16 @@ class Database:
         await self.engine.dispose()
 
 
-async def open_database(url: str | URL, *, echo: bool = False) -> Database:
-    """Connect (lazily) to the database at ``url``; the schema is not touched (see ``upgrade``)."""
+async def open_database(
+    url: str | URL,
+    *,
+    echo: bool = False,
+    on_statement: StatementObserver | None = None,
+    on_error: ErrorObserver | None = None,
+) -> Database:
+    """Connect (lazily) to the database at ``url``; the schema is not touched (see ``upgrade``).
+    ``on_statement`` and ``on_error`` are told each statement's time and each error
+    (``ivr.store.observe``)."""
     target = async_url(url)
     options: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "postgresql":
@@ -192,6 +201,7 @@ async def open_database(url: str | URL, *, echo: bool = False) -> Database:
     engine = create_async_engine(target, **options)
     if target.get_backend_name() == "sqlite":
         configure_sqlite(engine.sync_engine)
+    observe_engine(engine.sync_engine, on_statement=on_statement, on_error=on_error)
     return Database(engine)
 
 

@@ -2,16 +2,19 @@
 
 ``hotline up --detach`` in a data folder of its own (spare ports), then, in order:
 
-1. it comes up, says how to call in, and a supervisor who logs in lands on the live calls;
+1. it comes up, says how to call in, its node answers ``/healthz``, says it is ready
+   (``/readyz``) and serves ``/metrics`` with no call counted yet, and a supervisor who logs in
+   lands on the live calls;
 2. calls in progress — a sipp caller with RFC 2833 keys who asks for an agent, a softphone
    (baresip) that records what it hears, a ``hotline call`` through AMI — while a supervisor, a
    staff member and an auditor walk every console page in Chromium: the live view shows each
    call where it is and moves with it (server-sent events), the caller waiting for an agent shows
    as waiting, every page answers or gives its role's 403, nothing answers 500; the softphone
    heard the greeting; after the hang-ups each call is in the call log with its hang-up cause and
-   length;
-3. ``kill -9`` of Asterisk mid-call: the stack starts it again on its own, ``/readyz`` says
-   telephony is down meanwhile, a new call is answered, the cut call is ``interrupted``;
+   length, and the node's ``/metrics`` counts the same calls by hotline and outcome;
+3. ``kill -9`` of Asterisk mid-call: the stack starts it again on its own, ``/readyz`` (the
+   console's and the node's) and ``hotline_ami_connected`` say telephony is down meanwhile, a
+   new call is answered, the cut call is ``interrupted``;
 4. ``kill -9`` of the stack mid-call: the next ``hotline up`` closes that call as interrupted at
    the time the stack went away, and never lists it as live;
 5. ``hotline down`` leaves no process of the stack and no port held.
@@ -26,6 +29,7 @@ import os
 import signal
 import time
 import wave
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
@@ -101,8 +105,10 @@ async def log_in(browser: Browser, stack: UpStack, user: str) -> tuple[BrowserCo
     await page.click("main button[type=submit]")  # not the header's language switch
     await page.wait_for_load_state()
     # A new account reads the console in Chinese; this walk reads it in English, as chosen on
-    # any page (the Chinese pages are tests/web/test_web_browser_work.py's).
-    await page.click('#language-switch button[value="en"]')
+    # any page (the Chinese pages are tests/web/test_web_browser_work.py's). The choice is the
+    # user's, remembered: from the second log-in on the page is English already.
+    if await page.locator("html").get_attribute("lang") != "en":
+        await page.click('#language-switch button[value="en"]')
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     return context, page
 
@@ -133,6 +139,18 @@ async def test_up_starts_every_part_and_says_how_to_call(stack: UpStack, browser
     assert f"server 127.0.0.1:{stack.settings.sip_port} (UDP)" in welcome
     assert f"Supervisor console: {stack.web_url}" in welcome
     assert stack.listening() == {**stack.tcp_ports(), "sip": stack.settings.sip_port}
+    # the node's own probes and metrics, as a load balancer and Prometheus read them
+    assert f"Metrics and health: {stack.ops_url}/metrics, /healthz, /readyz" in welcome
+    assert await stack.probe("/healthz") == (200, {"status": "ok"})
+
+    async def node_ready() -> bool:
+        status, body = await stack.probe("/readyz")
+        return status == 200 and body["telephony"] == body["prompts"] == body["database"] == "up"
+
+    await until(node_ready, 30, "the node's /readyz saying it takes calls")
+    samples = await stack.metrics()
+    assert samples[("hotline_ami_connected", frozenset())] == 1
+    assert not any(n for (name, _), n in samples.items() if name == "hotline_calls_total")
     assert stack.testers[0].keyed_id == "11010519491231002*"  # the README's example caller
     context, page = await log_in(browser, stack, "sup")
     try:
@@ -308,6 +326,19 @@ async def test_calls_in_progress_as_every_role_sees_them(stack: UpStack, browser
         assert call["ended_at"] is not None and call["hangup_cause"] == 16, call
         assert call["duration_s"] is not None and call["duration_s"] > 0, call
     assert calls[SIPP_CALLER]["next_action"] == "agent"
+    # The node's metrics count the same calls, by hotline and outcome, and none in progress.
+    samples = await stack.metrics()
+    logged = Counter((c["hotline"], c["outcome"]) for c in await stack.calls())
+    counted = {
+        (dict(labels)["hotline"], dict(labels)["outcome"]): n
+        for (name, labels), n in samples.items()
+        if name == "hotline_calls_total" and n
+    }
+    assert counted == logged, (counted, logged)
+    in_progress = [n for (name, _), n in samples.items() if name == "hotline_calls_in_progress"]
+    assert in_progress and not any(in_progress)
+    stream_file = ("hotline_agi_command_seconds_count", frozenset({("command", "STREAM FILE")}))
+    assert samples[stream_file] > 0
     context, page = await log_in(browser, stack, "sup")
     try:
         await page.goto(f"{stack.web_url}/calls")
@@ -337,9 +368,13 @@ async def test_an_asterisk_killed_mid_call_comes_back_on_its_own(stack: UpStack)
             killed_at = datetime.now().astimezone()
 
             async def telephony(up: bool) -> bool:
+                """As the console's /readyz, the node's /readyz and its metrics tell it."""
                 ready = await api.get("/readyz")
                 body = await ready.json()
-                return (ready.status, body["telephony"]) == ((200, "up") if up else (503, "down"))
+                node_status, node_body = await stack.probe("/readyz")
+                ami = (await stack.metrics())[("hotline_ami_connected", frozenset())]
+                seen = (ready.status, body["telephony"], node_status, node_body["telephony"], ami)
+                return seen == ((200, "up", 200, "up", 1) if up else (503, "down", 503, "down", 0))
 
             await until(lambda: telephony(False), 10, "/readyz saying telephony is down")
             # A tester calls again, and again, until the line answers: no command in between.

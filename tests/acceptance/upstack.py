@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientSession, CookieJar
+from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.config import Settings
 from ivr.telephony.layout import HostLayout
@@ -83,6 +84,7 @@ class UpStack:
             "HOTLINE_AGI_PORT": str(_free_port(socket.SOCK_STREAM)),
             "HOTLINE_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
             "HOTLINE_WEB_PORT": str(_free_port(socket.SOCK_STREAM)),
+            "HOTLINE_OPS_PORT": str(_free_port(socket.SOCK_STREAM)),
             "HOTLINE_SIP_PORT": str(_free_port(socket.SOCK_DGRAM)),
             # The Debian root Asterisk runs in is built once per machine and shared.
             "HOTLINE_ASTERISK_ROOTFS": str(shared_rootfs()),
@@ -98,7 +100,7 @@ class UpStack:
 
     def tcp_ports(self) -> dict[str, int]:
         s = self.settings
-        return {"fastagi": s.agi_port, "ami": s.ami_port, "console": s.web_port}
+        return {"fastagi": s.agi_port, "ami": s.ami_port, "console": s.web_port, "ops": s.ops_port}
 
     # -- the command line --------------------------------------------------------------------------
     async def hotline(self, *args: str, within: float = 120.0) -> Done:
@@ -156,6 +158,27 @@ class UpStack:
         for name, role in ACCOUNTS.items():
             done = await self.hotline("users", "add", name, "--role", role, "--password", PASSWORD)
             assert done.code == 0, done.out
+
+    # -- the node's ops server, as a load balancer and Prometheus read it -------------------------
+    @property
+    def ops_url(self) -> str:
+        return f"http://{self.settings.ops_host}:{self.settings.ops_port}"
+
+    async def probe(self, path: str) -> tuple[int, dict[str, Any]]:
+        """Status and JSON body of the node's ``/healthz`` or ``/readyz``."""
+        async with ClientSession() as client, client.get(self.ops_url + path) as response:
+            return response.status, await response.json()
+
+    async def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """Every sample of the node's ``/metrics``, parsed as Prometheus parses it."""
+        async with ClientSession() as client, client.get(self.ops_url + "/metrics") as response:
+            assert response.status == 200
+            text = await response.text()
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
 
     async def calls(self, last: int = 20) -> list[dict[str, Any]]:
         """``hotline calls --json``: the call log as the command line shows it."""

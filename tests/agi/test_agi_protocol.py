@@ -6,7 +6,9 @@ import pytest
 
 from ivr.agi.errors import AGIProtocolError
 from ivr.agi.protocol import (
+    COMMAND_NAMES,
     Reply,
+    command_name,
     describe_command,
     format_command,
     multiline_code,
@@ -190,3 +192,14 @@ def test_a_line_that_is_not_agi_is_quoted_in_the_refusal_at_most_80_characters()
     with pytest.raises(AGIProtocolError) as refused:
         parse_header_line("GET / HTTP/1.1" + "x" * 200)
     assert str(refused.value) == f"not an AGI header line: {'GET / HTTP/1.1' + 'x' * 66!r}"
+
+
+def test_command_name_is_the_command_without_its_arguments_from_a_fixed_set() -> None:
+    assert command_name(("STREAM", "FILE", '"hotline/welcome"', '""')) == "STREAM FILE"
+    assert command_name(("wait", "for", "digit", "5000")) == "WAIT FOR DIGIT"
+    assert command_name(("CONTROL", "STREAM", "FILE", "x")) == "CONTROL STREAM FILE"
+    assert command_name(("ANSWER",)) == "ANSWER"
+    assert command_name(("SET", "FILE", "x")) == "OTHER"  # not res_agi's: no name invented
+    assert command_name(("PLAY", "ANYTHING")) == "OTHER"
+    named = {command_name((*name.split(), "arg")) for name in COMMAND_NAMES - {"OTHER"}}
+    assert named == COMMAND_NAMES - {"OTHER"} and "SET VARIABLE" in named

@@ -90,6 +90,7 @@ async def hotline(
         id_hash_key="test-key",
         # RECORD FILE paths are given as Asterisk sees them inside its root.
         asterisk_recordings_dir=str(recordings_dir_in_asterisk(asterisk_settings)),
+        ops_port=0,
     )
     await upgrade_database(settings.database_url)
     async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it

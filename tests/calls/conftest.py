@@ -52,7 +52,7 @@ async def hotline(database_url: str, tmp_path: Path) -> AsyncIterator[RunningHot
     settings = Settings.load(
         env={"HOTLINE_ID_HASH_KEY": "test-key"}, data_dir=tmp_path / "var", db_url=database_url
     )
-    settings = dataclasses.replace(settings, agi_host="127.0.0.1", agi_port=0)
+    settings = dataclasses.replace(settings, agi_host="127.0.0.1", agi_port=0, ops_port=0)
     await upgrade_database(database_url)
     async with AsyncExitStack() as stack:
         node = await start_node(settings, stack, ami=False)

@@ -32,7 +32,7 @@ def closed_port() -> int:
 async def test_database_down_at_the_start_of_a_call(tmp_path: Path) -> None:
     url = f"postgresql://hotline:x@127.0.0.1:{closed_port()}/hotline"
     settings = Settings.load(env={"HOTLINE_ID_HASH_KEY": "k"}, data_dir=tmp_path, db_url=url)
-    settings = dataclasses.replace(settings, agi_port=0)
+    settings = dataclasses.replace(settings, agi_port=0, ops_port=0)
     async with AsyncExitStack() as stack:  # connecting is lazy: the first call finds it down
         node = await start_node(settings, stack, ami=False)
         result = await run_call("127.0.0.1", node.agi.port, "12333", ["1"])
@@ -93,7 +93,7 @@ async def _node_with(database_url: str, tmp_path: Path, stack: AsyncExitStack, *
         env={"HOTLINE_ID_HASH_KEY": "k", **env}, data_dir=tmp_path / "var", db_url=database_url
     )
     await upgrade_database(database_url)
-    return await start_node(dataclasses.replace(settings, agi_port=0), stack, ami=False)
+    return await start_node(dataclasses.replace(settings, agi_port=0, ops_port=0), stack, ami=False)
 
 
 async def _only_call(node: Node) -> tuple[models.Call, list[str]]:

@@ -173,7 +173,9 @@ async def test_no_clear_id_or_password_is_left_anywhere(level: str, tmp_path: Pa
     await upgrade_database(settings.database_url)
     with logging_into(settings.log_dir / "hotline.log", level):
         async with AsyncExitStack() as stack:
-            node = await start_node(dataclasses.replace(settings, agi_port=0), stack, ami=False)
+            node = await start_node(
+                dataclasses.replace(settings, agi_port=0, ops_port=0), stack, ami=False
+            )
             citizens = await seed_demo(
                 node.core.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
             )

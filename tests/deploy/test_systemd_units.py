@@ -115,6 +115,7 @@ def _service_environment(root: Path, data_dir: Path, notify: str) -> dict[str, s
         HOTLINE_AGI_PORT=str(_free_port()),
         HOTLINE_AMI_PORT=str(_free_port()),  # nothing listens: the bridge keeps retrying
         HOTLINE_WEB_PORT=str(_free_port()),
+        HOTLINE_OPS_PORT=str(_free_port()),
         NOTIFY_SOCKET=notify,
     )
     return env

@@ -119,6 +119,7 @@ async def line(
         db_url=sqlite_url,
         id_hash_key="line-test-key",
         asterisk_recordings_dir=str(recordings_dir_in_asterisk(asterisk_settings)),
+        ops_port=0,
     )
     await upgrade_database(sqlite_url)
     async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it

@@ -51,6 +51,7 @@ async def pair(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
         id_hash_key="failover-key",
         node_name="node-a",
         agi_peers=f"127.0.0.1:{peer_port}",
+        ops_port=0,  # each node's ops server on a free port of its own
     )
     peer = dataclasses.replace(own, data_dir=folder / "b", agi_port=peer_port, node_name="node-b")
     # A long greeting keeps the flow busy while a test kills its node (other prompts are missing:
