@@ -285,7 +285,11 @@ async def test_calls_in_progress_as_every_role_sees_them(stack: UpStack, browser
         # Meanwhile every role walks every page: nothing answers 500, each role gets its pages.
         async with await stack.console("sup") as api:
             listed = await (await api.get("/api/calls")).json()
+            cases = (await (await api.get("/api/cases")).json())["cases"]
+        # A demo citizen's formal report (seeded): its pick-up certificate prints.
+        formal = next(c for c in cases if c["status"] == "formal")
         values = {
+            "reference": formal["reference"],
             "call_id": str(listed["calls"][0]["id"]),
             "recording_id": "999999",
             "lang": "zh",
