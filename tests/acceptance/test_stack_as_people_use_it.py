@@ -199,8 +199,18 @@ def fill(path: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         start = path.find("{" + name)
         if start >= 0:
-            path = path[:start] + value + path[path.index("}", start) + 1 :]
+            path = path[:start] + value + path[_closing(path, start) + 1 :]
     return path
+
+
+def _closing(path: str, start: int) -> int:
+    """Where the parameter opened at ``start`` ends: its pattern may hold braces (``\\d{1,12}``)."""
+    depth = 0
+    for index in range(start, len(path)):
+        depth += {"{": 1, "}": -1}.get(path[index], 0)
+        if depth == 0:
+            return index
+    raise ValueError(f"unclosed parameter in {path}")
 
 
 async def walk_every_page(
