@@ -58,19 +58,17 @@ DAY_OFF: Mapping[str, float] = {LABOUR_LINE: 0.35, CARD_LINE: 0.75}  # of a work
 
 # Keys per menu ("" is silence where the menu has a default); menus not listed: even shares.
 MENU_KEYS: Mapping[str, Mapping[str, float]] = {
-    "language:greeting": {"": 96.5, "7": 2.5, "8": 1},
-    f"{LABOUR_LINE}:main": {"1": 42, "2": 9, "3": 18, "4": 5, "0": 23, "9": 3},
-    f"{LABOUR_LINE}:query_menu": {"1": 40, "2": 30, "3": 15, "4": 3, "*": 4, "0": 6, "9": 2},
-    f"{LABOUR_LINE}:policy": {"1": 25, "2": 30, "3": 20, "4": 15, "*": 5, "0": 4, "9": 1},
+    f"{LABOUR_LINE}:main": {"1": 42, "2": 9, "3": 18, "4": 5, "0": 23, "7": 2, "8": 1},
+    f"{LABOUR_LINE}:query_menu": {"1": 40, "2": 30, "3": 15, "4": 3, "*": 5, "0": 7},
+    f"{LABOUR_LINE}:policy": {"1": 25, "2": 30, "3": 20, "4": 15, "*": 6, "0": 4},
     f"{LABOUR_LINE}:offer_agent": {"0": 65, "": 35},
-    "card_services:menu": {"1": 35, "2": 30, "3": 5, "4": 20, "0": 8, "9": 1, "*": 1},
+    "card_services:menu": {"1": 35, "2": 30, "3": 5, "4": 20, "0": 8, "*": 2},
     "card_services:loss_confirm": {"1": 92, "2": 8},
-    "card_services:statement_offer": {"1": 25, "": 75},
-    "card_services:after_report": {"9": 3, "*": 7, "": 90},
+    "card_services:after_report": {"1": 25, "2": 10, "*": 60, "0": 5},
     "card_services:unverified_offer": {"1": 70, "": 30},
-    "card_services:after_unverified": {"9": 3, "*": 5, "": 92},
     "card_services:lift_confirm": {"1": 90, "2": 10},
     "card_services:offer_agent": {"0": 65, "": 35},
+    "lost_card_info:menu": {"1": 30, "2": 30, "3": 15, "4": 10, "*": 12, "0": 3},
 }
 # Action results in plausible shares; not listed: the first result the node knows.
 # fmt: off

@@ -9,9 +9,9 @@ from datetime import date
 
 from ivr.domain.clock import local
 from ivr.domain.outcomes import Outcome
-from ivr.engine.model import End
+from ivr.engine.model import End, Menu
 from ivr.flows import FLOWS
-from ivr.traffic.month import Traffic, identities, random_ids
+from ivr.traffic.month import MENU_KEYS, Traffic, identities, random_ids
 
 WEEK = (date(2026, 3, 2), date(2026, 3, 8))  # Monday to Sunday
 
@@ -61,3 +61,14 @@ def test_no_step_holds_a_clear_id_number_or_a_password() -> None:
 def test_the_same_seed_gives_the_same_calls_and_another_seed_others() -> None:
     assert _week(300).day(WEEK[0]) == _week(300).day(WEEK[0])
     assert _week(300).day(WEEK[0]) != _week(300, seed=6).day(WEEK[0])
+
+
+def test_every_weighted_menu_is_a_menu_of_the_flows_and_offers_its_keys() -> None:
+    """The weights follow the flows: a renamed menu or a removed key would silently skew the
+    month (the walker falls back to even shares, or to a wrong key)."""
+    for name, keys in MENU_KEYS.items():
+        flow, node = name.split(":")
+        menu = FLOWS[flow].nodes.get(node)
+        assert isinstance(menu, Menu), name
+        offered = set(menu.options) | ({""} if menu.default else set())
+        assert set(keys) <= offered, (name, set(keys) - offered)
