@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from ivr.engine.context import CallContext
-from ivr.engine.model import DIGITS, Action, Collect, End, Flow, Menu, Retries, Say, Sub
+from ivr.engine.model import DIGITS, Action, Collect, End, Flow, Menu, Record, Retries, Say, Sub
 from ivr.engine.port import CallerHungUp, Recording
 from ivr.engine.runner import CheckResult, Engine, FlowError, Leave, Reject
 
@@ -368,3 +369,84 @@ def test_bad_definitions_fail_when_the_engine_is_built() -> None:
     assert "unknown 'nowhere'" in message
     assert "unreachable" in message and "orphan" in message
     assert "unknown action 'missing_action'" in message
+
+
+class RecordingPort(FakePort):
+    """A port whose caller speaks ``seconds`` when asked to record (0: says nothing)."""
+
+    def __init__(self, keys: Sequence[str | None], seconds: float, barge: Sequence[str] = ()):
+        super().__init__(keys, barge)
+        self.seconds = seconds
+        self.recorded: list[tuple[str, int, str, int]] = []
+
+    async def record(
+        self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
+    ) -> Recording | None:
+        self.recorded.append((name, max_seconds, terminator, silence_seconds))
+        if not self.seconds:
+            return None
+        return Recording(Path(f"/data/{name}.wav"), self.seconds, "dtmf")
+
+
+RECORD = Flow(
+    "r",
+    "record test",
+    "intro",
+    {
+        "intro": Menu(("press_one",), {"1": "speak"}, on_fail="done"),
+        "speak": Record(
+            ("speak_after_tone",), store_as="said", kind="statement", next="done", max_seconds=30
+        ),
+        "done": End("served"),
+    },
+)
+
+
+@pytest.mark.parametrize(("seconds", "detail"), [(4.2, "4.2s dtmf"), (0, "nothing said")])
+async def test_a_recording_is_stored_as_the_node_says_and_logged_by_length(
+    seconds: float, detail: str
+) -> None:
+    # "1" picks the menu; "5" is pressed during the instructions: not the caller's statement.
+    port = RecordingPort(["1"], seconds, barge=["", "5"])
+    ctx = CallContext(hotline="r", call_id=42)
+    end = await engine_for(RECORD).run("r", port, ctx)
+    assert end.outcome == "served"
+    assert port.played[1] == ["speak_after_tone"]
+    name, max_seconds, terminator, silence = port.recorded[0]
+    assert name.startswith("statement/r-42-") and (max_seconds, terminator, silence) == (30, "#", 5)
+    said = ctx.vars["said"]
+    assert (said.duration_s if said else 0) == seconds
+    assert [(s.node, s.kind, s.detail) for s in ctx.steps if s.kind == "record"] == [
+        ("r:speak", "record", detail)
+    ]
+
+
+async def choose_english(ctx: CallContext, args: Mapping[str, str]) -> str:
+    ctx.language = "en"
+    return "ok"
+
+
+async def test_the_channel_follows_a_language_an_action_chose_and_only_then() -> None:
+    flow = Flow(
+        "l",
+        "language test",
+        "keep",
+        {
+            "keep": Action("act", {"ok": "switch"}),
+            "switch": Action("english", {"ok": "done"}),
+            "done": End("served"),
+        },
+    )
+    engine = Engine({"l": flow}, {"act": ok_action, "english": choose_english}, {})
+    port = FakePort([])
+    languages: list[str] = []
+    real = port.set_language
+
+    async def spy(language: str) -> None:
+        languages.append(language)
+        await real(language)
+
+    port.set_language = spy  # type: ignore[method-assign]
+    ctx = CallContext(hotline="l")
+    await engine.run("l", port, ctx)
+    assert languages == ["en"] and port.language == "en" and ctx.language == "en"

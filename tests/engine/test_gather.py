@@ -1,0 +1,171 @@
+"""One entry read from the keys (``read_entry``) and the type-ahead buffer in front of the port:
+every ending, the time-outs each wait uses, and which keys go to which input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from ivr.engine.gather import Entry, read_entry
+from ivr.engine.port import CallerHungUp
+from ivr.engine.typeahead import MAX_KEYS, TypeAhead
+
+FIRST, INTER, TERM = 5.0, 3.0, 1.5
+
+
+class Keys:
+    """The port's side: keys the caller presses (None: a wait that times out), the waits asked
+    for, and the keys pressed during each prompt played."""
+
+    def __init__(self, keys: Sequence[str | None] = (), during: Sequence[str] = ()) -> None:
+        self.keys = list(keys)
+        self.during = list(during)
+        self.waits: list[tuple[float, bool, bool]] = []
+        self.played: list[tuple[list[str], str]] = []
+
+    async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
+        self.played.append((list(sounds), interrupt))
+        return self.during.pop(0) if self.during else ""
+
+    async def wait_digit(
+        self, seconds: float, *, first: bool, sensitive: bool = False
+    ) -> str | None:
+        self.waits.append((seconds, first, sensitive))
+        if not self.keys:
+            raise CallerHungUp("script over")
+        return self.keys.pop(0)
+
+
+async def entry(
+    keys: Sequence[str | None],
+    *,
+    buffered: str = "",
+    max_digits: int = 4,
+    terminator: str = "#",
+    term_timeout: float = 0.0,
+    exit_keys: str = "*",
+    sensitive: bool = False,
+) -> tuple[Entry, Keys, TypeAhead]:
+    port = Keys(keys)
+    ahead = TypeAhead(port)  # type: ignore[arg-type]
+    if buffered:
+        ahead.unread(buffered)  # keyed during the prompts before
+    got = await read_entry(
+        ahead,
+        allowed="0123456789",
+        max_digits=max_digits,
+        terminator=terminator,
+        exit_keys=exit_keys,
+        first_timeout=FIRST,
+        inter_timeout=INTER,
+        term_timeout=term_timeout,
+        sensitive=sensitive,
+    )
+    return got, port, ahead
+
+
+async def test_silence_before_the_first_key_is_no_input_not_a_wrong_entry() -> None:
+    got, port, _ = await entry([None])
+    assert got == Entry("", "no_input")
+    assert port.waits == [(FIRST, True, False)]  # the first key gets the first-key time-out
+
+
+async def test_a_terminator_alone_is_no_input_and_after_digits_ends_the_entry() -> None:
+    assert (await entry(["#"]))[0] == Entry("", "no_input")
+    got, port, _ = await entry(["1", "2", "#"])
+    assert got == Entry("12", "terminator")
+    assert [w[:2] for w in port.waits] == [(FIRST, True), (INTER, False), (INTER, False)]
+
+
+async def test_an_exit_key_first_leaves_at_once_but_later_it_is_a_wrong_key() -> None:
+    assert (await entry(["*"]))[0] == Entry("*", "exit")
+    assert (await entry(["1", "*"]))[0] == Entry("1*", "bad_key")
+
+
+async def test_digits_kept_when_the_caller_stops_keying() -> None:
+    got, port, _ = await entry(["1", "2", None])
+    assert got == Entry("12", "timeout")
+    assert port.waits[-1][:2] == (INTER, False)
+
+
+async def test_a_full_entry_ends_without_waiting_for_more() -> None:
+    got, port, _ = await entry(["1", "2", "3", "4", "9"])
+    assert got == Entry("1234", "max")
+    assert len(port.waits) == 4 and port.keys == ["9"]
+
+
+async def test_after_a_full_entry_the_terminator_is_swallowed_and_another_key_kept() -> None:
+    got, port, ahead = await entry(["1", "2", "3", "4", "#"], term_timeout=TERM)
+    assert got == Entry("1234", "max") and ahead.waiting == 0
+    assert port.waits[-1][:2] == (TERM, False)
+    got, _, ahead = await entry(["1", "2", "3", "4", "7"], term_timeout=TERM)
+    assert got == Entry("1234", "max") and ahead.waiting == 1  # the next input's first key
+    assert await ahead.key(1.0, first=True) == "7"
+    got, _, ahead = await entry(["1", "2", "3", "4", None], term_timeout=TERM)
+    assert got == Entry("1234", "max") and ahead.waiting == 0
+
+
+async def test_keys_typed_ahead_come_first_and_no_wait_is_asked_for_them() -> None:
+    got, port, _ = await entry([], buffered="42#")
+    assert got == Entry("42", "terminator")
+    assert port.waits == []
+
+
+async def test_a_sensitive_entry_tells_the_port_for_every_key() -> None:
+    _, port, _ = await entry(["1", "2", "#"], sensitive=True)
+    assert [w[2] for w in port.waits] == [True, True, True]
+
+
+# --- the type-ahead buffer ------------------------------------------------------------------------
+
+
+async def test_keys_pressed_during_a_prompt_wait_for_the_next_input() -> None:
+    port = Keys(during=["12"])
+    ahead = TypeAhead(port)  # type: ignore[arg-type]
+    await ahead.play(["your_balance"], "")
+    assert ahead.waiting == 2
+    assert [await ahead.key(1.0, first=True), await ahead.key(1.0, first=False)] == ["1", "2"]
+    assert port.waits == []
+
+
+async def test_a_prompt_asking_for_input_is_skipped_when_the_caller_already_answered() -> None:
+    port = Keys(during=["5"])
+    ahead = TypeAhead(port)  # type: ignore[arg-type]
+    await ahead.play(["menu"], "")
+    await ahead.play(["enter_id"], "0123456789")  # interruptible: the keys waiting answer it
+    assert [p[0] for p in port.played] == [["menu"]]
+    await ahead.play(["thanks"], "")  # not interruptible: played all the same
+    assert [p[0] for p in port.played] == [["menu"], ["thanks"]]
+
+
+async def test_after_a_failure_keys_are_dropped_until_the_next_input_starts() -> None:
+    port = Keys(during=["9", "8", "7"])
+    ahead = TypeAhead(port)  # type: ignore[arg-type]
+    await ahead.play(["read_back"], "")
+    ahead.discard()
+    assert ahead.waiting == 0
+    await ahead.play(["sorry"], "")  # keyed for the path the call no longer takes
+    assert ahead.waiting == 0
+    ahead.start_input()
+    await ahead.play(["menu"], "")
+    assert ahead.waiting == 1 and await ahead.key(1.0, first=True) == "7"
+
+
+async def test_the_buffer_holds_at_most_a_stuck_key_s_worth() -> None:
+    port = Keys(during=["1" * (MAX_KEYS + 10)])
+    ahead = TypeAhead(port)  # type: ignore[arg-type]
+    await ahead.play(["x"], "")
+    assert ahead.waiting == MAX_KEYS
+    ahead.unread("#")
+    assert ahead.waiting == MAX_KEYS and await ahead.key(1.0, first=True) == "#"
+
+
+@pytest.mark.parametrize("waiting", ["", "3"])
+async def test_an_empty_buffer_asks_the_port(waiting: str) -> None:
+    port = Keys(keys=["4"])
+    ahead = TypeAhead(port)  # type: ignore[arg-type]
+    if waiting:
+        ahead.unread(waiting)
+    assert await ahead.key(2.0, first=True) == (waiting or "4")
+    assert port.waits == ([] if waiting else [(2.0, True, False)])
