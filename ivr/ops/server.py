@@ -13,13 +13,14 @@ timings, states), and nothing needs an account; bind it where only the monitorin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from ivr.ops.metrics import NodeMetrics
 from ivr.ops.readiness import Readiness
 
-__all__ = ["OpsServer", "ops_app", "start_ops"]
+__all__ = ["HttpServer", "OpsServer", "ops_app", "serve", "start_ops"]
 
 SHUTDOWN_TIMEOUT_S = 2.0
 
@@ -46,7 +47,9 @@ def ops_app(metrics: NodeMetrics, readiness: Readiness) -> web.Application:
 
 
 @dataclass(frozen=True)
-class OpsServer:
+class HttpServer:
+    """A running aiohttp application (this node's ops endpoints, or the console)."""
+
     runner: web.AppRunner
     host: str
     port: int
@@ -59,13 +62,15 @@ class OpsServer:
         await self.runner.cleanup()
 
 
-async def start_ops(
-    metrics: NodeMetrics, readiness: Readiness, *, host: str, port: int
-) -> OpsServer:
-    """Serve the endpoints on ``host:port`` (port 0: a free one, told by ``OpsServer.port``)."""
-    runner = web.AppRunner(
-        ops_app(metrics, readiness), shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None
-    )
+OpsServer = HttpServer
+
+
+async def serve(
+    app: web.Application, *, host: str, port: int, shutdown_timeout: float, access_log: bool
+) -> HttpServer:
+    """``app`` on ``host:port`` (port 0: a free one, told by ``HttpServer.port``)."""
+    quiet: dict[str, Any] = {} if access_log else {"access_log": None}  # aiohttp's default logger
+    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, **quiet)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_address=True)
@@ -73,4 +78,14 @@ async def start_ops(
     except BaseException:
         await runner.cleanup()
         raise
-    return OpsServer(runner, host, int(runner.addresses[0][1]))
+    return HttpServer(runner, host, int(runner.addresses[0][1]))
+
+
+async def start_ops(
+    metrics: NodeMetrics, readiness: Readiness, *, host: str, port: int
+) -> OpsServer:
+    """Serve the endpoints on ``host:port`` (port 0: a free one, told by ``OpsServer.port``)."""
+    app = ops_app(metrics, readiness)
+    return await serve(
+        app, host=host, port=port, shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=False
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -22,6 +21,7 @@ from ivr.domain.account_password import hash_password_async
 from ivr.domain.retention import RetentionPolicy
 from ivr.domain.workdays import WorkCalendar
 from ivr.live.view import LiveView
+from ivr.ops.server import HttpServer, serve
 from ivr.speech.catalog import Catalog
 from ivr.store.audit import AuditLog
 from ivr.store.callbacks import CallbackTasks
@@ -148,20 +148,7 @@ async def _stop_streams(app: web.Application) -> None:
         app[CONSOLE].stopping.set()
 
 
-@dataclass(frozen=True)
-class WebServer:
-    """A running console; ``close`` stops it (the database stays open)."""
-
-    runner: web.AppRunner
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def close(self) -> None:
-        await self.runner.cleanup()
+WebServer = HttpServer  # a running console; ``close`` stops it (the database stays open)
 
 
 async def start_web(
@@ -175,16 +162,10 @@ async def start_web(
 ) -> WebServer:
     """Serve the console on ``host:port`` (default: the settings; port 0 picks a free one)."""
     app = create_app(settings, database, live=live, calendar=calendar)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()
-    bind_host = host or settings.web_host
-    try:
-        site = web.TCPSite(
-            runner, bind_host, settings.web_port if port is None else port, reuse_address=True
-        )
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    bound_port = int(runner.addresses[0][1])
-    return WebServer(runner, bind_host, bound_port)
+    return await serve(
+        app,
+        host=host or settings.web_host,
+        port=settings.web_port if port is None else port,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        access_log=True,
+    )
