@@ -30,7 +30,15 @@ from ivr.config import Settings, private_dir
 from ivr.runtime.processes import process_runs
 from ivr.telephony.layout import HostLayout
 
-__all__ = ["ClusterError", "Running", "cluster_down", "cluster_status", "cluster_up", "layout_of"]
+__all__ = [
+    "ClusterError",
+    "Running",
+    "cluster_down",
+    "cluster_status",
+    "cluster_up",
+    "layout_of",
+    "run_hotline",
+]
 
 CLUSTER_FOLDER = "cluster"
 NODE_UP_SECONDS = 300.0  # a first start may build the Asterisk root (about a minute)
@@ -70,7 +78,8 @@ def _hotline() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ivr.cli.main"]
 
 
-async def _run_hotline(args: Sequence[str], env: Mapping[str, str], within: float) -> str:
+async def run_hotline(args: Sequence[str], env: Mapping[str, str], within: float) -> str:
+    """``hotline *args`` as a user runs it; its output (``ClusterError`` if it fails)."""
     process = await asyncio.create_subprocess_exec(
         *_hotline(), *args, env=dict(env),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -122,9 +131,9 @@ async def cluster_up(settings: Settings, nodes: int, network: str) -> Running:
         "HOTLINE_AMI_SECRET": settings.ami_secret,
     }
     console = layout.console_env(common)
-    await _run_hotline(["db", "upgrade"], console, 120)
-    seeded = await _run_hotline(["db", "seed"], console, 300)
-    await _run_hotline(["prompts", "build"], console, 600)
+    await run_hotline(["db", "upgrade"], console, 120)
+    seeded = await run_hotline(["db", "seed"], console, 300)
+    await run_hotline(["prompts", "build"], console, 600)
     sounds = layout.console_dir / "sounds"
     await asyncio.to_thread(_share_prompts, sounds, [node.data_dir for node in layout.nodes])
     proxy = SipProxy(layout.proxy_dir, layout.proxy_host, SIP_PORT)
@@ -132,7 +141,7 @@ async def cluster_up(settings: Settings, nodes: int, network: str) -> Running:
     await proxy.start()
     await asyncio.gather(
         *(
-            _run_hotline(
+            run_hotline(
                 ["up", "--detach", "--no-web", "--no-seed"],
                 layout.node_env(node, common),
                 NODE_UP_SECONDS,
@@ -173,7 +182,7 @@ async def cluster_down(settings: Settings) -> list[str]:
         stopped.append("console")
     env = {**os.environ, "HOTLINE_DB_URL": "sqlite://"}  # `hotline down` reads no database
     for node in reversed(layout.nodes):
-        out = await _run_hotline(["down"], layout.node_env(node, env), 120)
+        out = await run_hotline(["down"], layout.node_env(node, env), 120)
         if "hotline stopped" in out:
             stopped.append(node.name)
     if await SipProxy(layout.proxy_dir, layout.proxy_host, SIP_PORT).stop():

@@ -7,13 +7,12 @@ import asyncio
 import dataclasses
 import os
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
-from ivr.cluster.launch import CLUSTER_FOLDER, layout_of
+from ivr.cluster.launch import CLUSTER_FOLDER, layout_of, run_hotline
 from ivr.cluster.postgres import LocalPostgres
 from ivr.cluster.proxy import PROBE_SECONDS
 from ivr.cluster.topology import PG_PORT, ClusterLayout
@@ -26,10 +25,6 @@ from tests.telephony.sipkit import PromptClock
 
 UP_SECONDS = 900  # a first start builds the prompts and the Asterisk root
 CITIZENS = 150  # the cluster seeds 50; the tests call with more, each with its own
-
-
-class ClusterCommandError(RuntimeError):
-    pass
 
 
 @dataclasses.dataclass
@@ -61,20 +56,8 @@ class Cluster:
 
 
 async def hotline(env: dict[str, str], *args: str, within: float) -> str:
-    """``hotline *args`` as a user runs it; its output (``ClusterCommandError`` if it fails)."""
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "hotline"), *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        out, _ = await asyncio.wait_for(process.communicate(), within)
-    except TimeoutError:
-        process.kill()
-        raise ClusterCommandError(f"hotline {' '.join(args)} took over {within:.0f} s") from None
-    text = out.decode(errors="replace")
-    if process.returncode != 0:
-        raise ClusterCommandError(f"hotline {' '.join(args)} failed:\n{text[-4000:]}")
-    return text
+    """``hotline *args`` as a user runs it (the launcher's own runner): its output."""
+    return await run_hotline(args, env, within)
 
 
 def cluster_env(folder: Path) -> dict[str, str]:
