@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +63,18 @@ async def nodes(postgresql_url: str) -> AsyncIterator[tuple[Node, Node]]:
     await two.sender.close()
 
 
+@asynccontextmanager
+async def console_of(url: str, own_node: str | None = None) -> AsyncIterator[LiveBoard]:
+    """A console's board, hearing every node through the database while the block runs."""
+    board = LiveBoard()
+    receiver = LiveReceiver(pg_connect(url), board, own_node=own_node)
+    await receiver.start()
+    try:
+        yield board
+    finally:
+        await receiver.close()
+
+
 def call(uniqueid: str, hotline: str, node: str) -> FlowStarted:
     return FlowStarted(uniqueid, hotline, None, "138****0000", "zh", node, AT)
 
@@ -70,10 +83,7 @@ async def test_a_console_shows_the_calls_of_both_nodes_as_they_move_and_end(
     postgresql_url: str, nodes: tuple[Node, Node]
 ) -> None:
     one, two = nodes
-    console = LiveBoard()
-    receiver = LiveReceiver(pg_connect(postgresql_url), console)
-    await receiver.start()
-    try:
+    async with console_of(postgresql_url) as console:
         one.publish(call("a.1", "12333", "main:menu"))
         two.publish(call("b.1", "96102", "main:menu"))
         two.publish(FlowMoved("b.1", "card:report", "zh"))
@@ -88,8 +98,6 @@ async def test_a_console_shows_the_calls_of_both_nodes_as_they_move_and_end(
         one.publish(FlowEnded("a.1", "served", None))
         one.publish(ChannelEnded("a.1", 16, "Normal Clearing"))
         await eventually(lambda: set(on(console)) == {"b.1"})
-    finally:
-        await receiver.close()
 
 
 async def test_a_console_that_starts_late_is_told_the_calls_already_up(
@@ -100,27 +108,19 @@ async def test_a_console_that_starts_late_is_told_the_calls_already_up(
     two.publish(call("b.1", "12333", "main:menu"))
     await asyncio.sleep(0.5)  # both told before any console listened: nobody heard it
 
-    console = LiveBoard()
-    receiver = LiveReceiver(pg_connect(postgresql_url), console)
-    await receiver.start()
-    try:
+    async with console_of(postgresql_url) as console:
         await eventually(
             lambda: (
                 on(console) == {"a.1": ("12333", "query:identity"), "b.1": ("12333", "main:menu")}
             )
         )
-    finally:
-        await receiver.close()
 
 
 async def test_a_dead_node_s_calls_leave_the_console_and_the_others_stay(
     postgresql_url: str, nodes: tuple[Node, Node]
 ) -> None:
     one, two = nodes
-    console = LiveBoard()
-    receiver = LiveReceiver(pg_connect(postgresql_url), console)
-    await receiver.start()
-    try:
+    async with console_of(postgresql_url) as console:
         one.publish(call("a.1", "12333", "main:menu"))
         one.publish(call("a.2", "96102", "main:menu"))
         two.publish(call("b.1", "12333", "main:menu"))
@@ -128,8 +128,6 @@ async def test_a_dead_node_s_calls_leave_the_console_and_the_others_stay(
         await one.sender.close()  # node1 is killed; node2's heartbeat finds it dead
         two.sender.node_gone("node1")
         await eventually(lambda: set(on(console)) == {"b.1"})
-    finally:
-        await receiver.close()
 
 
 async def test_the_telephony_banner_is_the_console_s_own_node_s_only(
@@ -137,10 +135,7 @@ async def test_the_telephony_banner_is_the_console_s_own_node_s_only(
 ) -> None:
     one, two = nodes
     one.publish(TelephonyChanged(True, AT, "AMI connected"))
-    console = LiveBoard()
-    receiver = LiveReceiver(pg_connect(postgresql_url), console, own_node="node1")
-    await receiver.start()
-    try:
+    async with console_of(postgresql_url, own_node="node1") as console:
         await eventually(lambda: console.current().telephony is not None)  # told on Hello
         two.publish(TelephonyChanged(False, AT, "AMI connection lost"))
         one.publish(call("a.1", "12333", "main:menu"))  # told after node2's
@@ -149,5 +144,3 @@ async def test_the_telephony_banner_is_the_console_s_own_node_s_only(
         assert telephony is not None and telephony.up
         one.publish(TelephonyChanged(False, AT, "AMI connection lost"))
         await eventually(lambda: not console.current().telephony.up)  # type: ignore[union-attr]
-    finally:
-        await receiver.close()
