@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.domain.callers import number_hash, number_key
+from ivr.domain.idnumber import id_hash
 
 KEY = b"test-key"
 
@@ -19,6 +20,7 @@ KEY = b"test-key"
         ("8613800000000", "13800000000"),
         ("+862088886666", "02088886666"),
         ("02088886666", "02088886666"),
+        ("95588", "95588"),  # a five-digit service number is a caller's number
         ("6001", None),  # an extension
         ("anonymous", None),
         ("", None),
@@ -37,5 +39,19 @@ def test_the_hash_is_keyed_and_never_the_number() -> None:
     assert hashed != number_hash(b"another-key", "13800000000")
     assert hashed != number_hash(KEY, "13800000001")
     assert number_hash(KEY, "anonymous") is None
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError) as empty_key:  # a configuration error: the message names it
         number_hash(b"", "13800000000")
+    assert str(empty_key.value) == "the hash key is empty"
+
+
+def test_a_remembered_hash_still_matches_after_an_upgrade() -> None:
+    # The hash is stored with the caller's language: the same key and number must give the same
+    # hash from one release to the next, or every remembered language is lost.
+    expected = "07c96f4ea2e3fe2c92d7b1a059e156b3cb69d53a69ee62136bbe4dca58a67b82"
+    assert number_hash(b"test-key", "+8613800000000") == expected
+
+
+def test_a_calling_number_never_hashes_like_an_id_number_with_the_same_digits() -> None:
+    # Both hashes share one key: an 18-digit number must not match the ID hash of those digits.
+    digits = "420102197305080012"
+    assert number_hash(KEY, digits) != id_hash(KEY, digits)
