@@ -59,7 +59,8 @@ def mermaid(flow: Flow) -> str:
 
 def graphviz(flow: Flow) -> str:
     shapes = {Menu: "diamond", Collect: "parallelogram", Sub: "box3d", End: "oval"}
-    lines = [f'digraph "{flow.name}" {{', f'  label="{flow.title}";', "  rankdir=TB;"]
+    title = flow.title.replace('"', "'")  # a double quote would end DOT's string
+    lines = [f'digraph "{flow.name}" {{', f'  label="{title}";', "  rankdir=TB;"]
     for name, node in flow.nodes.items():
         shape = shapes.get(type(node), "box")
         label = _label(name, node).replace('"', "'")

@@ -33,8 +33,8 @@ async def read_entry(
     exit_keys: str,
     first_timeout: float,
     inter_timeout: float,
-    term_timeout: float = 0.0,
-    sensitive: bool = False,
+    term_timeout: float,
+    sensitive: bool,
 ) -> Entry:
     """Read one entry. ``sensitive``: the port keeps the keys out of its logs."""
     key = await keys.key(first_timeout, first=True, sensitive=sensitive)

@@ -208,7 +208,7 @@ class Engine:
         whatever the entry's length or validity."""
         match node.privacy:
             case "secret":
-                return "***" if digits else ""
+                return "***"
             case "id_number":
                 return self.mask_id_number(digits)
             case "plain":

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from ivr.engine.context import CallContext
-from ivr.engine.model import DIGITS, Action, Collect, End, Flow, Menu, Record, Retries, Say, Sub
+from ivr.engine.model import (
+    ALL_KEYS,
+    DIGITS,
+    Action,
+    Collect,
+    End,
+    Flow,
+    Menu,
+    Once,
+    Record,
+    Retries,
+    Say,
+    Sub,
+    Value,
+)
 from ivr.engine.port import CallerHungUp, Recording
 from ivr.engine.runner import CheckResult, Engine, FlowError, Leave, Reject
+from ivr.speech import readback
 
 
 class FakePort:
@@ -22,6 +38,7 @@ class FakePort:
         self.keys = list(keys)
         self.barge = list(barge)
         self.played: list[list[str]] = []
+        self.interrupts: list[str] = []  # for each prompt played, the keys that cut it short
         self.waits: list[tuple[float, bool]] = []
         self.sensitive_keys: list[str] = []  # keys the port was told to keep out of its logs
         self.language = "zh"
@@ -32,6 +49,7 @@ class FakePort:
 
     async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
         self.played.append(list(sounds))
+        self.interrupts.append(interrupt)
         pressed = self.barge.pop(0) if self.barge else ""
         for key in pressed:
             self._key(key, sensitive)
@@ -395,7 +413,11 @@ RECORD = Flow(
     {
         "intro": Menu(("press_one",), {"1": "speak"}, on_fail="done"),
         "speak": Record(
-            ("speak_after_tone",), store_as="said", kind="statement", next="done", max_seconds=30
+            (Once("record_hint"), "speak_after_tone"),
+            store_as="said",
+            kind="statement",
+            next="done",
+            max_seconds=30,
         ),
         "done": End("served"),
     },
@@ -411,7 +433,8 @@ async def test_a_recording_is_stored_as_the_node_says_and_logged_by_length(
     ctx = CallContext(hotline="r", call_id=42)
     end = await engine_for(RECORD).run("r", port, ctx)
     assert end.outcome == "served"
-    assert port.played[1] == ["speak_after_tone"]
+    assert port.played[1] == ["record_hint", "speak_after_tone"]
+    assert port.interrupts[1] == ""  # the instructions are heard whole: the tone follows them
     name, max_seconds, terminator, silence = port.recorded[0]
     assert name.startswith("statement/r-42-") and (max_seconds, terminator, silence) == (30, "#", 5)
     said = ctx.vars["said"]
@@ -450,3 +473,294 @@ async def test_the_channel_follows_a_language_an_action_chose_and_only_then() ->
     ctx = CallContext(hotline="l")
     await engine.run("l", port, ctx)
     assert languages == ["en"] and port.language == "en" and ctx.language == "en"
+
+
+# --- what the call log shows, which keys cut each prompt short ----------------------------------
+
+
+def path(ctx: CallContext) -> list[tuple[str, str, str, str]]:
+    """The call's steps as the console shows them: where, what, the key (as shown), the detail."""
+    return [(s.node, s.kind, s.key, s.detail) for s in ctx.steps]
+
+
+async def test_a_menu_logs_silence_wrong_keys_the_repeat_key_and_the_choice() -> None:
+    ctx = CallContext(hotline="m")
+    port = FakePort([None, "5", "9", "1"])
+    await engine_for(MENU).run("m", port, ctx)
+    assert path(ctx) == [
+        ("m:menu", "no_input", "", ""),
+        ("m:menu", "no_match", "5", ""),
+        ("m:menu", "input", "9", "repeat"),
+        ("m:menu", "input", "1", ""),
+        ("m:one", "end", "", "chose_one"),
+    ]
+    assert port.interrupts == [ALL_KEYS] * 4  # any key cuts a menu's prompts short
+
+
+async def test_a_menu_fails_after_one_silence_too_many_and_says_why_to_the_end() -> None:
+    port = FakePort([None, None, None])  # no_input=2: the third silence is one too many
+    ctx = CallContext(hotline="m")
+    end = await engine_for(MENU).run("m", port, ctx)
+    assert end.outcome == "failed"
+    assert port.played[-3:] == [["no_input", "menu_short"], ["no_input"], ["bye"]]
+    # neither the last reason nor the goodbye can be cut short by a key
+    assert port.interrupts[-2:] == ["", ""]
+    assert [s.kind for s in ctx.steps] == ["no_input"] * 3 + ["end"]
+
+
+@pytest.mark.parametrize(("keys", "shown"), [([None], ""), (["7"], "7")])
+async def test_a_menu_with_a_default_goes_there_at_once_on_silence_or_another_key(
+    keys: list[str | None], shown: str
+) -> None:
+    flow = Flow(
+        "d",
+        "default test",
+        "menu",
+        {
+            "menu": Menu(("menu_prompt",), {"1": "one"}, default="other"),
+            "one": End("one"),
+            "other": End("other"),
+        },
+    )
+    ctx = CallContext(hotline="d")
+    port = FakePort(keys)
+    assert (await engine_for(flow).run("d", port, ctx)).outcome == "other"
+    assert port.played == [["menu_prompt"]]  # no reprompt, no complaint
+    assert path(ctx)[0] == ("d:menu", "input", shown, "default")
+
+
+async def test_a_menu_without_barge_in_is_heard_whole_even_with_keys_waiting() -> None:
+    flow = Flow(
+        "b",
+        "no barge-in",
+        "hello",
+        {
+            "hello": Say(("hello",), next="menu"),
+            "menu": Menu(
+                (Once("keys_hint"), "menu_prompt"), {"1": "one"}, on_fail="x", barge_in=False
+            ),
+            "one": End("one"),
+            "x": End("x"),
+        },
+    )
+    port = FakePort([], barge=["1"])  # keyed during the greeting
+    end = await engine_for(flow).run("b", port, CallContext(hotline="b"))
+    assert end.outcome == "one" and port.waits == []
+    assert port.played == [["hello"], ["keys_hint", "menu_prompt"]]
+    assert port.interrupts == ["", ""]
+
+
+async def test_a_collection_logs_each_entry_as_it_ended() -> None:
+    ctx = CallContext(hotline="c")
+    await engine_for(collect_flow()).run("c", FakePort(["1", "3", "#", "4", "6", "#"]), ctx)
+    assert path(ctx) == [
+        ("c:ask", "no_match", "13", "odd_number"),
+        ("c:ask", "input", "46", "terminator"),
+        ("c:done", "end", "", "done"),
+    ]
+    ctx = CallContext(hotline="c")
+    await engine_for(collect_flow()).run("c", FakePort(["*"]), ctx)
+    assert path(ctx)[0] == ("c:ask", "input", "*", "exit")
+    ctx = CallContext(hotline="c")
+    await engine_for(collect_flow()).run("c", FakePort(["0", "0", "0", "0", "#"]), ctx)
+    assert path(ctx)[0] == ("c:ask", "input", "0000", "zero")
+
+
+async def test_a_collection_counts_repeated_silence_and_fails_on_one_too_many() -> None:
+    flow = collect_flow(retries=Retries(no_input=1, no_match=1))
+    port = FakePort([None, None])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(flow).run("c", port, ctx)).outcome == "failed"
+    assert port.played == [["enter"], ["no_input", "enter"], ["no_input"]]
+    assert port.interrupts[-1] == ""  # the reason it failed is heard whole
+    # one silence is within the limit: the entry after it is taken
+    port = FakePort([None, "4", "6", "#"])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(flow).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "46"
+    assert [s.kind for s in ctx.steps] == ["no_input", "input", "end"]
+
+
+async def test_a_key_the_entry_does_not_take_is_a_wrong_entry() -> None:
+    port = FakePort(["1", "*", "4", "6", "#"])  # * is an exit only as the first key
+    ctx = CallContext(hotline="c")
+    end = await engine_for(collect_flow(check=None)).run("c", port, ctx)
+    assert end.outcome == "done" and ctx.vars["number"] == "46"
+    assert port.played[1] == ["invalid_entry", "enter"]
+    assert path(ctx)[0] == ("c:ask", "no_match", "1*", "invalid_entry")
+
+
+async def test_an_entry_must_match_the_node_s_pattern() -> None:
+    flow = collect_flow(check=None, pattern=r"[1-9]\d*", pattern_error="no_leading_zero")
+    port = FakePort(["0", "5", "#", "5", "0", "#"])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(flow).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "50"
+    assert port.played[1] == ["no_leading_zero", "enter"]
+
+
+async def test_a_check_sees_the_call_it_checks_for() -> None:
+    async def same_as_first(ctx: CallContext, digits: str) -> CheckResult:
+        return None if digits == ctx.vars["first"] else Reject("not_the_same")
+
+    ask = collect_flow(check=None, exits={}).nodes["ask"]
+    assert isinstance(ask, Collect)
+    flow = Flow(
+        "p",
+        "twice",
+        "first",
+        {
+            "first": replace(ask, store_as="first", next="again"),
+            "again": replace(ask, store_as="second", next="done", check="same"),
+            "done": End("done"),
+            "failed": End("failed"),
+        },
+    )
+    engine = Engine({"p": flow}, {}, {"same": same_as_first})
+    port = FakePort(["4", "2", "#", "4", "3", "#", "4", "2", "#"])
+    ctx = CallContext(hotline="p")
+    assert (await engine.run("p", port, ctx)).outcome == "done"
+    assert ctx.vars["second"] == "42"
+    assert port.played[2] == ["not_the_same", "enter"]
+
+
+async def test_keys_that_cut_a_collection_prompt_short_and_keys_pressed_during_it() -> None:
+    flow = collect_flow(allowed="123456789", exits={"zero": "zero", "*": "star", "0": "zero"})
+    port = FakePort(["6", "#"], barge=["4"])  # the 4 is keyed during the prompt
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(flow).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "46"
+    assert port.interrupts == ["123456789#*0"]  # the digits it takes, its terminator, its exits
+    port = FakePort(["4", "6", "#"])
+    await engine_for(collect_flow(barge_in=False)).run("c", port, CallContext(hotline="c"))
+    assert port.interrupts == [""]
+
+
+async def test_a_collection_without_barge_in_is_heard_whole_even_with_keys_waiting() -> None:
+    flow = collect_flow(barge_in=False)
+    flow = Flow("c", "c", "hello", {**flow.nodes, "hello": Say(("hello",), next="ask")})
+    port = FakePort(["#"], barge=["46"])
+    ctx = CallContext(hotline="c")
+    assert (await engine_for(flow).run("c", port, ctx)).outcome == "done"
+    assert port.played == [["hello"], ["enter"]] and ctx.vars["number"] == "46"
+
+
+async def test_after_a_failure_a_collection_asks_with_its_reprompt_and_says_a_hint_once() -> None:
+    flow = collect_flow(prompts=(Once("keys_hint"), "enter"), reprompt=("enter_short",))
+    port = FakePort([None, "4", "6", "#"])
+    assert (await engine_for(flow).run("c", port, CallContext(hotline="c"))).outcome == "done"
+    assert port.played == [["keys_hint", "enter"], ["no_input", "enter_short"]]
+    flow = collect_flow(prompts=(Once("keys_hint"), "enter"))
+    port = FakePort([None, "4", "6", "#"])
+    assert (await engine_for(flow).run("c", port, CallContext(hotline="c"))).outcome == "done"
+    assert port.played == [["keys_hint", "enter"], ["no_input", "enter"]]
+
+
+async def test_a_say_is_logged_by_its_prompt_keys_never_its_values() -> None:
+    flow = Flow(
+        "s",
+        "say test",
+        "answer",
+        {
+            "answer": Say(
+                (Once("keys_hint"), "balance_is", Value("amount", "balance")), next="end"
+            ),
+            "end": End("served"),
+        },
+    )
+    ctx = CallContext(hotline="s", vars={"balance": "12.50"})
+    port = FakePort([])
+    await engine_for(flow).run("s", port, ctx)
+    assert port.played == [["keys_hint", "balance_is", *readback.amount("zh", Decimal("12.5"))]]
+    assert path(ctx)[0] == ("s:answer", "say", "", "keys_hint balance_is <balance>")
+    assert port.interrupts == [""]  # a plain Say plays to the end
+
+
+async def test_a_say_with_barge_in_is_skipped_when_the_caller_keyed_ahead() -> None:
+    flow = Flow(
+        "g",
+        "greeting",
+        "hello",
+        {
+            "hello": Say(("hello",), next="greeting"),
+            "greeting": Say(("long_greeting",), next="menu", barge_in=True),
+            "menu": Menu(("menu_prompt",), {"1": "one"}, on_fail="one"),
+            "one": End("one"),
+        },
+    )
+    port = FakePort([], barge=["1"])
+    assert (await engine_for(flow).run("g", port, CallContext(hotline="g"))).outcome == "one"
+    assert port.played == [["hello"]]
+    port = FakePort(["1"])
+    await engine_for(flow).run("g", port, CallContext(hotline="g"))
+    assert port.interrupts == ["", ALL_KEYS, ALL_KEYS]
+
+
+async def test_the_last_words_are_heard_whole_with_the_values_they_read() -> None:
+    flow = Flow(
+        "e",
+        "end test",
+        "hello",
+        {
+            "hello": Say(("hello",), next="end"),
+            "end": End("served", prompts=("reference_is", Value("digits", "ref"))),
+        },
+    )
+    port = FakePort([], barge=["5"])  # a key waiting does not skip the goodbye
+    ctx = CallContext(hotline="e", vars={"ref": "42"})
+    await engine_for(flow).run("e", port, ctx)
+    assert port.played == [["hello"], ["reference_is", *readback.digits("zh", "42")]]
+    assert port.interrupts == ["", ""]
+
+
+async def test_after_a_sub_flow_the_caller_is_back_in_the_outer_node() -> None:
+    inner = Flow("inner", "inner", "a", {"a": Action("act", {"ok": "e"}), "e": End("odd")})
+    outer = Flow("outer", "outer", "s", {"s": Sub("inner", {"fine": "end"}), "end": End("x")})
+    seen: list[str] = []
+    ctx = CallContext(hotline="outer", observer=lambda c: seen.append(c.node))
+    with pytest.raises(FlowError, match=r"outer:s: no transition for result 'odd'"):
+        await engine_for(outer, inner).run("outer", FakePort([]), ctx)
+    assert seen == ["outer:s", "inner:a", "inner:e", "outer:s"] and ctx.node == "outer:s"
+
+
+async def test_an_action_is_logged_with_its_result_and_an_unknown_result_names_the_node() -> None:
+    flow = Flow("f", "f", "a", {"a": Action("act", {"ok": "e"}), "e": End("x")})
+    ctx = CallContext(hotline="f")
+    await engine_for(flow).run("f", FakePort([]), ctx)
+    assert path(ctx)[0] == ("f:a", "action", "", "act: ok")
+
+    async def odd(ctx: CallContext, args: Mapping[str, str]) -> str:
+        return "surprise"
+
+    with pytest.raises(FlowError, match=r"^f:a: no transition for result 'surprise'$"):
+        await Engine({"f": flow}, {"act": odd}, {}).run("f", FakePort([]), CallContext("f"))
+
+
+async def test_a_refused_check_that_leaves_by_an_unknown_exit_names_the_node() -> None:
+    async def locked(ctx: CallContext, digits: str) -> CheckResult:
+        return Leave("locked")
+
+    engine = Engine({"c": collect_flow()}, {}, {"even": locked})
+    with pytest.raises(FlowError, match=r"^c:ask: no transition for result 'locked'$"):
+        await engine.run("c", FakePort(["4", "6", "#"]), CallContext(hotline="c"))
+
+
+def test_each_problem_of_a_definition_is_on_its_own_line() -> None:
+    broken = Flow(
+        "b",
+        "broken",
+        "menu",
+        {
+            "menu": Menu(("p",), {"1": "nowhere"}, on_fail="end"),
+            "act": Action("missing_action", {"ok": "end"}),
+            "end": End("x"),
+        },
+    )
+    with pytest.raises(FlowError) as error:
+        Engine({"b": broken}, {}, {})
+    assert str(error.value).splitlines() == [
+        "invalid flow definitions:",
+        "  b:menu: transition 'key 1' -> unknown 'nowhere'",
+        "  b:act: unknown action 'missing_action'",
+        "  b: unreachable nodes ['act']",
+    ]

@@ -104,6 +104,8 @@ async def test_after_a_full_entry_the_terminator_is_swallowed_and_another_key_ke
     assert await ahead.key(1.0, first=True) == "7"
     got, _, ahead = await entry(["1", "2", "3", "4", None], term_timeout=TERM)
     assert got == Entry("1234", "max") and ahead.waiting == 0
+    got, port, ahead = await entry(["1", "2", "3", "4", "#"], term_timeout=0.5)  # a short wait
+    assert got == Entry("1234", "max") and ahead.waiting == 0 and port.keys == []
 
 
 async def test_keys_typed_ahead_come_first_and_no_wait_is_asked_for_them() -> None:
@@ -115,6 +117,9 @@ async def test_keys_typed_ahead_come_first_and_no_wait_is_asked_for_them() -> No
 async def test_a_sensitive_entry_tells_the_port_for_every_key() -> None:
     _, port, _ = await entry(["1", "2", "#"], sensitive=True)
     assert [w[2] for w in port.waits] == [True, True, True]
+    # the wait for a terminator after a full entry too
+    _, port, _ = await entry(["1", "2", "3", "4", "#"], term_timeout=TERM, sensitive=True)
+    assert [w[2] for w in port.waits] == [True] * 5
 
 
 # --- the type-ahead buffer ------------------------------------------------------------------------
