@@ -172,9 +172,6 @@ class Flow:
     start: str
     nodes: Mapping[str, Node]
 
-    def node(self, name: str) -> Node:
-        return self.nodes[name]
-
 
 def targets(node: Node) -> dict[str, str]:
     """Every transition out of a node, labelled (key, result or event) -> target node."""
