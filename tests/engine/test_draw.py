@@ -46,7 +46,7 @@ EVERY_KIND = Flow(
     'The "demo" flow',
     "menu",
     {
-        "menu": Menu(("p",), {"1": "ask", "2": "speak", "3": "pin"}, on_fail="bye"),
+        "menu": Menu(("p",), {"1": "ask", "2": "speak", "3": "pin", "4": "count"}, on_fail="bye"),
         "ask": Collect(
             ("enter",),
             store_as="n",
@@ -58,6 +58,8 @@ EVERY_KIND = Flow(
             exits={"*": "menu"},
         ),
         "pin": Collect(("pin",), store_as="p", next="quiet", on_fail="bye", privacy="secret"),
+        "count": Collect(("n",), store_as="c", next="step:2", on_fail="bye", max_digits=3),
+        "step:2": End('said "no"'),
         "quiet": Menu(("q",), {"1": "last"}, default="last", repeat=""),
         "act": Action("lookup", {"ok": "say", "no": "sub"}),
         "say": Say(("x",), next="bye"),
@@ -77,6 +79,8 @@ def test_mermaid_draws_each_kind_of_node_in_its_shape_with_its_label() -> None:
             '    demo_flow_menu{"menu: menu (9 again)"}',
             '    demo_flow_ask[/"ask: collect 2-4 digits (masked)"/]',
             '    demo_flow_pin[/"pin: collect 1-1 digits (secret)"/]',
+            '    demo_flow_count[/"count: collect 1-3 digits"/]',
+            "    demo_flow_step_2([\"end: said 'no'\"])",
             '    demo_flow_quiet{"quiet: menu"}',
             '    demo_flow_act["act: lookup()"]',
             '    demo_flow_say["say: say"]',
@@ -88,12 +92,15 @@ def test_mermaid_draws_each_kind_of_node_in_its_shape_with_its_label() -> None:
             "    demo_flow_menu -->|key 1| demo_flow_ask",
             "    demo_flow_menu -->|key 2| demo_flow_speak",
             "    demo_flow_menu -->|key 3| demo_flow_pin",
+            "    demo_flow_menu -->|key 4| demo_flow_count",
             "    demo_flow_menu -->|fail| demo_flow_bye",
             "    demo_flow_ask -->|ok| demo_flow_act",
             "    demo_flow_ask -->|fail| demo_flow_bye",
             "    demo_flow_ask -->|exit *| demo_flow_menu",
             "    demo_flow_pin -->|ok| demo_flow_quiet",
             "    demo_flow_pin -->|fail| demo_flow_bye",
+            "    demo_flow_count -->|ok| demo_flow_step_2",
+            "    demo_flow_count -->|fail| demo_flow_bye",
             "    demo_flow_quiet -->|key 1| demo_flow_last",
             "    demo_flow_quiet -->|other/silence| demo_flow_last",
             "    demo_flow_act -->|ok| demo_flow_say",
@@ -115,6 +122,8 @@ def test_graphviz_draws_each_kind_of_node_in_its_shape_with_its_label() -> None:
             '  "menu" [shape=diamond, label="menu: menu (9 again)"];',
             '  "ask" [shape=parallelogram, label="ask: collect 2-4 digits (masked)"];',
             '  "pin" [shape=parallelogram, label="pin: collect 1-1 digits (secret)"];',
+            '  "count" [shape=parallelogram, label="count: collect 1-3 digits"];',
+            '  "step:2" [shape=oval, label="end: said \'no\'"];',
             '  "quiet" [shape=diamond, label="quiet: menu"];',
             '  "act" [shape=box, label="act: lookup()"];',
             '  "say" [shape=box, label="say: say"];',
@@ -126,12 +135,15 @@ def test_graphviz_draws_each_kind_of_node_in_its_shape_with_its_label() -> None:
             '  "menu" -> "ask" [label="key 1"];',
             '  "menu" -> "speak" [label="key 2"];',
             '  "menu" -> "pin" [label="key 3"];',
+            '  "menu" -> "count" [label="key 4"];',
             '  "menu" -> "bye" [label="fail"];',
             '  "ask" -> "act" [label="ok"];',
             '  "ask" -> "bye" [label="fail"];',
             '  "ask" -> "menu" [label="exit *"];',
             '  "pin" -> "quiet" [label="ok"];',
             '  "pin" -> "bye" [label="fail"];',
+            '  "count" -> "step:2" [label="ok"];',
+            '  "count" -> "bye" [label="fail"];',
             '  "quiet" -> "last" [label="key 1"];',
             '  "quiet" -> "last" [label="other/silence"];',
             '  "act" -> "say" [label="ok"];',
@@ -143,3 +155,17 @@ def test_graphviz_draws_each_kind_of_node_in_its_shape_with_its_label() -> None:
             "",
         ]
     )
+
+
+def test_a_title_or_label_with_double_quotes_still_makes_a_valid_dot_graph() -> None:
+    dot = shutil.which("dot")
+    assert dot, "graphviz's dot is missing: run scripts/setup.sh"
+    svg = subprocess.run(
+        [dot, "-Tsvg"],
+        input=graphviz(EVERY_KIND),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "The &#39;demo&#39; flow" in svg or "The 'demo' flow" in svg

@@ -203,6 +203,7 @@ async def test_menu_barge_in_skips_rest_of_prompt() -> None:
     end = await engine_for(MENU).run("m", port, CallContext(hotline="m"))
     assert end.outcome == "chose_one"
     assert port.waits == []  # the key came during the prompt: no wait at all
+    assert port.sensitive_keys == []  # a menu's key is no secret: the port may log it
 
 
 def collect_flow(**overrides: object) -> Flow:
