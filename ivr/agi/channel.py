@@ -148,6 +148,7 @@ class AGIChannel:
         # The reply watchdog: one timer per channel, not one per command. A command sets the
         # deadline of its reply; the timer, when it fires, moves itself to the current deadline,
         # and cancels the command only when that deadline has passed.
+        self._loop: asyncio.AbstractEventLoop | None = None  # the call's, known once a command runs
         self._deadline: float | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._waiting: asyncio.Task[object] | None = None  # the task the deadline applies to
@@ -222,7 +223,11 @@ class AGIChannel:
         a password or an ID number). ``waits``: seconds the command itself may wait (a key, a
         recording) on top of the reply allowance; None: as long as it takes.
         """
-        reply = await self._exchange(words, sensitive, waits)
+        return self._final(await self._exchange(words, sensitive, waits), sensitive)
+
+    def _final(self, reply: Reply, sensitive: bool) -> Reply:
+        """``command``'s reply: a 200 on a live channel (the typed helpers call this and
+        ``_exchange`` directly: one coroutine less per command)."""
         if self._hung_up:
             raise AGIHangup(f"caller hung up during {self.last_command}")
         return self._check(reply, sensitive)
@@ -246,6 +251,7 @@ class AGIChannel:
             if self._command_timeout is None or waits is None
             else self._command_timeout + waits
         )
+        debug = log.isEnabledFor(logging.DEBUG)
         self._busy = True
         try:
             if limit is not None:
@@ -258,7 +264,7 @@ class AGIChannel:
             self.commands_sent += 1
             self._last = (words, sensitive)
             self._described = None
-            if log.isEnabledFor(logging.DEBUG):
+            if debug:
                 log.debug("%s >> %s", self.uniqueid, self.last_command)
             if self._on_command is not None:
                 self._on_command(command_name(words), time.perf_counter() - self._replied_at)
@@ -266,7 +272,20 @@ class AGIChannel:
             self._owed += 1
             if self._transport is None or self._transport.get_write_buffer_size():
                 await self._writer.drain()
-            reply = await self._read_reply(sensitive)
+            try:
+                raw = await self._reader.readline()
+            except ValueError:  # StreamReader's line length limit
+                raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
+            # nearly every reply is one line "200 result=...": read here, without the loop below
+            reply = (
+                parse_common_reply(raw.decode("utf-8", "replace"))
+                if raw.startswith(b"200 result=")
+                and raw.endswith(b"\n")
+                and len(raw) <= MAX_REPLY_BYTES
+                else None
+            )
+            if reply is None:
+                reply = await self._read_reply(sensitive, raw)
             self._owed -= 1
             if self._on_command is not None:
                 self._replied_at = time.perf_counter()
@@ -288,15 +307,17 @@ class AGIChannel:
         finally:
             self._deadline = None
             self._busy = False
-        if log.isEnabledFor(logging.DEBUG):
+        if debug:
             log.debug("%s << %s", self.uniqueid, f"{reply.code} ***" if sensitive else reply.raw)
         return reply
 
     # -- the reply watchdog ------------------------------------------------------------------
     def _arm(self, limit: float) -> None:
         """The reply of the command about to be sent is due within ``limit`` seconds."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         assert task is not None
         self._waiting = task
         self._cancelling = task.cancelling()
@@ -313,7 +334,8 @@ class AGIChannel:
         deadline = self._deadline
         if deadline is None:
             return  # no command in flight: the next one arms it again
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None
         if loop.time() < deadline - _WATCHDOG_SLACK:
             self._watchdog = loop.call_at(deadline, self._on_watchdog)  # a later command's
             return
@@ -338,10 +360,12 @@ class AGIChannel:
             if stale.code == 511:
                 self._hung_up = True
 
-    async def _read_reply(self, sensitive: bool) -> Reply:
+    async def _read_reply(self, sensitive: bool, first: bytes | None = None) -> Reply:
+        """Read one final reply (``first``: its first line, already read)."""
         budget = [MAX_REPLY_LINES, MAX_REPLY_BYTES]  # what this reply may still take
         while True:
-            line = await self._readline(budget)
+            line = self._line(first if first is not None else await self._readline(), budget)
+            first = None
             if line.startswith("200 "):  # a final reply, one line: nearly every reply
                 reply = parse_common_reply(line)
                 if reply is not None:
@@ -355,7 +379,7 @@ class AGIChannel:
             code = multiline_code(line)
             lines = [line]
             while code is not None and not lines[-1].startswith(code + " "):
-                lines.append(await self._readline(budget))
+                lines.append(self._line(await self._readline(), budget))
             try:
                 reply = parse_reply(lines)
             except AGIProtocolError:
@@ -365,13 +389,15 @@ class AGIChannel:
             if reply.code != 100:  # "100 result=0 Trying..." precedes the final reply of GOSUB
                 return reply
 
-    async def _readline(self, budget: list[int]) -> str:
-        """One line of a reply, spending ``budget`` (lines, bytes): a peer sending lines that
-        never end a reply is out of step, not a reason to grow."""
+    async def _readline(self) -> bytes:
         try:
-            raw = await self._reader.readline()
+            return await self._reader.readline()
         except ValueError:  # StreamReader's line length limit
             raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
+
+    def _line(self, raw: bytes, budget: list[int]) -> str:
+        """One line of a reply as text, spending ``budget`` (lines, bytes): a peer sending lines
+        that never end a reply is out of step, not a reason to grow."""
         budget[0] -= 1
         budget[1] -= len(raw)
         if budget[0] < 0 or budget[1] < 0:
@@ -434,10 +460,15 @@ class AGIChannel:
 
         A missing or unplayable sound raises AGICommandError naming it: a silent prompt is a bug.
         """
-        words = ["STREAM", "FILE", quote_argument(name), quote_argument(escape_digits)]
+        words: tuple[str, ...] = (
+            "STREAM",
+            "FILE",
+            quote_argument(name),
+            quote_argument(escape_digits),
+        )
         if offset > 0:
-            words.append(str(int(offset)))
-        reply = await self.command(*words, sensitive=sensitive)
+            words += (str(int(offset)),)
+        reply = self._final(await self._exchange(words, sensitive), sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail(f"sound {name!r} is missing or could not be played")
@@ -445,10 +476,10 @@ class AGIChannel:
 
     async def wait_for_digit(self, timeout_ms: int, *, sensitive: bool = False) -> str | None:
         """One DTMF digit, or None on time-out (-1 waits for ever)."""
-        reply = await self.command(
-            "WAIT", "FOR", "DIGIT", str(int(timeout_ms)),
-            sensitive=sensitive, waits=_seconds(int(timeout_ms)),
-        )  # fmt: skip
+        words = ("WAIT", "FOR", "DIGIT", str(int(timeout_ms)))
+        reply = self._final(
+            await self._exchange(words, sensitive, _seconds(int(timeout_ms))), sensitive
+        )
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail("WAIT FOR DIGIT failed")

@@ -106,7 +106,7 @@ def parse_common_reply(line: str) -> Reply | None:
     ``200 result=N endpos=M`` and ``200 result=N (timeout)``; None for any other reply, which
     ``parse_reply`` reads. Where it answers, it answers as ``parse_reply`` does."""
     line = line.rstrip("\r\n")
-    if not line.startswith("200 result=") or "\n" in line or "\r" in line:
+    if not line.startswith("200 result=") or not line.isprintable():  # no \r, \n, controls
         return None
     result, _, tail = line[11:].partition(" ")
     if not tail:
