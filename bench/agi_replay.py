@@ -15,10 +15,10 @@ commands with no database, no hashing and no flow, so what differs is the AGI la
 - ``panoramisk``: panoramisk 1.4's FastAGI Application and ``send_command``.
 
 Per-command latency is the time from a reply sent to the next command received (the first
-command, after the header block, is left out); CPU per call is the server process's user+system
-time over the run (``/proc``) divided by the calls. The servers run interleaved, ``--runs`` times
-each, and every figure is also given as a ratio to the bare responder of the same round, because
-the machine is shared.
+command, after the header block, is left out); CPU per call is the server process's CPU time
+over the run (``/proc/<pid>/task/*/schedstat``) divided by the calls. The servers run
+interleaved, ``--runs`` rounds of the three, each round in another order, and every figure is
+also given as a ratio to the bare responder of the same round, because the machine is shared.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from tests.agipeer import header_block, split_args  # noqa: E402
 CALL_FILE = Path(__file__).resolve().parent / "agi_replay_call.json"
 SERVERS = ("bare", "ivr.agi", "panoramisk")
 SCRIPT = "12333"
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -215,9 +214,14 @@ class ReplayedCall(asyncio.Protocol):
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    """CPU time of a process so far, all its threads (Linux /proc, in nanoseconds)."""
+    return (
+        sum(
+            int(task.joinpath("schedstat").read_text().split()[0])
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        )
+        / 1e9
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -296,13 +300,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for name in SERVERS:
             servers[name] = await start_server(name, args.call)
-        for _ in range(args.runs):
-            rounds.append(
-                [
-                    await measure(name, port, process.pid, args.calls, call)
-                    for name, (process, port) in servers.items()
-                ]
-            )
+        for number in range(args.runs):
+            order = SERVERS[number % 3 :] + SERVERS[: number % 3]  # none always first
+            runs = {}
+            for name in order:
+                process, port = servers[name]
+                runs[name] = await measure(name, port, process.pid, args.calls, call)
+            rounds.append([runs[name] for name in SERVERS])
     finally:
         for process, _ in servers.values():
             if process.returncode is None:
@@ -323,7 +327,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "cores": os.cpu_count(),
         "reply_allowance_s": Settings.agi_reply_seconds,
         "rounds": rounds,
+        "medians": medians(rounds),
     }
+
+
+def medians(rounds: list[list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Each server's figures and ratios, the median over the rounds (the machine is shared: one
+    round can be slowed by another process)."""
+    figures = ("p50_ms", "p99_ms", "calls_per_s", "cpu_ms_per_call")
+    ratios = ("p50", "p99", "calls_per_s", "cpu_per_call")
+    result: dict[str, dict[str, float]] = {}
+    for name in SERVERS:
+        runs = [run for runs in rounds for run in runs if run["server"] == name]
+        summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in figures}
+        for key in ratios:
+            summary[f"x_{key}"] = round(statistics.median(r["ratio"][key] for r in runs), 2)
+        result[name] = summary
+    return result
 
 
 def report(result: dict[str, Any]) -> None:
@@ -345,6 +365,13 @@ def report(result: dict[str, Any]) -> None:
             )
             for error in r["errors"]:
                 print(f"    error: {error}")
+    print(f"median of {len(result['rounds'])} rounds:")
+    for name, m in result["medians"].items():
+        print(
+            f"{name:<12}{'':>6}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}{m['calls_per_s']:>9.1f}"
+            f"{m['cpu_ms_per_call']:>12.2f}{m['x_p50']:>7.2f}{m['x_p99']:>7.2f}"
+            f"{m['x_calls_per_s']:>8.2f}{m['x_cpu_per_call']:>7.2f}"
+        )
 
 
 async def record() -> dict[str, Any]:
