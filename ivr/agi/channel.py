@@ -141,7 +141,8 @@ class AGIChannel:
         self._busy = False  # a command is in flight
         self._owed = 0  # commands sent whose reply is not read yet
         self.commands_sent = 0
-        self._last: tuple[tuple[str, ...], bool] | None = None  # words, sensitive
+        self._last_words: tuple[str, ...] = ()  # the last command sent
+        self._last_sensitive = False
         self._described: str | None = None  # last_command, once asked for
         # drain only when the socket did not take a command at once (writes then queue)
         self._transport = getattr(writer, "transport", None)
@@ -201,8 +202,8 @@ class AGIChannel:
     @property
     def last_command(self) -> str | None:
         """The last command sent, as logs show it: a sensitive command's arguments masked."""
-        if self._described is None and self._last is not None:
-            self._described = describe_command(self._last[0], sensitive=self._last[1])
+        if self._described is None and self._last_words:
+            self._described = describe_command(self._last_words, sensitive=self._last_sensitive)
         return self._described
 
     def release(self) -> None:
@@ -262,7 +263,7 @@ class AGIChannel:
                     shown = describe_command(words, sensitive=sensitive)
                     raise AGIHangup(f"channel hung up; not sending {shown}")
             self.commands_sent += 1
-            self._last = (words, sensitive)
+            self._last_words, self._last_sensitive = words, sensitive
             self._described = None
             if debug:
                 log.debug("%s >> %s", self.uniqueid, self.last_command)
@@ -272,9 +273,11 @@ class AGIChannel:
             self._owed += 1
             if self._transport is None or self._transport.get_write_buffer_size():
                 await self._writer.drain()
-            try:
-                raw = await self._reader.readline()
-            except ValueError:  # StreamReader's line length limit
+            try:  # readline's own work, one coroutine less
+                raw = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                raw = exc.partial  # the connection closed: told apart below
+            except asyncio.LimitOverrunError:  # StreamReader's line length limit
                 raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
             # nearly every reply is one line "200 result=...": read here, without the loop below
             reply = (

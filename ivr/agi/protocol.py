@@ -41,7 +41,6 @@ __all__ = [
 
 HANGUP_LINE = "HANGUP"  # sent by Asterisk on its own when the caller hangs up (FastAGI only)
 
-_HEADER_KEY = re.compile(r"agi_[A-Za-z0-9_]+")
 _STATUS = re.compile(r"(\d{3})([ -])(.*)")
 _ENDPOS = re.compile(r"\s*endpos=(-?\d+)\s*$")
 _FORBIDDEN = ("\n", "\r", "\0")
@@ -75,7 +74,8 @@ def parse_header_line(line: str) -> tuple[str, str] | None:
     if not line:
         return None
     key, sep, value = line.partition(":")
-    if not sep or not _HEADER_KEY.fullmatch(key):
+    name = key[4:]  # agi_[A-Za-z0-9_]+, without a regular expression (20 lines a call)
+    if not (sep and key.startswith("agi_") and name.isascii() and name.replace("_", "a").isalnum()):
         raise AGIProtocolError(f"not an AGI header line: {line[:80]!r}")
     return key, value.removeprefix(" ")
 

@@ -4,6 +4,7 @@ writes, refuse anything else with the one protocol error, and every read stays b
 from __future__ import annotations
 
 import asyncio
+import re
 from itertools import product
 
 from hypothesis import given, settings
@@ -124,6 +125,19 @@ def test_anything_else_is_a_reply_or_the_protocol_error(text: str | list[str]) -
 )
 def test_a_header_line_reads_back_as_written(key: str, value: str) -> None:
     assert parse_header_line(f"{key}: {value}\n") == (key, value)
+
+
+@given(
+    st.text(st.sampled_from("agi_AZaz09-. \u00e9\u0663\u00b2\t"), max_size=12)
+    | st.text(max_size=12).filter(lambda rest: ":" not in rest).map(lambda rest: "agi_" + rest)
+)
+def test_a_header_key_is_agi_then_ascii_letters_digits_and_underscores(key: str) -> None:
+    """What the key check takes is exactly ``agi_[A-Za-z0-9_]+``, nothing wider."""
+    try:
+        parsed = parse_header_line(f"{key}: v")
+    except AGIProtocolError:
+        parsed = None
+    assert (parsed is not None) == (re.fullmatch(r"agi_[A-Za-z0-9_]+", key) is not None)
 
 
 @given(st.text(max_size=200))
