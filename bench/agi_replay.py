@@ -213,6 +213,57 @@ class ReplayedCall(asyncio.Protocol):
             self._transport.close()
 
 
+class _AnsweringWriter:
+    """A writer whose every command is answered at once into ``reader``: no socket, no peer."""
+
+    def __init__(self, reader: asyncio.StreamReader, reply: bytes) -> None:
+        self.reader, self.reply = reader, reply
+
+    def write(self, data: bytes) -> None:
+        self.reader.feed_data(self.reply)
+
+    async def drain(self) -> None:
+        pass
+
+
+async def python_cost_us(commands: int = 50_000) -> dict[str, float]:
+    """Each layer's own Python work per command (a STREAM FILE), without the socket: the part of
+    the burst's CPU a layer can change. Measured in this process, one layer after the other."""
+    from panoramisk.fast_agi import Request
+
+    reply = b"200 result=0 endpos=16000\n"
+    line = b'STREAM FILE "hotline/d3" "0123456789*#"\n'
+
+    async def bare(reader: asyncio.StreamReader, writer: _AnsweringWriter) -> None:
+        writer.write(line)
+        await writer.drain()
+        await reader.readline()
+
+    async def hotline(channel: AGIChannel) -> None:
+        await channel.stream_file("hotline/d3", "0123456789*#")
+
+    async def panoramisk(request: Request) -> None:
+        await request.send_command('STREAM FILE "hotline/d3" "0123456789*#"')
+
+    costs: dict[str, float] = {}
+    for name in SERVERS:
+        reader = asyncio.StreamReader()
+        writer = _AnsweringWriter(reader, reply)
+        env = {"agi_uniqueid": "1.1"}
+        channel = AGIChannel(reader, writer, env, command_timeout=Settings.agi_reply_seconds)  # type: ignore[arg-type]
+        request = Request(None, env, reader, writer)
+        started = time.process_time()
+        for _ in range(commands):
+            if name == "bare":
+                await bare(reader, writer)
+            elif name == "ivr.agi":
+                await hotline(channel)
+            else:
+                await panoramisk(request)
+        costs[name] = round((time.process_time() - started) / commands * 1e6, 2)
+    return costs
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time of a process so far, all its threads (Linux /proc, in nanoseconds)."""
     return (
@@ -322,6 +373,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "cpu_per_call": round(run["cpu_ms_per_call"] / bare["cpu_ms_per_call"], 2),
             }
     return {
+        "python_us_per_command": await python_cost_us(),
         "calls": args.calls,
         "commands_per_call": len(call),
         "cores": os.cpu_count(),
@@ -365,6 +417,8 @@ def report(result: dict[str, Any]) -> None:
             )
             for error in r["errors"]:
                 print(f"    error: {error}")
+    costs = ", ".join(f"{name} {us:.2f}" for name, us in result["python_us_per_command"].items())
+    print(f"each layer's own Python work per command, no socket (us): {costs}")
     print(f"median of {len(result['rounds'])} rounds:")
     for name, m in result["medians"].items():
         print(

@@ -33,3 +33,5 @@ def test_the_recorded_call_is_replayed_whole_against_all_three_servers(tmp_path:
             assert r["cpu_ms_per_call"] > 0 and r["ratio"]["cpu_per_call"] > 0
     assert set(result["medians"]) == {"bare", "ivr.agi", "panoramisk"}
     assert result["medians"]["bare"]["x_p50"] == 1.0
+    assert set(result["python_us_per_command"]) == {"bare", "ivr.agi", "panoramisk"}
+    assert all(us > 0 for us in result["python_us_per_command"].values())
