@@ -20,9 +20,10 @@ recording) plus ``command_timeout``, and at most ``MAX_REPLY_LINES`` lines and
 ``MAX_REPLY_BYTES`` bytes whatever they are. Past either bound the conversation is out of step:
 AGIProtocolError, and the channel never writes again.
 
-A command costs about what a bare readline/write loop costs (``bench/agi_replay.py``): no lock,
-no time-out context per command (one watchdog timer per channel, moved only when it fires early),
-the common replies parsed without a regular expression, and logs formatted only when enabled.
+A command is kept cheap (``bench/agi_replay.py`` measures it against a bare loop and panoramisk):
+no lock, no time-out context per command (one watchdog timer per channel, moved only when it
+fires early), the common replies parsed without a regular expression, and logs formatted only
+when enabled.
 """
 
 from __future__ import annotations
