@@ -1,7 +1,9 @@
 """AGIChannel: one call's command/reply conversation with Asterisk over a FastAGI connection.
 
-One command is in flight at a time and each command reads exactly its own reply, so a reply can
-never be read by a later command. The caller hanging up always ends as :class:`AGIHangup`:
+One command is in flight at a time (a second one sent meanwhile is a bug: RuntimeError) and each
+command reads exactly its own reply, so a reply can never be read by a later command, even when
+the task sending it was cancelled (its reply is read and dropped before the next command).
+The caller hanging up always ends as :class:`AGIHangup`:
 
 - Asterisk sends ``HANGUP`` on its own when the caller hangs up, possibly before the reply of the
   command in flight; that reply is still read (and dropped) before AGIHangup is raised;
@@ -17,6 +19,11 @@ Every read is bounded: a reply may take the time-out the command itself waits fo
 recording) plus ``command_timeout``, and at most ``MAX_REPLY_LINES`` lines and
 ``MAX_REPLY_BYTES`` bytes whatever they are. Past either bound the conversation is out of step:
 AGIProtocolError, and the channel never writes again.
+
+A command is kept cheap (``bench/agi_replay.py`` measures it against a bare loop and panoramisk):
+no lock, no time-out context per command (one watchdog timer per channel, moved only when it
+fires early), the common replies parsed without a regular expression, and logs formatted only
+when enabled.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from ivr.agi.protocol import (
     describe_command,
     format_command,
     multiline_code,
+    parse_common_reply,
     parse_header_line,
     parse_reply,
     quote_argument,
@@ -61,6 +69,7 @@ MAX_HEADER_BYTES = 64 * 1024  # about 1 KiB in practice; each line alone may rea
 MAX_REPLY_LINES = 200
 MAX_REPLY_BYTES = 64 * 1024
 _LANGUAGE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_WATCHDOG_SLACK = 0.001  # seconds: a timer may fire this much before its time
 
 
 @dataclass(frozen=True)
@@ -105,23 +114,6 @@ async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, 
         raise AGIProtocolError(f"connection lost inside the header block: {exc}") from None
 
 
-class _ReplyBudget:
-    """What one reply may still take: a peer sending lines that never end a reply is out of
-    step, not a reason to grow."""
-
-    def __init__(self) -> None:
-        self.lines = MAX_REPLY_LINES
-        self.bytes = MAX_REPLY_BYTES
-
-    def spend(self, raw: bytes) -> None:
-        self.lines -= 1
-        self.bytes -= len(raw)
-        if self.lines < 0 or self.bytes < 0:
-            raise AGIProtocolError(
-                f"reply longer than {MAX_REPLY_LINES} lines or {MAX_REPLY_BYTES} bytes"
-            )
-
-
 def _seconds(timeout_ms: int) -> float | None:
     """A command's own time-out in seconds; None for one that waits for ever (-1)."""
     return None if timeout_ms < 0 else timeout_ms / 1000
@@ -147,10 +139,23 @@ class AGIChannel:
         self._replied_at = time.perf_counter()  # the header block is Asterisk's first word
         self._language = self.env.get("agi_language", "en")
         self._hung_up = False
-        self._lock = asyncio.Lock()
+        self._busy = False  # a command is in flight
         self._owed = 0  # commands sent whose reply is not read yet
         self.commands_sent = 0
-        self.last_command: str | None = None  # as logged: sensitive arguments masked
+        self._last_words: tuple[str, ...] = ()  # the last command sent
+        self._last_sensitive = False
+        self._described: str | None = None  # last_command, once asked for
+        # drain only when the socket did not take a command at once (writes then queue)
+        self._transport = getattr(writer, "transport", None)
+        # The reply watchdog: one timer per channel, not one per command. A command sets the
+        # deadline of its reply; the timer, when it fires, moves itself to the current deadline,
+        # and cancels the command only when that deadline has passed.
+        self._loop: asyncio.AbstractEventLoop | None = None  # the call's, known once a command runs
+        self._deadline: float | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._waiting: asyncio.Task[object] | None = None  # the task the deadline applies to
+        self._cancelling = 0  # that task's cancel requests before the command
+        self._expired = False  # the watchdog cancelled the command
 
     # -- call facts from the header block ---------------------------------------------------
     @property
@@ -195,6 +200,20 @@ class AGIChannel:
     def hung_up(self) -> bool:
         return self._hung_up
 
+    @property
+    def last_command(self) -> str | None:
+        """The last command sent, as logs show it: a sensitive command's arguments masked."""
+        if self._described is None and self._last_words:
+            self._described = describe_command(self._last_words, sensitive=self._last_sensitive)
+        return self._described
+
+    def release(self) -> None:
+        """The call is over: stop the reply watchdog, which would keep the channel alive until
+        its last deadline."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
     # -- the one command primitive ---------------------------------------------------------
     async def command(
         self, *words: str, sensitive: bool = False, waits: float | None = 0.0
@@ -206,7 +225,11 @@ class AGIChannel:
         a password or an ID number). ``waits``: seconds the command itself may wait (a key, a
         recording) on top of the reply allowance; None: as long as it takes.
         """
-        reply = await self._exchange(words, sensitive, waits)
+        return self._final(await self._exchange(words, sensitive, waits), sensitive)
+
+    def _final(self, reply: Reply, sensitive: bool) -> Reply:
+        """``command``'s reply: a 200 on a live channel (the typed helpers call this and
+        ``_exchange`` directly: one coroutine less per command)."""
         if self._hung_up:
             raise AGIHangup(f"caller hung up during {self.last_command}")
         return self._check(reply, sensitive)
@@ -215,44 +238,121 @@ class AGIChannel:
         self, words: tuple[str, ...], sensitive: bool, waits: float | None = 0.0
     ) -> Reply:
         """Write one command and read its final reply; HANGUP lines only mark the channel."""
-        description = describe_command(words, sensitive=sensitive)
         if self._hung_up:
-            raise AGIHangup(f"channel hung up; not sending {description}")
+            raise AGIHangup(
+                f"channel hung up; not sending {describe_command(words, sensitive=sensitive)}"
+            )
+        if self._busy:
+            raise RuntimeError(
+                f"AGI command {describe_command(words, sensitive=sensitive)} sent while "
+                f"{self.last_command} waits for its reply: one command at a time per channel"
+            )
         line = format_command(*words).encode()
         limit = (
             None
             if self._command_timeout is None or waits is None
             else self._command_timeout + waits
         )
-        async with self._lock:
-            try:
-                async with asyncio.timeout(limit):
-                    await self._skip_owed_replies()
-                    if self._hung_up:
-                        raise AGIHangup(f"channel hung up; not sending {description}")
-                    self.commands_sent += 1
-                    self.last_command = description
-                    log.debug("%s >> %s", self.uniqueid, description)
-                    if self._on_command is not None:
-                        took = time.perf_counter() - self._replied_at
-                        self._on_command(command_name(words), took)
-                    self._writer.write(line)
-                    self._owed += 1
-                    await self._writer.drain()
-                    reply = await self._read_reply(sensitive)
-                    self._replied_at = time.perf_counter()
-                    self._owed -= 1
-            except TimeoutError:
-                self._hung_up = True  # the conversation is out of step: never write again
-                raise AGIProtocolError(f"no reply to {description} within {limit:g} s") from None
-            except AGIProtocolError:
-                self._hung_up = True
+        debug = log.isEnabledFor(logging.DEBUG)
+        self._busy = True
+        try:
+            if limit is not None:
+                self._arm(limit)
+            if self._owed:
+                await self._skip_owed_replies()
+                if self._hung_up:
+                    shown = describe_command(words, sensitive=sensitive)
+                    raise AGIHangup(f"channel hung up; not sending {shown}")
+            self.commands_sent += 1
+            self._last_words, self._last_sensitive = words, sensitive
+            self._described = None
+            if debug:
+                log.debug("%s >> %s", self.uniqueid, self.last_command)
+            if self._on_command is not None:
+                self._on_command(command_name(words), time.perf_counter() - self._replied_at)
+            self._writer.write(line)
+            self._owed += 1
+            if self._transport is None or self._transport.get_write_buffer_size():
+                await self._writer.drain()
+            try:  # readline's own work, one coroutine less
+                raw = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                raw = exc.partial  # the connection closed: told apart below
+            except asyncio.LimitOverrunError:  # StreamReader's line length limit
+                raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
+            # nearly every reply is one line "200 result=...": read here, without the loop below
+            reply = (
+                parse_common_reply(raw.decode("utf-8", "replace"))
+                if raw.startswith(b"200 result=")
+                and raw.endswith(b"\n")
+                and len(raw) <= MAX_REPLY_BYTES
+                else None
+            )
+            if reply is None:
+                reply = await self._read_reply(sensitive, raw)
+            self._owed -= 1
+            if self._on_command is not None:
+                self._replied_at = time.perf_counter()
+        except asyncio.CancelledError:
+            if not self._timed_out():
                 raise
-            except (ConnectionError, OSError) as exc:
-                gone = self._gone()
-                raise gone(f"connection lost during {description}: {exc}") from exc
-        log.debug("%s << %s", self.uniqueid, f"{reply.code} ***" if sensitive else reply.raw)
+            self._hung_up = True  # the conversation is out of step: never write again
+            raise AGIProtocolError(
+                f"no reply to {describe_command(words, sensitive=sensitive)} within {limit:g} s"
+            ) from None
+        except AGIProtocolError:
+            self._hung_up = True
+            raise
+        except (ConnectionError, OSError) as exc:
+            gone = self._gone()
+            raise gone(
+                f"connection lost during {describe_command(words, sensitive=sensitive)}: {exc}"
+            ) from exc
+        finally:
+            self._deadline = None
+            self._busy = False
+        if debug:
+            log.debug("%s << %s", self.uniqueid, f"{reply.code} ***" if sensitive else reply.raw)
         return reply
+
+    # -- the reply watchdog ------------------------------------------------------------------
+    def _arm(self, limit: float) -> None:
+        """The reply of the command about to be sent is due within ``limit`` seconds."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        assert task is not None
+        self._waiting = task
+        self._cancelling = task.cancelling()
+        self._expired = False
+        deadline = self._deadline = loop.time() + limit
+        watchdog = self._watchdog
+        if watchdog is None or watchdog.when() > deadline:
+            if watchdog is not None:
+                watchdog.cancel()
+            self._watchdog = loop.call_at(deadline, self._on_watchdog)
+
+    def _on_watchdog(self) -> None:
+        self._watchdog = None
+        deadline = self._deadline
+        if deadline is None:
+            return  # no command in flight: the next one arms it again
+        loop = self._loop
+        assert loop is not None
+        if loop.time() < deadline - _WATCHDOG_SLACK:
+            self._watchdog = loop.call_at(deadline, self._on_watchdog)  # a later command's
+            return
+        if self._waiting is not None:
+            self._expired = True
+            self._waiting.cancel()
+
+    def _timed_out(self) -> bool:
+        """The cancellation being handled is the watchdog's (as asyncio.timeout tells it)."""
+        if not self._expired or self._waiting is None:
+            return False
+        self._expired = False
+        return self._waiting.uncancel() <= self._cancelling
 
     async def _skip_owed_replies(self) -> None:
         """Read and drop the replies of commands whose caller was cancelled (e.g. by wait_for)
@@ -264,10 +364,16 @@ class AGIChannel:
             if stale.code == 511:
                 self._hung_up = True
 
-    async def _read_reply(self, sensitive: bool) -> Reply:
-        budget = _ReplyBudget()
+    async def _read_reply(self, sensitive: bool, first: bytes | None = None) -> Reply:
+        """Read one final reply (``first``: its first line, already read)."""
+        budget = [MAX_REPLY_LINES, MAX_REPLY_BYTES]  # what this reply may still take
         while True:
-            line = await self._readline(budget)
+            line = self._line(first if first is not None else await self._readline(), budget)
+            first = None
+            if line.startswith("200 "):  # a final reply, one line: nearly every reply
+                reply = parse_common_reply(line)
+                if reply is not None:
+                    return reply
             if line == HANGUP_LINE:
                 log.debug("%s << HANGUP", self.uniqueid)
                 self._hung_up = True  # read on: the reply of the command in flight still comes
@@ -277,7 +383,7 @@ class AGIChannel:
             code = multiline_code(line)
             lines = [line]
             while code is not None and not lines[-1].startswith(code + " "):
-                lines.append(await self._readline(budget))
+                lines.append(self._line(await self._readline(), budget))
             try:
                 reply = parse_reply(lines)
             except AGIProtocolError:
@@ -287,12 +393,21 @@ class AGIChannel:
             if reply.code != 100:  # "100 result=0 Trying..." precedes the final reply of GOSUB
                 return reply
 
-    async def _readline(self, budget: _ReplyBudget) -> str:
+    async def _readline(self) -> bytes:
         try:
-            raw = await self._reader.readline()
+            return await self._reader.readline()
         except ValueError:  # StreamReader's line length limit
             raise AGIProtocolError(f"reply line too long after {self.last_command}") from None
-        budget.spend(raw)
+
+    def _line(self, raw: bytes, budget: list[int]) -> str:
+        """One line of a reply as text, spending ``budget`` (lines, bytes): a peer sending lines
+        that never end a reply is out of step, not a reason to grow."""
+        budget[0] -= 1
+        budget[1] -= len(raw)
+        if budget[0] < 0 or budget[1] < 0:
+            raise AGIProtocolError(
+                f"reply longer than {MAX_REPLY_LINES} lines or {MAX_REPLY_BYTES} bytes"
+            )
         if not raw.endswith(b"\n"):
             gone = self._gone()
             raise gone(f"connection closed by Asterisk during {self.last_command}")
@@ -349,10 +464,15 @@ class AGIChannel:
 
         A missing or unplayable sound raises AGICommandError naming it: a silent prompt is a bug.
         """
-        words = ["STREAM", "FILE", quote_argument(name), quote_argument(escape_digits)]
+        words: tuple[str, ...] = (
+            "STREAM",
+            "FILE",
+            quote_argument(name),
+            quote_argument(escape_digits),
+        )
         if offset > 0:
-            words.append(str(int(offset)))
-        reply = await self.command(*words, sensitive=sensitive)
+            words += (str(int(offset)),)
+        reply = self._final(await self._exchange(words, sensitive), sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail(f"sound {name!r} is missing or could not be played")
@@ -360,10 +480,10 @@ class AGIChannel:
 
     async def wait_for_digit(self, timeout_ms: int, *, sensitive: bool = False) -> str | None:
         """One DTMF digit, or None on time-out (-1 waits for ever)."""
-        reply = await self.command(
-            "WAIT", "FOR", "DIGIT", str(int(timeout_ms)),
-            sensitive=sensitive, waits=_seconds(int(timeout_ms)),
-        )  # fmt: skip
+        words = ("WAIT", "FOR", "DIGIT", str(int(timeout_ms)))
+        reply = self._final(
+            await self._exchange(words, sensitive, _seconds(int(timeout_ms))), sensitive
+        )
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail("WAIT FOR DIGIT failed")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ivr.agi.errors import AGIProtocolError
 
@@ -33,6 +33,7 @@ __all__ = [
     "describe_command",
     "format_command",
     "multiline_code",
+    "parse_common_reply",
     "parse_header_line",
     "parse_reply",
     "quote_argument",
@@ -40,7 +41,6 @@ __all__ = [
 
 HANGUP_LINE = "HANGUP"  # sent by Asterisk on its own when the caller hangs up (FastAGI only)
 
-_HEADER_KEY = re.compile(r"agi_[A-Za-z0-9_]+")
 _STATUS = re.compile(r"(\d{3})([ -])(.*)")
 _ENDPOS = re.compile(r"\s*endpos=(-?\d+)\s*$")
 _FORBIDDEN = ("\n", "\r", "\0")
@@ -74,13 +74,13 @@ def parse_header_line(line: str) -> tuple[str, str] | None:
     if not line:
         return None
     key, sep, value = line.partition(":")
-    if not sep or not _HEADER_KEY.fullmatch(key):
+    name = key[4:]  # agi_[A-Za-z0-9_]+, without a regular expression (20 lines a call)
+    if not (sep and key.startswith("agi_") and name.isascii() and name.replace("_", "a").isalnum()):
         raise AGIProtocolError(f"not an AGI header line: {line[:80]!r}")
     return key, value.removeprefix(" ")
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):  # a tuple: built once per command, it must cost little
     code: int
     result: str  # the text after "result=", "" when the reply has none (5xx)
     data: str | None  # the text in the outer parentheses, free text, or the 5xx message/usage
@@ -99,6 +99,26 @@ def multiline_code(line: str) -> str | None:
     """``"520"`` when ``line`` opens a multi-line reply (``520-...``), which ends at ``520 ...``."""
     match = _STATUS.fullmatch(line)
     return match.group(1) if match and match.group(2) == "-" else None
+
+
+def parse_common_reply(line: str) -> Reply | None:
+    """The forms nearly every reply takes, parsed without a regular expression: ``200 result=N``,
+    ``200 result=N endpos=M`` and ``200 result=N (timeout)``; None for any other reply, which
+    ``parse_reply`` reads. Where it answers, it answers as ``parse_reply`` does."""
+    line = line.rstrip("\r\n")
+    if not line.startswith("200 result=") or not line.isprintable():  # no \r, \n, controls
+        return None
+    result, _, tail = line[11:].partition(" ")
+    if not tail:
+        return Reply(200, result, None, None, line)
+    if tail == "(timeout)":
+        return Reply(200, result, "timeout", None, line)
+    if tail.startswith("endpos="):
+        value = tail[7:]
+        digits = value[1:] if value.startswith("-") else value
+        if digits.isascii() and digits.isdigit():
+            return Reply(200, result, None, int(value), line)
+    return None
 
 
 def parse_reply(lines: str | Sequence[str]) -> Reply:
@@ -143,19 +163,22 @@ def quote_argument(value: str) -> str:
 
     A line break would end the command early and desynchronise every later reply: refused.
     """
-    if any(char in value for char in _FORBIDDEN):
+    if "\n" in value or "\r" in value or "\0" in value:
         raise ValueError(f"AGI argument contains a line break or NUL: {value!r}")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if "\\" in value or '"' in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
 
 
 def format_command(*words: str) -> str:
     """One command line: words as given (arguments already quoted), a newline at the end."""
     if not words:
         raise ValueError("empty AGI command")
-    for word in words:
-        if any(char in word for char in _FORBIDDEN):
-            raise ValueError(f"AGI command word contains a line break or NUL: {word!r}")
-    return " ".join(words) + "\n"
+    line = " ".join(words)
+    if "\n" in line or "\r" in line or "\0" in line:
+        word = next(word for word in words if any(char in word for char in _FORBIDDEN))
+        raise ValueError(f"AGI command word contains a line break or NUL: {word!r}")
+    return line + "\n"
 
 
 def _name_length(words: Sequence[str]) -> int:

@@ -179,6 +179,12 @@ class FastAGIServer:
             command_timeout=self.command_timeout,
             on_command=self._on_command,
         )
+        try:
+            await self._run(channel)
+        finally:
+            channel.release()
+
+    async def _run(self, channel: AGIChannel) -> None:
         call = f"{channel.uniqueid} {channel.channel}"
         script = channel.network_script
         handler = self.routes.get(script)

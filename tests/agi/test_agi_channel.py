@@ -427,3 +427,50 @@ async def test_a_sensitive_reply_out_of_step_is_not_quoted(raw_call: RawCall, re
     with pytest.raises((AGIProtocolError, AGICommandError)) as caught:
         await asyncio.wait_for(task, 5)
     assert "1101051949" not in str(caught.value)
+
+
+async def test_a_second_command_while_one_is_in_flight_is_refused_and_harms_neither(
+    raw_call: RawCall,
+) -> None:
+    """One command at a time is the contract: a second one sent meanwhile is a bug, told at once,
+    and the command in flight still reads its own reply (the second one wrote nothing)."""
+    ch = raw_call.channel
+    first = asyncio.create_task(ch.get_variable("PIN", sensitive=True))
+    assert await raw_call.expect() == 'GET VARIABLE "PIN"'
+    with pytest.raises(RuntimeError, match="one command at a time") as caught:
+        await ch.stream_file("hotline/greeting")
+    assert "PIN" not in str(caught.value) and "GET VARIABLE ***" in str(caught.value)
+    assert await raw_call.nothing_written()
+    await raw_call.send("200 result=1 (mine)")
+    assert await asyncio.wait_for(first, 5) == "mine"
+    assert await raw_call.answer(ch.get_variable("X"), "200 result=1 (next)") == (
+        'GET VARIABLE "X"',
+        "next",
+    )
+
+
+async def test_a_short_command_after_a_long_wait_times_out_on_its_own_allowance(
+    raw_call: RawCall,
+) -> None:
+    """The reply deadline follows each command: a wait of 5 s answered at once leaves no 5 s
+    grace to the next command, which gets only the allowance."""
+    raw_call.channel._command_timeout = 0.3
+    await raw_call.answer(raw_call.channel.wait_for_digit(5000), "200 result=49")
+    async with asyncio.timeout(3):  # well before the first command's own deadline
+        with pytest.raises(AGIProtocolError, match=r"no reply to ANSWER within 0\.3 s"):
+            await raw_call.channel.answer()
+    assert raw_call.channel.hung_up
+
+
+async def test_a_long_command_after_a_short_one_gets_its_whole_wait(raw_call: RawCall) -> None:
+    """The reply deadline of a short command, answered, never cuts a later, longer one short."""
+    ch = raw_call.channel
+    ch._command_timeout = 0.3
+    await raw_call.answer(ch.answer(), "200 result=0")
+    await asyncio.sleep(0.1)
+    task = asyncio.create_task(ch.wait_for_digit(1000))  # due within 1.3 s
+    assert await raw_call.expect() == "WAIT FOR DIGIT 1000"
+    await asyncio.sleep(0.6)  # past the first command's deadline, within this one's
+    await raw_call.send("200 result=50")
+    assert await asyncio.wait_for(task, 5) == "2"
+    await raw_call.answer(ch.answer(), "200 result=0")  # and the channel goes on

@@ -4,14 +4,22 @@ writes, refuse anything else with the one protocol error, and every read stays b
 from __future__ import annotations
 
 import asyncio
+import re
+from itertools import product
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ivr.agi import AGIChannel
 from ivr.agi.channel import MAX_HEADER_LINES, MAX_REPLY_LINES, read_env
 from ivr.agi.errors import AGIError, AGIProtocolError
-from ivr.agi.protocol import Reply, parse_header_line, parse_reply, quote_argument
+from ivr.agi.protocol import (
+    Reply,
+    parse_common_reply,
+    parse_header_line,
+    parse_reply,
+    quote_argument,
+)
 from tests.agipeer import split_args
 
 # One line of text as it can arrive: anything but the line break that ends it.
@@ -34,6 +42,61 @@ def test_a_reply_reads_back_as_written(result: str, data: str | None, endpos: in
     reply = parse_reply(line + "\n")
     assert (reply.code, reply.result, reply.data, reply.endpos) == (200, result, data, endpos)
     assert reply.result_int == int(result) and reply.raw == line
+
+
+# Replies near the common forms, piece by piece: the fast parser's own edge cases (signs,
+# spaces, non-ASCII digits, line ends, words that look like endpos) beside what Asterisk sends.
+_TAIL_PIECES = [
+    "endpos=", "endpos=-", "-", "--", "-0", "0", "16000", "\u0663", "\u00b2", " ", "\t", "(", ")",
+    "(timeout)", "timeout", "(dtmf)", "\r", "\n", "x", "=",
+]  # fmt: skip
+NEAR_COMMON = st.builds(
+    "".join,
+    st.tuples(
+        st.sampled_from(["200 result=", "200 result=", "201 result=", "200 result", "100 result="]),
+        st.sampled_from(["0", "49", "-1", "", "12333", "a(b)", "\u0663"]) | LINE_TEXT,
+        st.sampled_from(["", " ", " ", "  "]),
+        st.lists(st.sampled_from(_TAIL_PIECES), max_size=4).map("".join),
+        st.sampled_from(["", "", "\n", "\r\n", "\r", " "]),
+    ),
+)
+
+
+@settings(max_examples=500)
+@given(NEAR_COMMON | LINE_TEXT.map(lambda text: "200 result=" + text))
+def test_the_fast_parser_reads_a_reply_as_the_general_one_does(line: str) -> None:
+    fast = parse_common_reply(line)
+    if fast is None:
+        return  # not a common form: the general parser reads it
+    assert fast == parse_reply(line)
+    assert type(fast.endpos) is type(parse_reply(line).endpos)
+
+
+def test_the_fast_parser_agrees_on_every_short_combination_of_the_edge_pieces() -> None:
+    """Every line of up to two tail pieces: the rare ones (a superscript digit after endpos=, a
+    line break inside) are the ones random examples seldom reach."""
+    heads = ["200 result=", "201 result=", "200 result"]
+    results = ["0", "-1", "", "\u0663"]
+    ends = ["", "\n", "\r", " "]
+    tails = [""] + _TAIL_PIECES + ["".join(pair) for pair in product(_TAIL_PIECES, repeat=2)]
+    checked = 0
+    for head, result, sep, tail, end in product(heads, results, ["", " "], tails, ends):
+        line = head + result + sep + tail + end
+        fast = parse_common_reply(line)
+        if fast is not None:
+            assert fast == parse_reply(line), line
+            checked += 1
+    assert checked > 1000  # the fast path answered for many of them
+
+
+@given(result=RESULTS, endpos=st.none() | st.integers(-1, 10**9), timeout=st.booleans())
+def test_the_fast_parser_takes_every_common_form(
+    result: str, endpos: int | None, timeout: bool
+) -> None:
+    data = "timeout" if timeout and endpos is None else None
+    line = _reply_line(result, data, endpos)
+    fast = parse_common_reply(line + "\n")
+    assert fast is not None and fast == parse_reply(line)
 
 
 @given(
@@ -62,6 +125,19 @@ def test_anything_else_is_a_reply_or_the_protocol_error(text: str | list[str]) -
 )
 def test_a_header_line_reads_back_as_written(key: str, value: str) -> None:
     assert parse_header_line(f"{key}: {value}\n") == (key, value)
+
+
+@given(
+    st.text(st.sampled_from("agi_AZaz09-. \u00e9\u0663\u00b2\t"), max_size=12)
+    | st.text(max_size=12).filter(lambda rest: ":" not in rest).map(lambda rest: "agi_" + rest)
+)
+def test_a_header_key_is_agi_then_ascii_letters_digits_and_underscores(key: str) -> None:
+    """What the key check takes is exactly ``agi_[A-Za-z0-9_]+``, nothing wider."""
+    try:
+        parsed = parse_header_line(f"{key}: v")
+    except AGIProtocolError:
+        parsed = None
+    assert (parsed is not None) == (re.fullmatch(r"agi_[A-Za-z0-9_]+", key) is not None)
 
 
 @given(st.text(max_size=200))

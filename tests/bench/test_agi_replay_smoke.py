@@ -1,0 +1,37 @@
+"""The FastAGI replay benchmark works end to end (a small run; its figures are not judged here,
+only that every call completed on each of the three servers and every figure was produced)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_recorded_call_is_replayed_whole_against_all_three_servers(tmp_path: Path) -> None:
+    out = tmp_path / "agi_replay.json"
+    run = subprocess.run(
+        [sys.executable, "bench/agi_replay.py", "--calls", "30", "--runs", "2", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(out.read_text())
+    assert len(result["rounds"]) == 2
+    for runs in result["rounds"]:
+        assert [r["server"] for r in runs] == ["bare", "ivr.agi", "panoramisk"]
+        for r in runs:
+            assert r["completed"] == 30 and not r["errors"], r
+            assert r["commands"] == 30 * (result["commands_per_call"] - 1)
+            assert r["p99_ms"] >= r["p50_ms"] > 0 and r["calls_per_s"] > 0
+            assert r["cpu_ms_per_call"] > 0 and r["ratio"]["cpu_per_call"] > 0
+    assert set(result["medians"]) == {"bare", "ivr.agi", "panoramisk"}
+    assert result["medians"]["bare"]["x_p50"] == 1.0
+    assert set(result["python_us_per_command"]) == {"bare", "ivr.agi", "panoramisk"}
+    assert all(us > 0 for us in result["python_us_per_command"].values())
