@@ -1,11 +1,12 @@
 """The end-to-end load run: the whole stack (``hotline up``) under Poisson SIP calls, step by step.
 
 The stack runs as ``hotline up --detach`` does (local Asterisk in its chroot, the hotline process
-with FastAGI, AMI bridge and console, SQLite) in a data folder of its own with spare ports, and
-Asterisk's extra ``keys.log`` (``HOTLINE_ASTERISK_KEY_LOG``: every key and prompt, with ms). For
-each load step, sipp callers (one per call, RFC 2833 keys scripted from the built prompts: the
-cluster tests' ``Wave``) arrive at ``rate`` calls per second with exponential gaps for
-``--duration`` seconds: balance checks on 12333, and a share of provisional loss reports on 96102.
+with FastAGI, AMI bridge and console, SQLite; default settings) in a data folder of its own with
+spare ports, Asterisk's ``full.log`` also taking the keys (``HOTLINE_ASTERISK_KEY_LOG``: each key
+beside the prompts, with ms). For each load step, sipp callers (one per call, RFC 2833 keys
+scripted from the built prompts: the cluster tests' ``Wave``) arrive at ``rate`` calls per second
+with exponential gaps for ``--duration`` seconds: balance checks on 12333, and a share of
+provisional loss reports on 96102. Both processes' CPU use while idle is measured first.
 
 Reported per step:
 
@@ -15,7 +16,7 @@ Reported per step:
   steady part: from one call length after the first arrival to the last; calls counted as the
   share of each record's span inside that window), the hotline's event-loop thread apart, and
   without the password verifications (argon2id, one per call, its cost measured here);
-- key-to-next-prompt latency from ``keys.log`` (the last key before a prompt to that prompt);
+- key-to-next-prompt latency from ``full.log`` (the last key before a prompt to that prompt);
 - peak RSS of both, and each one's CPU use in cores.
 
 The steps run in the order given and stop at the first with a failed call: the highest rate with
@@ -65,6 +66,7 @@ from tests.telephony.sipkit import PromptClock  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 CITIZENS = 400  # callers in turn: no two calls at once key the same ID (its lock-out counts them)
 SAMPLE_S = 0.5  # how often /proc is read
+IDLE_S = 10.0
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -155,9 +157,9 @@ def key_to_prompt(lines: Iterator[str]) -> list[float]:
 
 
 def key_log(settings: Settings) -> Path:
-    found = sorted((settings.data_dir / "asterisk").glob("**/keys.log"))
+    found = sorted((settings.data_dir / "asterisk").glob("**/full.log"))
     if not found:
-        raise SystemExit(f"no keys.log under {settings.data_dir / 'asterisk'}")
+        raise SystemExit(f"no full.log under {settings.data_dir / 'asterisk'}")
     return found[0]
 
 
@@ -390,6 +392,17 @@ def saturation(steps: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+async def idle_cores(sampler: Sampler) -> dict[str, float]:
+    """Each process's CPU use (in cores) with no call, over IDLE_S seconds."""
+    start = time.time()
+    await asyncio.sleep(IDLE_S)
+    used = {}
+    for name in sampler.pids:
+        first, last = sampler.at(name, start), sampler.at(name, time.time())
+        used[name] = round((last.cpu - first.cpu) / max(last.at - first.at, 1e-9), 4)
+    return used
+
+
 def fresh_records(data_dir: Path) -> None:
     """A new database for each run (loss reports change the demo cards), keeping the built
     prompts and keys."""
@@ -403,7 +416,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = args.data.resolve()
     if data_dir.exists():
         fresh_records(data_dir)
-    stack = UpStack(data_dir, asterisk_key_log="1")
+    # The default heartbeat (the acceptance tests' UpStack beats every second).
+    stack = UpStack(
+        data_dir, asterisk_key_log="1", heartbeat_seconds=str(Settings.heartbeat_seconds)
+    )
     await stack.up()
     try:
         settings = stack.settings
@@ -421,10 +437,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             sampler = Sampler({"asterisk": asterisk, "hotline": stack.up_pid()})
             sampling = asyncio.create_task(sampler.run())
             verification = verification_cpu_s()
+            idle = await idle_cores(sampler)
             rng = random.Random(args.seed)
             steps = []
             for rate in args.rates:
-                profile_to = RESULTS / "e2e_profile.txt" if rate == args.profile else None
+                profile_to = args.profile_out if rate == args.profile else None
                 result = await step(
                     node, sampler, callers, rate=rate, duration=args.duration,
                     loss_share=args.loss_share, rng=rng, verification=verification,
@@ -447,6 +464,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "duration_s": args.duration,
         "loss_share": args.loss_share,
         "verification_cpu_s": round(verification, 4),
+        "idle_cores": idle,
         "steps": steps,
         "saturation": saturation(steps),
     }
@@ -484,6 +502,7 @@ def main() -> int:
     parser.add_argument("--loss-share", type=float, default=0.2, help="share of loss reports")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--profile", type=float, help="py-spy on the hotline during this rate")
+    parser.add_argument("--profile-out", type=Path, default=RESULTS / "e2e_profile.txt")
     parser.add_argument("--data", type=Path, default=ROOT / "test-output" / "bench-e2e" / "var")
     parser.add_argument("--out", type=Path, default=RESULTS / "e2e_load.json")
     args = parser.parse_args()

@@ -63,9 +63,9 @@ class Settings:
     # The key of the ID-number HMAC; empty: a key generated once and kept in the data folder.
     id_hash_key: str = ""
     log_level: str = "INFO"
-    # The end-to-end load run's (bench/e2e_load.py) extra Asterisk log, keys.log: each key pressed
-    # (Asterisk's dtmf level) and each prompt played, with milliseconds, to time key-to-next-
-    # prompt. It holds what callers keyed (IDs, passwords): never on a node taking real calls.
+    # The end-to-end load run (bench/e2e_load.py): Asterisk's full.log also takes each key pressed
+    # (its dtmf level) beside the prompts played, to time key-to-next-prompt. It then holds what
+    # callers keyed (IDs, passwords): never on a node taking real calls.
     asterisk_key_log: bool = False
     # This process in the ``runs`` table (empty: the host name), and how often it says it is
     # alive there.

@@ -182,10 +182,9 @@ def test_no_asterisk_log_takes_the_keys_callers_press() -> None:
     assert channels and not [c for c in channels if "dtmf" in c.lower()]
 
 
-def test_the_load_benchmark_alone_logs_keys_and_prompts_with_milliseconds() -> None:
-    """``asterisk_key_log`` (the end-to-end load run's data folder) adds one file taking the keys
-    and the prompts played, timed to the millisecond; without it no file takes the keys."""
+def test_the_load_benchmark_alone_logs_keys_beside_the_prompts_with_milliseconds() -> None:
+    """``asterisk_key_log`` (the end-to-end load run's data folder) has full.log take the keys
+    beside the prompts played (verbose), timed to the millisecond; without it no file does."""
     logger = render_config(dataclasses.replace(SETTINGS, asterisk_key_log=True))["logger.conf"]
-    assert "keys.log => dtmf,verbose(3)" in logger.splitlines()
+    assert "full.log => notice,warning,error,verbose(3),dtmf" in logger.splitlines()
     assert "dateformat = %F %T.%3q" in logger.splitlines()
-    assert "keys.log" not in render_config(SETTINGS)["logger.conf"]
