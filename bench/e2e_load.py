@@ -379,11 +379,19 @@ def saturation(steps: list[dict[str, Any]]) -> dict[str, Any]:
         if top["cores_used"][name] > 0
     }
     first = min(at_full, key=lambda name: at_full[name]) if at_full else None
+    failing = next((s for s in steps if s["failed"]), None)
     return {
         "held_rate_per_s": held[-1]["rate_per_s"] if held else None,
-        "first_failed_rate_per_s": next((s["rate_per_s"] for s in steps if s["failed"]), None),
+        "first_failed_rate_per_s": failing["rate_per_s"] if failing else None,
         "estimated_full_at_rate_per_s": at_full,
         "saturates_first": first,
+        # How much of its ceiling each used where calls began to fail: well under 1, calls
+        # failed for another reason than that process running out of CPU.
+        "share_of_ceiling_at_first_failure": (
+            {n: round(failing["cores_used"][n] / c, 3) for n, c in ceilings.items()}
+            if failing
+            else None
+        ),
         "note": (
             "use of each process's own ceiling at the highest rate held (the hotline's event "
             "loop: 1 core; Asterisk: every core), extrapolated; sipp callers and other work share "
@@ -489,7 +497,9 @@ def table(report: dict[str, Any]) -> str:
     tail = (
         f"\nHeld with no failed call: {sat['held_rate_per_s']} calls/s; first failure at "
         f"{sat['first_failed_rate_per_s']}; saturates first: {sat['saturates_first']} "
-        f"(estimated full at {sat['estimated_full_at_rate_per_s']} calls/s). One password "
+        f"(estimated full at {sat['estimated_full_at_rate_per_s']} calls/s); share of each "
+        f"one's CPU ceiling used where calls began to fail: "
+        f"{sat['share_of_ceiling_at_first_failure']}. One password "
         f"verification: {report['verification_cpu_s'] * 1000:.0f} ms of CPU."
     )
     return "\n".join([head, *rows]) + "\n" + tail + "\n"
