@@ -63,6 +63,10 @@ class Settings:
     # The key of the ID-number HMAC; empty: a key generated once and kept in the data folder.
     id_hash_key: str = ""
     log_level: str = "INFO"
+    # The end-to-end load run (bench/e2e_load.py): Asterisk's full.log also takes each key pressed
+    # (its dtmf level) beside the prompts played, to time key-to-next-prompt. It then holds what
+    # callers keyed (IDs, passwords): never on a node taking real calls.
+    asterisk_key_log: bool = False
     # This process in the ``runs`` table (empty: the host name), and how often it says it is
     # alive there.
     node_name: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from ivr.domain.lockout import LockoutPolicy, Refused, Settled, is_locked
 from ivr.store.base import RecordsBase, clip
@@ -255,5 +255,6 @@ class CitizenRecords(RecordsBase):
         self, citizen_id: int, call_id: int | None, kind: str, at: datetime
     ) -> None:
         """The query as it happened (``at``: when the balance was read, not when this lands)."""
-        async with self.db.write() as session:
-            session.add(BalanceQuery(call_id=call_id, citizen_id=citizen_id, kind=kind, at=at))
+        async with self.db.write() as session:  # Core: no unit of work for one row
+            row = {"call_id": call_id, "citizen_id": citizen_id, "kind": kind, "at": at}
+            await session.execute(insert(BalanceQuery), row)

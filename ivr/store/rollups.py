@@ -16,7 +16,8 @@ under the partial index ``ix_calls_open``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,7 +35,6 @@ HOUR = timedelta(hours=1)
 # A local day must be a run of whole UTC hours for the hourly rollup to answer for it.
 assert not UTC_OFFSET % HOUR, "the rollups need a whole-hour UTC offset"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ROWS_PER_STATEMENT = 500  # bound parameters stay well under SQLite's limit
 AGENT = "agent"  # next_action of a transfer
 
 
@@ -145,16 +145,21 @@ async def _upsert(
     dialect: str,
     table: Any,
     rows: Sequence[dict[str, Any]],
-    counts: Iterable[str],
+    counts: tuple[str, ...],
 ) -> None:
     assert isinstance(table, Table)
-    keys = [column.name for column in table.primary_key.columns]
+    if rows:
+        await session.execute(_upsert_statement(dialect, table, counts), list(rows))
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Table, counts: tuple[str, ...]) -> Any:
+    """One statement per table, its rows given as parameters (executemany): built and compiled
+    once, where rows written into the statement made SQLAlchemy walk them for its cache key on
+    every call's end."""
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    for first in range(0, len(rows), _ROWS_PER_STATEMENT):
-        statement = insert(table).values(rows[first : first + _ROWS_PER_STATEMENT])
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=keys,
-                set_={name: table.c[name] + statement.excluded[name] for name in counts},
-            )
-        )
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )

@@ -76,7 +76,8 @@ class Done:
 
 
 class UpStack:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: str) -> None:
+        """``settings``: more ``HOTLINE_<NAME>`` values, by lower-case name."""
         self.data_dir = data_dir
         self.env = {
             **os.environ,
@@ -89,6 +90,7 @@ class UpStack:
             # The Debian root Asterisk runs in is built once per machine and shared.
             "HOTLINE_ASTERISK_ROOTFS": str(shared_rootfs()),
             "HOTLINE_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
+            **{f"HOTLINE_{name.upper()}": value for name, value in settings.items()},
         }
         self.settings = Settings.load(env=self.env)
         self.welcome = ""  # what the last `hotline up` printed

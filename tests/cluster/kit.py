@@ -38,6 +38,7 @@ class Cluster:
     used: set[str] = dataclasses.field(default_factory=set)  # ID numbers a test called with
 
     probe_seconds: float = PROBE_SECONDS  # Kamailio's OPTIONS to each Asterisk
+    challenge: int = 407  # Kamailio asks callers to authenticate with 407
 
     @property
     def postgres(self) -> LocalPostgres:

@@ -1,11 +1,12 @@
-"""Calls placed on a running cluster by sipp callers, and what became of each.
+"""Calls placed on a running cluster (or one node: ``bench/e2e_load.py``) by sipp callers, and what
+became of each.
 
-Each caller is one sipp process through the proxy (Kamailio), keying RFC 2833 DTMF on a script
-timed from the built prompts (see ``tests/telephony/sipkit.py``): a balance check on 12333 or a
-provisional loss report on 96102. A wave's report counts calls placed, answered (the 200 OK
-came), completed (the record says served), fallback (the record says interrupted or error: the
-caller heard the apology or the technical-problem prompt, then the agents) and failed (no answer,
-a sipp error, or no record).
+Each caller is one sipp process through the proxy (Kamailio) or to the node's Asterisk, keying RFC
+2833 DTMF on a script timed from the built prompts (see ``tests/telephony/sipkit.py``): a balance
+check on 12333 or a provisional loss report on 96102. A wave's report counts calls placed, answered
+(the 200 OK came), completed (the record says served), fallback (the record says interrupted or
+error: the caller heard the apology or the technical-problem prompt, then the agents) and failed (no
+answer, a sipp error, or no record).
 """
 
 from __future__ import annotations
@@ -17,26 +18,47 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import pytest
 from sqlalchemy import select
 
+from ivr.config import Settings
 from ivr.domain.cards import CardStatus
 from ivr.domain.idnumber import id_hash
 from ivr.engine.model import End, Say
 from ivr.flows.card_services import CARD_SERVICES
 from ivr.flows.hotline12333 import HOTLINE_12333
 from ivr.store import models
+from ivr.store.database import Database
 from ivr.store.seed import DemoCitizen
 from tests.cluster.kit import Cluster
 from tests.telephony import sipkit
-from tests.telephony.sipkit import LEAD, HangUp, Key, SippProcess, Step
+from tests.telephony.sipkit import LEAD, HangUp, Key, PromptClock, SippProcess, Step
 from tests.telephony.test_telephony_sipp import greeting, keyed_id, node
 
 TESTER = "6001"
 REPORTS = sipkit.OUTPUT.parent / "cluster"
 TALK_S = 5.0  # on the line with the agent
 ARRIVAL = timedelta(seconds=5)  # from sipp's start to the flow's record, at most
+
+
+class Switchboard(Protocol):
+    """Where a wave's calls go and are recorded: a cluster, or one node."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def prompts(self) -> PromptClock: ...
+    @property
+    def challenge(self) -> int: ...  # 407 from a proxy, 401 from Asterisk itself
+    def caller_settings(self) -> Settings: ...
+
+
+S = TypeVar("S", bound=Switchboard)
 
 
 @dataclass
@@ -47,11 +69,13 @@ class Placed:
 
 
 @dataclass
-class Wave:
-    """Calls of one failure test, and the moment it began (records are counted from then)."""
+class Wave(Generic[S]):
+    """Calls of one failure test (or load step), and the moment it began (records are counted
+    from then)."""
 
-    cluster: Cluster
+    cluster: S
     name: str
+    folder: Path = sipkit.OUTPUT / "cluster"  # sipp's files, under <folder>/<name>/
     began: datetime = field(default_factory=lambda: datetime.now(UTC))
     placed: list[Placed] = field(default_factory=list)
     last_placed: datetime | None = None
@@ -109,8 +133,10 @@ class Wave:
         self, number: str, citizen: DemoCitizen, steps: list[Step], end: HangUp
     ) -> Placed:
         name = f"{len(self.placed) + 1:02d}-{number}"
-        folder = sipkit.OUTPUT / "cluster" / self.name / name
-        files = sipkit.write_caller(folder, user=TESTER, steps=steps, end=end, challenge=407)
+        folder = self.folder / self.name / name
+        files = sipkit.write_caller(
+            folder, user=TESTER, steps=steps, end=end, challenge=self.cluster.challenge
+        )
         sipp = sipkit.caller_sipp(
             files, self.cluster.caller_settings(), number=number, user=TESTER, name=name
         )

@@ -34,7 +34,7 @@ SETTLE = 90.0  # until every record is ended (a dead node's: another's sweep, 15
 OUTAGE = 4.0  # seconds PostgreSQL is down
 
 
-async def place(wave: Wave, balance: int, loss: int = 0) -> None:
+async def place(wave: Wave[Cluster], balance: int, loss: int = 0) -> None:
     for citizen in await citizens(wave.cluster, loss, card=CardStatus.NORMAL):
         await wave.loss_report(citizen)
         await asyncio.sleep(SPACING)
@@ -43,7 +43,9 @@ async def place(wave: Wave, balance: int, loss: int = 0) -> None:
         await asyncio.sleep(SPACING)
 
 
-async def in_progress(wave: Wave, count: int, node: str | None = None, within: float = 90) -> None:
+async def in_progress(
+    wave: Wave[Cluster], count: int, node: str | None = None, within: float = 90
+) -> None:
     """Until ``count`` of the wave's calls are open (on ``node``, if given)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:

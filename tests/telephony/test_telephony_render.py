@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from pathlib import Path, PurePosixPath
 
@@ -179,3 +180,11 @@ def test_no_asterisk_log_takes_the_keys_callers_press() -> None:
         if "=>" in line and not line.lstrip().startswith(";")
     ]
     assert channels and not [c for c in channels if "dtmf" in c.lower()]
+
+
+def test_the_load_benchmark_alone_logs_keys_beside_the_prompts_with_milliseconds() -> None:
+    """``asterisk_key_log`` (the end-to-end load run's data folder) has full.log take the keys
+    beside the prompts played (verbose), timed to the millisecond; without it no file does."""
+    logger = render_config(dataclasses.replace(SETTINGS, asterisk_key_log=True))["logger.conf"]
+    assert "full.log => notice,warning,error,verbose(3),dtmf" in logger.splitlines()
+    assert "dateformat = %F %T.%3q" in logger.splitlines()

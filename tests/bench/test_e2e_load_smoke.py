@@ -1,0 +1,45 @@
+"""The end-to-end load run works through the real stack: ``hotline up``, sipp calls with RFC 2833
+keys, a profile of the hotline process (a small run; its figures are not judged here, only that
+every call was served, has one record, and was measured)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "test-output" / "bench-e2e-smoke" / "var"  # kept: its prompts are built once
+
+
+def test_a_few_calls_through_the_whole_stack_are_served_recorded_and_measured(
+    tmp_path: Path,
+) -> None:
+    out, profile = tmp_path / "e2e_load.json", tmp_path / "e2e_profile.txt"
+    command = [sys.executable, "bench/e2e_load.py", "--rates", "0.3", "--duration", "15"]
+    command += ["--profile", "0.3", "--profile-out", str(profile)]
+    run = subprocess.run(
+        [*command, "--data", str(DATA), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(out.read_text())
+    (step,) = report["steps"]
+    assert step["offered"] >= 3
+    assert step["answered"] == step["completed"] == step["records"] == step["offered"]
+    assert step["failed"] == 0 and step["one_record_each"]
+    assert set(step["outcomes"]) == {"served"}
+    cpu = step["cpu_per_call_s"]
+    assert cpu["asterisk"] > 0 and cpu["hotline"] > 0 and step["hotline_over_asterisk"] > 0
+    assert step["key_to_prompt_ms"]["samples"] >= 3 * step["offered"]
+    assert step["key_to_prompt_ms"]["p50"] is not None
+    assert step["peak_rss_mib"]["asterisk"] > 0 and step["peak_rss_mib"]["hotline"] > 0
+    assert report["saturation"]["held_rate_per_s"] == 0.3
+    assert report["saturation"]["saturates_first"] in {"asterisk", "hotline_event_loop"}
+    assert step["profile"]["samples"] > 0 and profile.stat().st_size > 0
+    assert "| 0.3 |" in out.with_suffix(".md").read_text()
