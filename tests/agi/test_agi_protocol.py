@@ -163,7 +163,7 @@ def test_quote_argument(value: str, quoted: str) -> None:
 
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\0b", "end\n"])
 def test_quote_argument_refuses_line_breaks(value: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="line break or NUL"):
         quote_argument(value)
 
 
@@ -174,6 +174,15 @@ def test_format_command() -> None:
         format_command()
     with pytest.raises(ValueError):
         format_command("VERBOSE", "a\nANSWER")
+
+
+@pytest.mark.parametrize("bad", ["a\nANSWER", "a\rb", "a\0b"])
+def test_format_command_refuses_a_word_that_would_cut_the_line(bad: str) -> None:
+    # The message names the offending word, not the command's harmless first one.
+    with pytest.raises(ValueError, match="line break or NUL") as refused:
+        format_command("VERBOSE", bad, "1")
+    assert repr(bad) in str(refused.value)
+    assert "VERBOSE" not in str(refused.value)
 
 
 def test_describe_command_masks_sensitive_arguments() -> None:
