@@ -4,6 +4,7 @@ caller should be told to hold, and refuses work once closed."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from ivr.config import Settings
 from ivr.domain import verifier as verifier_module
 from ivr.domain.password import hash_password
-from ivr.domain.verifier import PasswordVerifier, verifier_threads
+from ivr.domain.verifier import NICENESS, PasswordVerifier, verifier_threads
 
 STORED = hash_password("246813")
 
@@ -77,3 +78,19 @@ async def test_a_closed_pool_refuses_work() -> None:
     await pool.close()
     with pytest.raises(RuntimeError):
         await pool.verify(STORED, "246813")
+
+
+async def test_the_pool_threads_run_below_the_event_loop() -> None:
+    """Lower priority, so that on busy cores the scheduler runs the event loop first."""
+    pool = PasswordVerifier(threads=1, hold_after=2)
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    try:
+        loop_niceness = niceness()
+        pool_niceness = await pool._run(niceness)
+        assert pool_niceness == min(19, loop_niceness + NICENESS)
+        assert niceness() == loop_niceness  # the loop's own thread is left as it was
+    finally:
+        await pool.close()
