@@ -33,7 +33,8 @@ def test_benchmark_runs_both_servers_at_each_load_and_completes_every_call(
         assert (bare["server"], hotline["server"]) == ("bare asyncio responder", "hotline serve")
         assert bare["completed"] == hotline["completed"] == load["calls"]
         assert hotline["commands"] > load["calls"] * 20
-        # every call's password was verified, and each verification is timed
-        assert hotline["verify_p50_ms"] > 0
+        # every call's password was verified, as the node's own histogram counts them
+        assert hotline["verifications"] == load["calls"]
+        assert hotline["verify_p99_le_ms"] >= hotline["verify_p50_le_ms"] > 0
         assert hotline["during_verify_commands"] + hotline["outside_verify_commands"] > 0
         assert set(load["targets_met"]) >= {"verify_p99", "no_wait_behind_verify"}
