@@ -4,8 +4,9 @@ the loop's default executor that other blocking work shares. A burst of logins t
 the callers who keyed a password; every other caller's command goes on.
 
 argon2-cffi releases the GIL while it hashes, so threads run in parallel on the cores. The pool
-has one thread per core this process may run on (``bench/agi_load.py`` compared that with one
-fewer: the event loop kept its latency either way, and verifications queued less).
+has one thread per core this process may run on, each below the event loop's priority
+(``bench/agi_load.py`` compared that with one thread fewer: on cores shared with other work, one
+thread could not keep up with a burst of logins, and the loop gained nothing measurable).
 
 Nothing here logs or keeps a password.
 """
