@@ -51,6 +51,11 @@ class Settings:
     # Domain policy, as configured by the bureau.
     password_max_failures: int = 3
     password_lock_hours: int = 24
+    # The bounded pool that verifies query passwords (argon2id, ``ivr.domain.verifier``): its
+    # threads (0: one per core this process may run on), and how many verifications may already
+    # be waiting for a thread before a caller hears the hold prompt (0: twice the threads).
+    password_threads: int = 0
+    password_hold_after: int = 0
     provisional_lapse_days: int = 10
     reissue_working_days: int = 15
     # The service point printed on the pick-up certificate (where the new card is collected).

@@ -32,6 +32,7 @@ from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.config import PRIVATE_DIR_MODE, Settings
 from ivr.domain.clock import local_today
+from ivr.domain.verifier import PasswordVerifier
 from ivr.domain.workdays import WorkCalendar, open_calendar
 from ivr.flows import build_engine, required_sounds
 from ivr.flows.actions import Services
@@ -88,6 +89,7 @@ class Core:
     runner: CallRunner
     calendar: WorkCalendar  # Chinese working days, read once: the console's card steps use it
     metrics: NodeMetrics  # this process's registry: what the parts tell, what the board shows
+    verifier: PasswordVerifier  # query passwords, on threads of their own
 
     def agi_routes(self) -> dict[str, AgiHandler]:
         return agi_routes(self.runner, self.settings)
@@ -128,10 +130,15 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     id_key = await asyncio.to_thread(settings.hash_key)
     calendar = await _calendar(settings)
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
+    # argon2id on a pool of its own: a burst of logins never delays another caller's command.
+    # Closed after the FastAGI server (pushed later, so stopped first) has ended the calls.
+    verifier = PasswordVerifier.from_settings(settings)
+    stack.push_async_callback(verifier.close)
     services = Services(
         records=records,
         settings=settings,
         id_key=id_key,
+        verifier=verifier,
         archive_recordings=database.dialect == "postgresql",  # several nodes may share it
         password_checked=metrics.password_checked,
     )
@@ -144,7 +151,7 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
         on_call_ended=metrics.call_ended,
         node=settings.node,
     )
-    return Core(settings, database, records, board, publish, runner, calendar, metrics)
+    return Core(settings, database, records, board, publish, runner, calendar, metrics, verifier)
 
 
 def _no_console(node: str) -> None:

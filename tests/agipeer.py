@@ -306,6 +306,8 @@ class PeerResult:
     hung_up_by_server: bool  # the server sent HANGUP
     overran: bool  # max_commands reached: the flow was looping
     latencies: list[float]  # seconds from each reply sent to the next command received
+    # when each of those replies was sent (``time.perf_counter``): latencies as intervals
+    replied_at: list[float]
     setup_latency: float | None  # seconds from the header block sent to the first command
     entries_left: list[str]
     inputs_taken: int
@@ -386,8 +388,8 @@ async def run_call(
     result = PeerResult(
         heard=caller.heard, commands=[], variables=caller.variables, execs=caller.execs,
         hung_up_by_peer=False, hung_up_by_server=False, overran=False, latencies=[],
-        setup_latency=None, entries_left=[], inputs_taken=0, recordings=caller.recordings,
-        language=language,
+        replied_at=[], setup_latency=None, entries_left=[], inputs_taken=0,
+        recordings=caller.recordings, language=language,
     )  # fmt: skip
     trying = {word.upper() for word in trying_for}
     reader, writer = await asyncio.open_connection(host, port)
@@ -415,6 +417,7 @@ async def run_call(
                 elapsed = time.perf_counter() - sent_at
                 if result.commands:
                     result.latencies.append(elapsed)
+                    result.replied_at.append(sent_at)
                 else:
                     result.setup_latency = elapsed
                 line = raw.decode().rstrip("\n")

@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
+from ivr.domain.password import verify_password
+from ivr.domain.verifier import PasswordVerifier
+
 Verify = Callable[[str, str], Awaitable[bool]]
 
 
@@ -37,3 +42,19 @@ class PasswordCheckSpy:
             self._started.notify_all()
         await self.gate.wait()
         return await self._real(stored_hash, password)
+
+
+def spy_on_query_passwords(monkeypatch: pytest.MonkeyPatch) -> PasswordCheckSpy:
+    """Every query-password check, of every node in this process, through one spy (which then
+    verifies the password for real)."""
+
+    async def really(stored_hash: str, password: str) -> bool:
+        return await asyncio.to_thread(verify_password, stored_hash, password)
+
+    spy = PasswordCheckSpy(really)
+
+    async def verify(self: PasswordVerifier, stored_hash: str, password: str) -> bool:
+        return await spy(stored_hash, password)
+
+    monkeypatch.setattr(PasswordVerifier, "verify", verify)
+    return spy

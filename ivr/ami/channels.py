@@ -8,9 +8,26 @@ from datetime import datetime
 
 from ivr.ami.protocol import Message
 
-__all__ = ["OUTGOING_LINE", "Channel", "Now", "caller_id_of", "hms_seconds"]
+__all__ = [
+    "OUTGOING_LINE",
+    "VARIABLES",
+    "Channel",
+    "Now",
+    "caller_id_of",
+    "hms_seconds",
+    "reads_variable",
+]
 
 OUTGOING_LINE = "(Outgoing Line)"  # Newexten AppData of a leg Asterisk dialled (AppDial, AppQueue)
+# The channel variables the hotline reads from VarSet events, by prefix: its own (HOTLINE,
+# HOTLINE_FALLBACK, HOTLINE_NEXT, HOTLINE_CALL_ID...) and Asterisk's verdict on the FastAGI
+# session. Asterisk sends no other VarSet (``ivr.ami.subscription``).
+VARIABLES = ("HOTLINE", "AGISTATUS")
+
+
+def reads_variable(name: str) -> bool:
+    """``name`` (with the leading ``_`` of an inherited variable) is one the hotline reads."""
+    return name.lstrip("_").startswith(VARIABLES)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from ivr.ami.protocol import (
     Message,
     ProtocolError,
     format_action,
+    leading_event,
     parse_message,
 )
 from ivr.config import Settings
@@ -391,7 +392,8 @@ class AMIClient:
         try:
             while data := await reader.read(65536):
                 for text in framer.feed(data):
-                    self._route(parse_message(text))
+                    if not self._unread(text):
+                        self._route(parse_message(text))
         except (ConnectionError, OSError) as exc:
             log.debug("AMI read failed: %s", exc)
         except ProtocolError as exc:
@@ -399,6 +401,17 @@ class AMIClient:
         finally:
             self._up.clear()  # at once, not when the supervisor notices
             self._fail_pending()
+
+    def _unread(self, text: str) -> bool:
+        """An event no subscriber reads and no pending action lists: dropped before parsing
+        (where manager.conf does not filter them out at the source)."""
+        name = leading_event(text)
+        if name is None:
+            return False
+        lower = name.lower()
+        if any(names is None or lower in names for names, _ in self._subscribers):
+            return False
+        return not self._pending or "ActionID" not in text
 
     def _route(self, message: Message) -> None:
         action_id = message.action_id

@@ -18,6 +18,7 @@ __all__ = [
     "Message",
     "ProtocolError",
     "format_action",
+    "leading_event",
     "parse_message",
 ]
 
@@ -95,6 +96,15 @@ def parse_message(text: str) -> Message:
             continue
         pairs.append((key.strip(), value.strip()))
     return Message(pairs)
+
+
+def leading_event(text: str) -> str | None:
+    """The name of the event a message text is, read from its first line (Asterisk writes
+    ``Event:`` first) without parsing the rest; None when it does not start so."""
+    if not text.startswith("Event:"):
+        return None
+    end = text.find("\n")
+    return text[6 : end if end >= 0 else len(text)].strip()
 
 
 class Framer:

@@ -18,17 +18,30 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ivr.ami.channels import reads_variable
 from ivr.ami.client import AMIClient
 from ivr.ami.errors import AMIError
 from ivr.ami.keys import KeyScript, Send
 from ivr.ami.protocol import Message
 
-__all__ = ["LOCAL_CONTEXT", "ScriptedCall", "ScriptedCallResult"]
+__all__ = ["EVENTS", "LOCAL_CONTEXT", "ScriptedCall", "ScriptedCallResult"]
 
 log = logging.getLogger(__name__)
 
 LOCAL_CONTEXT = "hotline-local"  # the dialplan's context for Local-channel test calls
 _UP = "6"  # ChannelState of an answered channel
+# The events a scripted call follows (``ivr.ami.subscription``: what Asterisk sends the hotline).
+EVENTS = frozenset(
+    {
+        "OriginateResponse",
+        "Newchannel",
+        "Newstate",
+        "AGIExecStart",
+        "AGIExecEnd",
+        "VarSet",
+        "Hangup",
+    }
+)
 _DROPPED = Message([("Event", "_AMIDropped")])  # queued when the AMI link goes down
 
 
@@ -40,7 +53,9 @@ class ScriptedCallResult:
     connected: bool = False
     failure: str | None = None  # why the call did not connect, or why following it stopped
     commands: list[str] = field(default_factory=list)  # AGI commands in order, redacted
-    variables: dict[str, str] = field(default_factory=dict)  # HOTLINE* set on ;2, redacted
+    variables: dict[str, str] = field(
+        default_factory=dict
+    )  # HOTLINE*, AGISTATUS set on ;2, redacted
     events: list[Message] = field(default_factory=list)  # every event of both halves, redacted
     entries_left: list[str] = field(default_factory=list)
     inputs_taken: int = 0
@@ -220,7 +235,7 @@ class ScriptedCall:
                 self._recording.cancel()
         elif name == "VarSet":
             variable = event.get("Variable", "").lstrip("_")
-            if variable.startswith("HOTLINE"):
+            if reads_variable(variable):
                 result.variables[variable] = self.redact(event.get("Value", ""))
         elif name == "Hangup":
             cause = event.get("Cause", "")

@@ -28,7 +28,6 @@ __all__ = [
     "needs_rehash",
     "password_problem",
     "verify_password",
-    "verify_password_async",
 ]
 
 PasswordProblem = Literal["length", "all_same", "sequence", "initial"]
@@ -79,13 +78,10 @@ def needs_rehash(stored_hash: str) -> bool:
     return _HASHER.check_needs_rehash(stored_hash)
 
 
-# argon2 deliberately takes tens of milliseconds of CPU: keep it off the event loop.
+# argon2 deliberately takes tens of milliseconds of CPU: keep it off the event loop. (Calls
+# verify and hash on the bounded pool of ``ivr.domain.verifier``; this is for seeding.)
 async def hash_password_async(pw: str) -> str:
     return await asyncio.to_thread(hash_password, pw)
-
-
-async def verify_password_async(stored_hash: str, pw: str) -> bool:
-    return await asyncio.to_thread(verify_password, stored_hash, pw)
 
 
 def caller_lockout(max_failures: int, lock_hours: int) -> LockoutPolicy:

@@ -6,6 +6,7 @@ action or a prompt missing in some language fails at start-up, never on a call.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -45,7 +46,19 @@ class Leave:
     result: str
 
 
-CheckResult = Reject | Leave | None
+Verdict = Reject | Leave | None
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The verdict takes a while (the check waits its turn): the caller hears ``prompt`` while
+    ``verdict`` is worked out, then the verdict counts as if the check had returned it."""
+
+    prompt: str
+    verdict: Awaitable[Verdict]
+
+
+CheckResult = Verdict | Hold
 Check = Callable[[CallContext, str], Awaitable[CheckResult]]
 ActionFn = Callable[[CallContext, Mapping[str, str]], Awaitable[str]]
 
@@ -181,6 +194,8 @@ class Engine:
                     return await self._give_up(node.on_fail, lead, line, ctx)
                 continue
             verdict = await self._verdict(node, ctx, entry.digits, entry.ending == "bad_key")
+            if isinstance(verdict, Hold):
+                verdict = await self._hold(verdict, line, ctx)
             if verdict is None:
                 ctx.vars[node.store_as] = entry.digits
                 ctx.log("input", shown, entry.ending)
@@ -202,6 +217,21 @@ class Engine:
         failed), then go on to ``on_fail``."""
         await line.play(expand(reason, ctx), "")
         return on_fail
+
+    async def _hold(self, hold: Hold, line: TypeAhead, ctx: CallContext) -> Verdict:
+        """The verdict, worked out while the caller hears the hold prompt (keys pressed meanwhile
+        wait as type-ahead). A caller gone during the prompt still gets the check finished (a
+        wrong password counts) before the hang-up goes on."""
+        verdict = asyncio.ensure_future(hold.verdict)
+        ctx.log("say", detail=hold.prompt)
+        try:
+            await line.play(expand((hold.prompt,), ctx), "")
+        except BaseException:
+            await asyncio.wait({verdict})
+            if not verdict.cancelled():
+                verdict.exception()  # retrieved: the hang-up is what this call ends with
+            raise
+        return await verdict
 
     def _shown(self, node: Collect, digits: str) -> str:
         """The entry as records, logs and events show it: the node it was keyed in decides,

@@ -20,16 +20,12 @@ from ivr.domain.callers import number_hash
 from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
 from ivr.domain.lockout import Refused, is_locked
-from ivr.domain.password import (
-    caller_lockout,
-    hash_password_async,
-    password_problem,
-    verify_password_async,
-)
+from ivr.domain.password import caller_lockout, password_problem
 from ivr.domain.retention import RetentionPolicy
+from ivr.domain.verifier import PasswordVerifier
 from ivr.engine.context import CallContext
 from ivr.engine.port import Recording
-from ivr.engine.runner import ActionFn, Check, CheckResult, Leave, Reject
+from ivr.engine.runner import ActionFn, Check, CheckResult, Hold, Leave, Reject, Verdict
 from ivr.speech.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from ivr.store.errors import CardNotReportable, ReportNotLiftable
 from ivr.store.records import CitizenView, Records, ReportView
@@ -59,6 +55,7 @@ CHECK_PROMPTS = frozenset(
         "password_wrong",
         "password_wrong_last_try",
         "password_mismatch",
+        "password_hold",
     }
 )
 MIN_RECORDING_SECONDS = 1.0  # shorter than this is a click or a cough, not a statement
@@ -80,6 +77,8 @@ class Services:
     records: Records
     settings: Settings
     id_key: bytes
+    # Checks and hashes query passwords on threads of its own (built and closed by the stack).
+    verifier: PasswordVerifier
     # Keep each recording's sound in the database too (nodes share it: a console elsewhere plays it)
     archive_recordings: bool = False
     # Dates callers hear (lapse, pick-up) are Beijing dates.
@@ -153,9 +152,16 @@ class HotlineActions:
         citizen = await self._citizen(ctx)
         if await self._claim_check(ctx, citizen) is not None:
             return Leave("locked")
+        verdict = self._verify(ctx, citizen, digits)
+        if self.services.verifier.crowded:  # a queue of logins: the caller is told to hold
+            return Hold("password_hold", verdict)
+        return await verdict
+
+    async def _verify(self, ctx: CallContext, citizen: CitizenView, digits: str) -> Verdict:
+        """The claimed check, run and settled: a wrong password counts towards the lock."""
         started = time.perf_counter()
         try:
-            right = await verify_password_async(citizen.password_hash, digits)
+            right = await self.services.verifier.verify(citizen.password_hash, digits)
         except BaseException:  # the check did not finish (an error, the call cut): no verdict
             await self.records.release_password_check(citizen.id)
             raise
@@ -274,7 +280,7 @@ class HotlineActions:
         return "ok"
 
     async def change_password(self, ctx: CallContext, args: Mapping[str, str]) -> str:
-        new_hash = await hash_password_async(ctx.vars.pop("new_password"))
+        new_hash = await self.services.verifier.hash(ctx.vars.pop("new_password"))
         ctx.vars.pop("new_password_again", None)
         await self.records.change_password(
             ctx.vars["citizen_id"], new_hash, call_id=ctx.call_id, now=self.services.clock()

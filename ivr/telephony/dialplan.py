@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from ivr.ami.subscription import manager_filters
 from ivr.config import Settings
 from ivr.domain.clock import ZONE_NAME
 from ivr.domain.hotlines import HOTLINES
@@ -144,6 +145,7 @@ def template_context(settings: Settings, options: DialplanOptions) -> dict[str, 
         "phones": phones,
         "proxy": None if proxy is None else {"host": proxy[0], "port": proxy[1]},
         "agi_urls": agi_urls(settings),
+        "ami_filters": manager_filters(),
         "bind_rtp": _binds_rtp(settings.sip_host),
     }
 

@@ -21,8 +21,11 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from ivr.ami.bridge import AMIBridge
+from ivr.ami.channels import reads_variable
 from ivr.ami.client import AMIClient
+from ivr.ami.protocol import Message
 from ivr.ami.scripted_call import LOCAL_CONTEXT, ScriptedCall, ScriptedCallResult
+from ivr.ami.subscription import EVENTS
 from ivr.cli import call_cmd
 from ivr.config import Settings
 from ivr.domain.cards import CardStatus, ReportStatus
@@ -227,6 +230,41 @@ async def test_a_caller_waiting_for_an_agent(hotline: Running, asterisk: LocalAs
     assert row.next_action == "agent" and row.hangup_cause == 16
     names = [e.event for e in result.events]
     assert "QueueCallerJoin" in names and "QueueCallerAbandon" in names
+
+
+async def test_asterisk_sends_the_hotline_only_the_events_it_reads(
+    hotline: Running, asterisk: LocalAsterisk
+) -> None:
+    """manager.conf's event filter: a caller waits for an agent who rings and never answers (the
+    queue and the agent's leg make many events the hotline does not read), and two variables are
+    set on the call, one of the hotline's and one it does not read."""
+    seen: list[Message] = []
+    unsubscribe = hotline.client.subscribe(seen.append)
+    await asterisk.rx("dialplan set global HOTLINE_AGENTS open")
+    try:
+        async with RingingAgent(hotline.settings, "7001") as agent:
+            call = hotline.call("12333", ["0"])
+            running = asyncio.create_task(call.run())
+            uniqueid = call.result.hotline_uniqueid
+            await until_live(hotline, uniqueid, lambda c: c.stage is Stage.WAITING)
+            await until(lambda: bool(agent.invites), within=30)
+            channel = hotline.bridge.channels[uniqueid].name
+            for variable in ("HOTLINE_PROBE", "PROBE_NOT_READ"):
+                await hotline.client.action("Setvar", Channel=channel, Variable=variable, Value="1")
+            await call.hang_up()
+            await running
+    finally:
+        await asterisk.rx("dialplan set global HOTLINE_AGENTS auto")
+        unsubscribe()
+    names = {event.event for event in seen}
+    assert names <= EVENTS, f"events the hotline does not read: {sorted(names - EVENTS)}"
+    assert {
+        "Newchannel", "Newstate", "Newexten", "AGIExecStart", "AGIExecEnd", "VarSet",
+        "QueueCallerJoin", "QueueCallerAbandon", "Hangup",
+    } <= names  # fmt: skip
+    variables = {event.get("Variable", "") for event in seen if event.event == "VarSet"}
+    assert "HOTLINE_PROBE" in variables and "PROBE_NOT_READ" not in variables
+    assert all(reads_variable(name) for name in variables), sorted(variables)
 
 
 async def test_a_call_that_cannot_connect_is_reported(hotline: Running) -> None:

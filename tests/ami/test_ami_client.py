@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from ivr.ami import client as client_module
 from ivr.ami.client import AMIClient, Backoff
 from ivr.ami.errors import (
     AMIActionError,
@@ -64,6 +65,30 @@ async def test_login_and_events_reach_subscribers(fake_ami: FakeAMI, client: AMI
     await until(lambda: len(seen) == 2)
     assert [e.event for e in seen] == ["Newchannel", "Hangup"]
     assert [e["Cause"] for e in hangups] == ["16"]
+
+
+async def test_events_nobody_reads_are_dropped_before_parsing(
+    fake_ami: FakeAMI, client: AMIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    real = client_module.parse_message
+
+    def parse(text: str) -> Message:
+        message = real(text)
+        parsed.append(message.event or message.response or "")
+        return message
+
+    monkeypatch.setattr(client_module, "parse_message", parse)
+    hangups: list[Message] = []
+    client.subscribe(hangups.append, ["Hangup"])
+    await fake_ami.push_event(("Event", "VarSet"), ("Variable", "DIALSTATUS"), ("Value", "x"))
+    await fake_ami.push_event(("Event", "Hangup"), ("Uniqueid", "1.1"), ("Cause", "16"))
+    await until(lambda: len(hangups) == 1)
+    assert parsed == ["Hangup"]
+    # The events of a list answering an action are that action's, read or not.
+    listing = asyncio.create_task(client.action_list("CoreShowChannels"))
+    await until(lambda: listing.done(), within=5)
+    assert "CoreShowChannelsComplete" in parsed
 
 
 async def test_a_wrong_secret_is_refused_and_nothing_stays_open(fake_ami: FakeAMI) -> None:

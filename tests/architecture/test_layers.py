@@ -23,7 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"config", "speech"},
     "store": {"config", "domain"},
     "prompts": {"config", "speech"},
-    "telephony": {"config", "domain", "resources", "speech"},
+    # ami: manager.conf's event filter is rendered from what the AMI bridge reads
+    "telephony": {"ami", "config", "domain", "resources", "speech"},
     "ami": {"config", "domain", "live"},
     "sim": {"config", "engine", "speech"},
     "flows": {"config", "domain", "engine", "speech", "store"},

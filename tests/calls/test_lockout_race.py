@@ -2,7 +2,7 @@
 socket, on SQLite and PostgreSQL: no more passwords are ever checked than the limit allows, the
 failures are counted exactly, and every caller hears what happened to the call.
 
-``verify_password_async`` is wrapped to see which passwords reach the argon2 check (and, in one
+``PasswordVerifier.verify`` is wrapped to see which passwords reach the argon2 check (and, in one
 test, to hold those checks until the test lets them go); the server runs in this process.
 """
 
@@ -13,22 +13,19 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from ivr.flows import actions
 from ivr.store import models
 from ivr.store.seed import DemoCitizen
 from tests.agipeer import PeerResult
 from tests.calls.conftest import RunningHotline
 from tests.calls.test_full_calls import call, keyed_id
-from tests.spies import PasswordCheckSpy
+from tests.spies import PasswordCheckSpy, spy_on_query_passwords
 
 LIMIT = 3  # the default lock-out: three wrong passwords
 
 
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> PasswordCheckSpy:
-    checks = PasswordCheckSpy(actions.verify_password_async)
-    monkeypatch.setattr(actions, "verify_password_async", checks)
-    return checks
+    return spy_on_query_passwords(monkeypatch)
 
 
 def wrong_passwords(citizen: DemoCitizen, count: int) -> list[str]:

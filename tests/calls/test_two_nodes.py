@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from ivr.config import Settings
 from ivr.domain.cards import CardStatus
-from ivr.flows import actions
 from ivr.stack import Node, start_node
 from ivr.store import models
 from ivr.store.database import upgrade_database
@@ -27,7 +26,7 @@ from ivr.store.seed import DemoCitizen, seed_demo
 from tests.agipeer import PeerResult, run_call
 from tests.calls.test_full_calls import keyed_id
 from tests.calls.test_lockout_race import LIMIT, heard, wrong_passwords
-from tests.spies import PasswordCheckSpy
+from tests.spies import PasswordCheckSpy, spy_on_query_passwords
 
 
 @dataclasses.dataclass
@@ -64,9 +63,7 @@ async def pair(database_url: str, tmp_path: Path) -> AsyncIterator[Pair]:
 
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> PasswordCheckSpy:
-    checks = PasswordCheckSpy(actions.verify_password_async)
-    monkeypatch.setattr(actions, "verify_password_async", checks)
-    return checks
+    return spy_on_query_passwords(monkeypatch)
 
 
 async def test_forty_wrong_passwords_over_two_nodes_check_only_three(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -26,7 +27,7 @@ from ivr.engine.model import (
     Value,
 )
 from ivr.engine.port import CallerHungUp, Recording
-from ivr.engine.runner import CheckResult, Engine, FlowError, Leave, Reject
+from ivr.engine.runner import CheckResult, Engine, FlowError, Hold, Leave, Reject, Verdict
 from ivr.speech import readback
 
 
@@ -235,6 +236,55 @@ def collect_flow(**overrides: object) -> Flow:
             "star": End("star"),
         },
     )
+
+
+class HungUpDuring(FakePort):
+    """The caller hangs up while ``prompt`` plays."""
+
+    def __init__(self, keys: Sequence[str | None], prompt: str) -> None:
+        super().__init__(keys)
+        self.prompt = prompt
+
+    async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
+        if self.prompt in sounds:
+            raise CallerHungUp("gone during the hold prompt")
+        return await super().play(sounds, interrupt, sensitive=sensitive)
+
+
+def holding_engine(settled: list[str]) -> Engine:
+    """A check that always makes the caller hold; its verdict is ``even``'s, noted when done."""
+
+    async def verdict(ctx: CallContext, digits: str) -> Verdict:
+        await asyncio.sleep(0.01)  # still working when the hold prompt starts
+        result = await even_check(ctx, digits)
+        settled.append(digits)
+        assert not isinstance(result, Hold)
+        return result
+
+    async def slow_check(ctx: CallContext, digits: str) -> CheckResult:
+        return Hold("hold_on", verdict(ctx, digits))
+
+    flow = collect_flow()
+    return Engine({flow.name: flow}, {"act": ok_action}, {"even": slow_check})
+
+
+async def test_a_held_check_plays_the_hold_prompt_then_its_verdict_counts() -> None:
+    settled: list[str] = []
+    port = FakePort(["1", "3", "#", "4", "6", "#"])
+    ctx = CallContext(hotline="c")
+    end = await holding_engine(settled).run("c", port, ctx)
+    assert end.outcome == "done" and ctx.vars["number"] == "46"
+    # 13 is odd: held, then rejected (said before asking again); 46 held, then accepted
+    assert port.played == [["enter"], ["hold_on"], ["odd_number", "enter"], ["hold_on"]]
+    assert settled == ["13", "46"]
+
+
+async def test_a_caller_gone_during_the_hold_prompt_still_has_the_check_finished() -> None:
+    settled: list[str] = []
+    port = HungUpDuring(["1", "3", "#"], prompt="hold_on")
+    with pytest.raises(CallerHungUp):
+        await holding_engine(settled).run("c", port, CallContext(hotline="c"))
+    assert settled == ["13"]
 
 
 async def test_collect_first_and_inter_digit_timeouts_keep_digits() -> None:

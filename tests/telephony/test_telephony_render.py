@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from ivr.ami.subscription import EVENTS
 from ivr.config import Settings
 from ivr.telephony import (
     ConfigError,
@@ -75,6 +76,16 @@ def test_ami_user_is_limited_to_loopback_and_the_bridge_rights() -> None:
     assert "write = originate,call,reporting" in manager
     for dangerous in ("system", "command", "config"):
         assert dangerous not in manager.split("write = ")[1]
+
+
+def test_the_ami_user_gets_only_the_events_the_hotline_reads() -> None:
+    manager = render_config(SETTINGS)["manager.conf"]
+    filters = [line for line in manager.splitlines() if line.startswith("eventfilter(")]
+    named = {line.split("name(")[1].split(")")[0] for line in filters}
+    assert named == EVENTS  # every event the reducer and scripted calls read, nothing else
+    assert all(line.startswith("eventfilter(action(include),") for line in filters)
+    (varset,) = [line for line in filters if "name(VarSet)" in line]
+    assert "header(Variable),method(regex)) = ^_*(HOTLINE|AGISTATUS)" in varset
 
 
 def test_container_options_change_only_what_they_name() -> None:
