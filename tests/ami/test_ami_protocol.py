@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from ivr.ami.protocol import Framer, Message, ProtocolError, format_action, parse_message
+from ivr.ami.protocol import (
+    Framer,
+    Message,
+    ProtocolError,
+    format_action,
+    leading_event,
+    parse_message,
+)
 from tests.ami.conftest import transcript_bytes, transcript_messages
 
 
@@ -157,3 +164,23 @@ def test_message_is_a_read_only_mapping() -> None:
     assert len(message) == 2 and message.event == "Hangup" and message.response is None
     assert "cause" in message and "CAUSE" in message and 16 not in message
     assert repr(message) == "Message({'Event': 'Hangup', 'Cause': '16'})"
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("Event: Newchannel\nChannel: PJSIP/1001-00000001\n", "Newchannel"),
+        ("Event: Hangup", "Hangup"),  # the first line is the whole text
+        ("Event:VarSet\nVariable: x\n", "VarSet"),  # no space after the colon
+        ("Event:  Cdr \nEvent: Other\n", "Cdr"),
+    ],
+)
+def test_the_leading_event_is_read_from_the_first_line(text: str, event: str) -> None:
+    assert leading_event(text) == event
+
+
+@pytest.mark.parametrize(
+    "text", ["Response: Success\nEvent: Hangup\n", "ActionID: 1\nEvent: Hangup", "", "Even"]
+)
+def test_a_message_not_starting_with_an_event_has_no_leading_event(text: str) -> None:
+    assert leading_event(text) is None

@@ -94,3 +94,108 @@ async def test_the_pool_threads_run_below_the_event_loop() -> None:
         assert niceness() == loop_niceness  # the loop's own thread is left as it was
     finally:
         await pool.close()
+
+
+def test_a_pool_needs_a_thread() -> None:
+    with pytest.raises(ValueError, match="at least one thread, not 0"):
+        PasswordVerifier(threads=0, hold_after=2)
+
+
+async def test_no_more_checks_run_at_once_than_the_pool_has_threads() -> None:
+    pool = PasswordVerifier(threads=2, hold_after=8)
+    gate = threading.Event()
+    lock = threading.Lock()
+    running = [0, 0]  # now, most at once
+
+    def check() -> None:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+        gate.wait(10)
+        with lock:
+            running[0] -= 1
+
+    try:
+        checks = [asyncio.create_task(pool._run(check)) for _ in range(5)]
+        for _ in range(200):
+            if running[0] == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # time for a third thread, were there one
+        assert running[1] == 2 and pool.waiting == 3
+        gate.set()
+        await asyncio.gather(*checks)
+    finally:
+        gate.set()
+        await pool.close()
+
+
+@pytest.mark.parametrize(("current", "lowered"), [(0, NICENESS), (15, 19)])
+async def test_each_pool_thread_lowers_its_own_priority(
+    monkeypatch: pytest.MonkeyPatch, current: int, lowered: int
+) -> None:
+    """Checked on the calls, not the result: under ``nice 19`` the result cannot change."""
+    asked: list[tuple[int, int]] = []
+    set_to: list[tuple[int, int, int]] = []
+
+    def getpriority(which: int, who: int) -> int:
+        asked.append((which, who))
+        return current
+
+    def setpriority(which: int, who: int, value: int) -> None:
+        set_to.append((which, who, value))
+
+    monkeypatch.setattr(os, "getpriority", getpriority)
+    monkeypatch.setattr(os, "setpriority", setpriority)
+    pool = PasswordVerifier(threads=1, hold_after=2)
+    try:
+        thread = await pool._run(threading.get_native_id)
+    finally:
+        await pool.close()
+    assert thread != threading.get_native_id()
+    assert asked == [(os.PRIO_PROCESS, thread)]
+    assert set_to == [(os.PRIO_PROCESS, thread, lowered)]
+
+
+async def test_a_pool_thread_runs_where_the_system_refuses_a_lower_priority(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(which: int, who: int, value: int) -> None:
+        raise PermissionError("not allowed")
+
+    monkeypatch.setattr(os, "setpriority", refuse)
+    pool = PasswordVerifier(threads=1, hold_after=2)
+    try:
+        assert await pool.verify(STORED, "246813")
+    finally:
+        await pool.close()
+
+
+async def test_close_finishes_the_check_under_way_and_drops_those_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = threading.Event()
+    started = threading.Event()
+
+    def held(stored_hash: str, password: str) -> bool:
+        started.set()
+        gate.wait(10)
+        return password == "246813"
+
+    monkeypatch.setattr(verifier_module, "verify_password", held)
+    pool = PasswordVerifier(threads=1, hold_after=2)
+    running = asyncio.create_task(pool.verify(STORED, "246813"))
+    waiting = asyncio.create_task(pool.verify(STORED, "246813"))
+    try:
+        await asyncio.to_thread(started.wait, 10)
+        closing = asyncio.create_task(pool.close())
+        await asyncio.sleep(0.2)
+        assert not closing.done()  # it waits for the check a thread has taken
+        gate.set()
+        await closing
+        assert await running
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        gate.set()
+        await pool.close()

@@ -287,6 +287,38 @@ async def test_a_caller_gone_during_the_hold_prompt_still_has_the_check_finished
     assert settled == ["13"]
 
 
+async def test_the_hold_prompt_is_heard_whole_and_noted_in_the_call_path() -> None:
+    """Keys typed ahead (46# while the entry prompt played) neither skip nor cut the hold
+    prompt; the call's path shows it was said."""
+    settled: list[str] = []
+    port = FakePort(["4", "6", "#"], barge=["13#46#"])
+    ctx = CallContext(hotline="c")
+    end = await holding_engine(settled).run("c", port, ctx)
+    assert end.outcome == "done" and ctx.vars["number"] == "46"
+    assert port.played == [["enter"], ["hold_on"], ["odd_number", "enter"], ["hold_on"]]
+    assert port.interrupts[1] == port.interrupts[3] == ""
+    said = [(s.node, s.detail) for s in ctx.steps if s.kind == "say"]
+    assert said == [("c:ask", "hold_on"), ("c:ask", "hold_on")]
+
+
+async def test_a_caller_gone_while_a_dropped_check_holds_ends_as_a_hang_up() -> None:
+    """The check is dropped (the password pool closing cancels the checks it has not started):
+    the call still ends with the caller's hang-up, not with the dropped check."""
+
+    async def dropped(ctx: CallContext, digits: str) -> Verdict:
+        await asyncio.sleep(0.01)
+        raise asyncio.CancelledError
+
+    async def held(ctx: CallContext, digits: str) -> CheckResult:
+        return Hold("hold_on", dropped(ctx, digits))
+
+    flow = collect_flow()
+    engine = Engine({flow.name: flow}, {"act": ok_action}, {"even": held})
+    port = HungUpDuring(["1", "3", "#"], prompt="hold_on")
+    with pytest.raises(CallerHungUp):
+        await engine.run("c", port, CallContext(hotline="c"))
+
+
 async def test_collect_first_and_inter_digit_timeouts_keep_digits() -> None:
     port = FakePort(["1", "2", None])  # 12 then the caller stops keying
     ctx = CallContext(hotline="c")
