@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -39,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bare_responder import answer_call  # noqa: E402
 from ivr.agi import AGIChannel, FastAGIServer  # noqa: E402
 from ivr.config import Settings  # noqa: E402
 from tests.agipeer import header_block, split_args  # noqa: E402
@@ -62,21 +64,9 @@ def load_call(path: Path) -> list[Exchange]:
 # -- the three servers (each runs in its own process: ``--serve NAME``) ---------------------------
 async def serve_bare(port: int, call: list[Exchange]) -> asyncio.Server:
     payload = [(exchange.command + "\n").encode() for exchange in call]
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while (await reader.readline()).strip():
-                pass  # the header block ends with an empty line
-            for command in payload:
-                writer.write(command)
-                await writer.drain()
-                reply = await reader.readline()
-                if not reply or reply.startswith((b"HANGUP", b"511")):
-                    break
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
+    return await asyncio.start_server(
+        functools.partial(answer_call, payload), "127.0.0.1", port, backlog=4096
+    )
 
 
 Step = Callable[[AGIChannel], Awaitable[object]]

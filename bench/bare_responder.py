@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import signal
 from pathlib import Path
 
 
+async def answer_call(
+    payload: list[bytes], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """One call: skip the header block, then each command line after the previous reply."""
+    try:
+        while (await reader.readline()).strip():
+            pass  # the header block ends with an empty line
+        for command in payload:
+            writer.write(command)
+            await writer.drain()
+            reply = await reader.readline()
+            if not reply or reply.startswith((b"HANGUP", b"511")):
+                break
+    finally:
+        writer.close()
+
+
 async def serve(host: str, port: int, commands: list[str]) -> None:
     payload = [(command + "\n").encode() for command in commands]
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while (await reader.readline()).strip():
-                pass  # the header block ends with an empty line
-            for command in payload:
-                writer.write(command)
-                await writer.drain()
-                reply = await reader.readline()
-                if not reply or reply.startswith((b"HANGUP", b"511")):
-                    break
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, host, port, backlog=1024)
+    server = await asyncio.start_server(
+        functools.partial(answer_call, payload), host, port, backlog=1024
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
