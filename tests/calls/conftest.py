@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -46,11 +46,16 @@ def catalog() -> Catalog:
     return Catalog.load()
 
 
-@pytest.fixture
-async def hotline(database_url: str, tmp_path: Path) -> AsyncIterator[RunningHotline]:
-    """The node as ``hotline serve`` builds it (composition root), on an ephemeral port."""
+@asynccontextmanager
+async def running_hotline(
+    database_url: str, tmp_path: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[RunningHotline]:
+    """The node as ``hotline serve`` builds it (composition root), on an ephemeral port, with
+    ``env``'s settings on top of the test hash key."""
     settings = Settings.load(
-        env={"HOTLINE_ID_HASH_KEY": "test-key"}, data_dir=tmp_path / "var", db_url=database_url
+        env={"HOTLINE_ID_HASH_KEY": "test-key", **(env or {})},
+        data_dir=tmp_path / "var",
+        db_url=database_url,
     )
     settings = dataclasses.replace(settings, agi_host="127.0.0.1", agi_port=0, ops_port=0)
     await upgrade_database(database_url)
@@ -60,3 +65,9 @@ async def hotline(database_url: str, tmp_path: Path) -> AsyncIterator[RunningHot
             node.core.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
         )
         yield RunningHotline(node.core, node.agi, settings, citizens)
+
+
+@pytest.fixture
+async def hotline(database_url: str, tmp_path: Path) -> AsyncIterator[RunningHotline]:
+    async with running_hotline(database_url, tmp_path) as running:
+        yield running

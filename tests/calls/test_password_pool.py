@@ -10,11 +10,8 @@ thread's first verification is held at a gate until the whole burst has keyed it
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,11 +19,10 @@ import pytest
 from ivr.config import Settings
 from ivr.domain import verifier as verifier_module
 from ivr.domain.verifier import PasswordVerifier
-from ivr.stack import running_core, start_node
+from ivr.stack import running_core
 from ivr.store.database import upgrade_database
-from ivr.store.seed import seed_demo
 from tests.agipeer import PeerResult
-from tests.calls.conftest import RunningHotline
+from tests.calls.conftest import RunningHotline, running_hotline
 from tests.calls.test_full_calls import call, keyed_id
 from tests.calls.test_lockout_race import citizen_row, heard, security_events, wrong_passwords
 
@@ -51,24 +47,10 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[threading.Event]:
 async def crowded(
     database_url: str, tmp_path: Path, gate: threading.Event
 ) -> AsyncIterator[RunningHotline]:
-    settings = Settings.load(
-        env={
-            "HOTLINE_ID_HASH_KEY": "test-key",
-            "HOTLINE_PASSWORD_THREADS": "1",
-            "HOTLINE_PASSWORD_HOLD_AFTER": "1",
-        },
-        data_dir=tmp_path / "var",
-        db_url=database_url,
-    )
-    settings = dataclasses.replace(settings, agi_host="127.0.0.1", agi_port=0, ops_port=0)
-    await upgrade_database(database_url)
-    async with AsyncExitStack() as stack:
-        node = await start_node(settings, stack, ami=False)
-        citizens = await seed_demo(
-            node.core.database, citizens=6, seed=7, key=settings.hash_key(), today=date.today()
-        )
+    env = {"HOTLINE_PASSWORD_THREADS": "1", "HOTLINE_PASSWORD_HOLD_AFTER": "1"}
+    async with running_hotline(database_url, tmp_path, env) as hotline:
         try:
-            yield RunningHotline(node.core, node.agi, settings, citizens)
+            yield hotline
         finally:
             gate.set()
 
