@@ -29,6 +29,8 @@ def add_parser(subparsers: Any) -> None:
     up.add_argument(
         "--no-seed", action="store_true", help="without the demo citizens (a cluster seeds once)"
     )
+    # Set by --detach for its child: where the full welcome goes instead of the log.
+    up.add_argument("--welcome-file", type=Path, help=argparse.SUPPRESS)
     up.set_defaults(func=run_up)
     down = subparsers.add_parser("down", help="stop what `hotline up` started")
     down.set_defaults(func=run_down)
@@ -47,22 +49,36 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
         return _detach(args, settings)
     try:
         return asyncio.run(
-            _up(settings, asterisk=not args.no_asterisk, web=not args.no_web, seed=not args.no_seed)
+            _up(
+                settings,
+                asterisk=not args.no_asterisk,
+                web=not args.no_web,
+                seed=not args.no_seed,
+                welcome_file=args.welcome_file,
+            )
         )
     finally:
         with contextlib.suppress(FileNotFoundError):
             pid_file(settings).unlink()
 
 
-async def _up(settings: Settings, *, asterisk: bool, web: bool, seed: bool) -> int:
-    """Run until asked to stop (0), or until Asterisk keeps failing (1)."""
+async def _up(
+    settings: Settings, *, asterisk: bool, web: bool, seed: bool, welcome_file: Path | None
+) -> int:
+    """Run until asked to stop (0), or until Asterisk keeps failing (1). ``welcome_file``: the
+    welcome with the test callers' ID numbers and passwords goes there (owner only) for
+    ``up --detach`` to show, and the log gets it without them."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         running = await start_stack(settings, stack, asterisk=asterisk, web=web, seed=seed)
-        print(welcome(running), flush=True)
+        if welcome_file is None:
+            print(welcome(running), flush=True)
+        else:
+            print(welcome(running, testers=False), flush=True)
+            await asyncio.to_thread(_write_private, welcome_file, welcome(running))
         pid_file(settings).write_text(str(os.getpid()))  # last: `up --detach` waits for it
         failed = running.asterisk.gave_up if running.asterisk else asyncio.Event()
         await _first(stop, failed)
@@ -83,7 +99,13 @@ async def _first(*events: asyncio.Event) -> None:
             waiter.cancel()
 
 
-def welcome(stack: Stack) -> str:
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
+def welcome(stack: Stack, *, testers: bool = True) -> str:
     s = stack.settings
     lines = [f"hotline is up: {', '.join(stack.parts)} (data in {s.data_dir.resolve()})"]
     if "asterisk" in stack.parts and s.sip_proxy:
@@ -100,7 +122,9 @@ def welcome(stack: Stack) -> str:
     lines += ["", f"FastAGI: agi://{s.agi_host}:{stack.node.agi.port}/12333 and /96102"]
     if stack.node.ops is not None:
         lines.append(f"Metrics and health: {stack.node.ops.url}/metrics, /healthz, /readyz")
-    if stack.testers:
+    if stack.testers and not testers:
+        lines += [f"Test callers: {len(stack.testers)} (listed by `hotline up --detach`)"]
+    elif stack.testers:
         lines += ["Test callers (key * for a final X; the password is the initial one):"]
         lines += [
             f"  {c.id_number.replace('X', '*'):<20} {c.initial_password}   card {c.card_status}"
@@ -112,11 +136,12 @@ def welcome(stack: Stack) -> str:
             f"Supervisor console: {stack.web.url}  "
             "(create an account: hotline users add NAME --role supervisor)",
         ]
-    lines += [
-        "",
-        'Scripted test call: hotline simulate 12333 --keys "1,'
-        '11010519491231002*#,231002#,1"   Stop: Ctrl-C or hotline down',
-    ]
+    call = (
+        'Scripted test call: hotline simulate 12333 --keys "1,11010519491231002*#,231002#,1"   '
+        if testers
+        else ""  # a demo caller's ID number and password too
+    )
+    lines += ["", f"{call}Stop: Ctrl-C or hotline down"]
     return "\n".join(lines)
 
 
@@ -141,7 +166,10 @@ def _detach(args: argparse.Namespace, settings: Settings) -> int:
     settings.make_data_dir()
     settings.log_dir.mkdir(exist_ok=True)
     log_path = settings.log_dir / "hotline-up.log"
-    argv = [sys.executable, "-m", "ivr.cli.main", "up"]
+    # The test callers' ID numbers and passwords are shown here, never written to the log.
+    welcome_path = settings.data_dir / "hotline-up.welcome"
+    welcome_path.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "ivr.cli.main", "up", "--welcome-file", str(welcome_path)]
     argv += ["--no-asterisk"] if args.no_asterisk else []
     argv += ["--no-web"] if args.no_web else []
     argv += ["--no-seed"] if args.no_seed else []
@@ -159,8 +187,8 @@ def _detach(args: argparse.Namespace, settings: Settings) -> int:
             print(f"hotline up failed; see {log_path}", file=sys.stderr)
             return 1
         if pid_file(settings).exists():
-            text = log_path.read_text(errors="replace")
-            print(text[text.rfind("hotline is up") :])
+            print(welcome_path.read_text())
+            welcome_path.unlink()
             return 0
         time.sleep(0.5)
     print(f"hotline up is still starting; see {log_path}", file=sys.stderr)

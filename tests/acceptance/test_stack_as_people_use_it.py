@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 import wave
@@ -141,6 +142,12 @@ async def test_up_starts_every_part_and_says_how_to_call(stack: UpStack, browser
     assert stack.listening() == {**stack.tcp_ports(), "sip": stack.settings.sip_port}
     # the node's own probes and metrics, as a load balancer and Prometheus read them
     assert f"Metrics and health: {stack.ops_url}/metrics, /healthz, /readyz" in welcome
+    # the test callers' ID numbers and passwords are shown, never written to the log
+    log = (stack.settings.log_dir / "hotline-up.log").read_text()
+    assert "hotline is up" in log
+    for tester in stack.testers:
+        assert tester.keyed_id not in log and tester.keyed_id.replace("*", "X") not in log
+        assert not re.search(rf"\b{tester.password}\b", log)
     assert await stack.probe("/healthz") == (200, {"status": "ok"})
 
     async def node_ready() -> bool:
