@@ -45,6 +45,7 @@ from ivr.ops.server import OpsServer, start_ops
 from ivr.prompts.build import build_prompts
 from ivr.runtime.agi_routes import AgiHandler, agi_routes
 from ivr.runtime.call import CallRunner
+from ivr.runtime.dialplan_messages import DialplanMessages
 from ivr.runtime.heartbeat import Heartbeat
 from ivr.runtime.housekeeping import Housekeeping
 from ivr.runtime.live_relay import LiveReceiver, LiveSender, pg_connect
@@ -127,6 +128,14 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     housekeeping = Housekeeping(Retention(database, settings))
     await housekeeping.start()
     stack.push_async_callback(housekeeping.close)
+    # Recordings kept in the database too when several nodes may share it.
+    archive_recordings = database.dialect == "postgresql"
+    # Messages the dialplan records when no agent takes the call: into the records.
+    messages = DialplanMessages(
+        records, settings.recordings_dir, settings.data_dir, archive=archive_recordings
+    )
+    await messages.start()
+    stack.push_async_callback(messages.close)
     id_key = await asyncio.to_thread(settings.hash_key)
     calendar = await _calendar(settings)
     catalog = await asyncio.to_thread(Catalog.load)  # files: off the event loop
@@ -139,7 +148,7 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
         settings=settings,
         id_key=id_key,
         verifier=verifier,
-        archive_recordings=database.dialect == "postgresql",  # several nodes may share it
+        archive_recordings=archive_recordings,
         password_checked=metrics.password_checked,
     )
     engine = build_engine(services, catalog)

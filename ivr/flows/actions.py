@@ -21,6 +21,7 @@ from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
 from ivr.domain.lockout import Refused, is_locked
 from ivr.domain.password import caller_lockout, password_problem
+from ivr.domain.recordings import MIN_RECORDING_SECONDS
 from ivr.domain.retention import RetentionPolicy
 from ivr.domain.verifier import PasswordVerifier
 from ivr.engine.context import CallContext
@@ -58,7 +59,6 @@ CHECK_PROMPTS = frozenset(
         "password_hold",
     }
 )
-MIN_RECORDING_SECONDS = 1.0  # shorter than this is a click or a cough, not a statement
 # How long a caller waits (seconds, in turn) for parallel checks of the same password to settle.
 BUSY_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
 

@@ -1,0 +1,170 @@
+"""Voice messages the dialplan records, brought into the call records.
+
+When no agent can take a call (outside hours, nobody logged in, the wait ran out) or the flow did
+not finish, the dialplan records a message itself (``voicemail`` in ``extensions.conf.j2``) as
+``<recordings>/message-<hotline>-<the channel's uniqueid>.wav``. The flow has ended by
+then, so nothing in the call writes it down. This job looks at the folder every ``interval``
+seconds and attaches each finished file (unchanged for ``SETTLE_S``) to the call with that
+uniqueid, as the flow's own messages are: a recording and a call-back task on the caller ID, so
+supervisors hear it and call back. A file too short to hold a word is deleted. A file whose call
+has no record (the FastAGI server was down, so the flow never opened one) is retried for
+``ORPHAN_AFTER_S``, then reported once in the log and left on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ivr.domain.recordings import MIN_RECORDING_SECONDS
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DialplanMessages", "MessageStore"]
+
+# Asterisk has closed the file when it has not changed for this long (Record writes every 20 ms).
+SETTLE_S = 10.0
+ORPHAN_AFTER_S = 3600.0
+_NAME = re.compile(r"message-(?P<hotline>\d+)-(?P<uniqueid>.+)\.wav")
+
+
+class MessageStore(Protocol):
+    """What the job needs of the records (``ivr.store.records.Records`` fits)."""
+
+    async def recorded_paths(self, paths: Sequence[str]) -> set[str]: ...
+
+    async def attach_dialplan_message(
+        self, uniqueid: str, path: str, duration_s: float, *, audio: bytes | None = None
+    ) -> tuple[int, bool] | None: ...
+
+
+@dataclass(frozen=True)
+class _Found:
+    path: Path
+    uniqueid: str
+    age_s: float
+
+
+def uniqueid_of(name: str) -> str | None:
+    """The channel's uniqueid from the dialplan's file name."""
+    match = _NAME.fullmatch(name)
+    return None if match is None else match["uniqueid"]
+
+
+class DialplanMessages:
+    """``start`` begins the sweeps; ``close`` stops them. ``archive``: keep each message's sound
+    in the database too, for nodes sharing it (as the flow's recordings)."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        recordings_dir: Path,
+        data_dir: Path,
+        *,
+        archive: bool,
+        interval: float = 30.0,
+    ) -> None:
+        self._store = store
+        self._dir = recordings_dir
+        self._data_dir = data_dir
+        self._archive = archive
+        self._interval = interval
+        self._done: set[str] = set()  # attached, deleted or given up on by this process
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("the message sweep has started already")
+        self._task = asyncio.create_task(self._sweeps(), name="dialplan-messages")
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _sweeps(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # the database may be down: the files wait for the next sweep
+                log.exception("dialplan messages: sweep failed")
+            await asyncio.sleep(self._interval)
+
+    async def sweep(self) -> int:
+        """Attach the finished messages found now; how many were attached."""
+        finished = await asyncio.to_thread(self._finished)
+        if not finished:
+            return 0
+        # Attached before this process started: known without reading their sound again.
+        known = await self._store.recorded_paths([self._relative(f.path) for f in finished])
+        attached = 0
+        for found in finished:
+            if self._relative(found.path) in known:
+                self._done.add(found.path.name)
+            elif await self._take(found):
+                attached += 1
+        return attached
+
+    def _finished(self) -> list[_Found]:
+        now = time.time()
+        found = []
+        for path in sorted(self._dir.glob("message-*.wav")):
+            uniqueid = uniqueid_of(path.name)
+            if uniqueid is None or path.name in self._done:
+                continue
+            try:
+                age = now - path.stat().st_mtime
+            except FileNotFoundError:  # deleted meanwhile (the retention prune)
+                continue
+            if age >= SETTLE_S:
+                found.append(_Found(path, uniqueid, age))
+        return found
+
+    async def _take(self, found: _Found) -> bool:
+        name = found.path.name
+        try:
+            seconds = await asyncio.to_thread(_duration_s, found.path)
+        except (OSError, EOFError, wave.Error) as exc:
+            log.warning("dialplan message %s unreadable, left as it is: %s", name, exc)
+            self._done.add(name)
+            return False
+        if seconds < MIN_RECORDING_SECONDS:  # nothing said: nothing to keep
+            await asyncio.to_thread(found.path.unlink, missing_ok=True)
+            self._done.add(name)
+            return False
+        audio = await asyncio.to_thread(found.path.read_bytes) if self._archive else None
+        attached = await self._store.attach_dialplan_message(
+            found.uniqueid, self._relative(found.path), seconds, audio=audio
+        )
+        if attached is not None:
+            self._done.add(name)
+            recording_id, new = attached
+            if new:
+                log.info("dialplan message %s attached as recording %d", name, recording_id)
+            return new
+        if found.age_s >= ORPHAN_AFTER_S:
+            self._done.add(name)
+            log.warning("dialplan message %s: no call record with its uniqueid; left on disk", name)
+        return False
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self._data_dir.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def _duration_s(path: Path) -> float:
+    with wave.open(str(path), "rb") as sound:
+        return sound.getnframes() / sound.getframerate()

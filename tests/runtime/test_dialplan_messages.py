@@ -1,0 +1,149 @@
+"""Voice messages the dialplan records (no agent took the call) reach the records: the call's
+recording and a call-back task on its caller ID, as the flow's own messages do."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import wave
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ivr.config import Settings
+from ivr.runtime.dialplan_messages import DialplanMessages, uniqueid_of
+from ivr.stack import open_core
+from ivr.store.callbacks import CallbackTasks
+from ivr.store.database import Database, open_database, upgrade_database
+from ivr.store.models import Recording, RecordingAudio, VoiceMessage
+from ivr.store.records import Records
+
+STARTED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def write_message(folder: Path, uniqueid: str, seconds: float, *, age_s: float = 60) -> Path:
+    """A message as the dialplan names it, finished ``age_s`` seconds ago."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"message-12333-{uniqueid}.wav"
+    with wave.open(str(path), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\1\0" * int(8000 * seconds))
+    then = time.time() - age_s
+    os.utime(path, (then, then))
+    return path
+
+
+async def tasks(db: Database) -> list[tuple[int, str, str, float, str]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(
+                VoiceMessage.call_id,
+                VoiceMessage.callback_number,
+                Recording.path,
+                Recording.duration_s,
+                Recording.kind,
+            )
+            .join(Recording, Recording.id == VoiceMessage.recording_id)
+            .order_by(VoiceMessage.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_the_uniqueid_is_read_back_from_the_file_name() -> None:
+    assert uniqueid_of("message-12333-1764535231.42.wav") == "1764535231.42"
+    assert uniqueid_of("message-96102-node-2-1764535231.7.wav") == "node-2-1764535231.7"
+    assert uniqueid_of("message-12333-hc-6dc2585c121f-2.wav") == "hc-6dc2585c121f-2"
+    assert uniqueid_of("statement-12333-1.2.wav") is None
+    assert uniqueid_of("message-12333-1.2.wav.tmp") is None
+    assert uniqueid_of("message-12333-.wav") is None
+
+
+async def test_a_finished_message_becomes_the_calls_recording_and_a_call_back_task(
+    database_url: str, tmp_path: Path
+) -> None:
+    await upgrade_database(database_url)
+    db = await open_database(database_url)
+    try:
+        records = Records(db)
+        data = tmp_path / "var"
+        folder = data / "recordings"
+        call = await records.start_call(
+            "12333", "13800138000", "1764535231.42", "L/1", "zh", STARTED
+        )
+        short = await records.start_call(
+            "96102", "13900139000", "1764535231.43", "L/2", "zh", STARTED
+        )
+        said = write_message(folder, "1764535231.42", 2.5)
+        cough = write_message(folder, "1764535231.43", 0.4)
+        recording = write_message(folder, "1764535231.44", 3.0, age_s=0)  # still being recorded
+        orphan = write_message(folder, "1764535231.45", 3.0)  # its flow never opened a record
+        sweep = DialplanMessages(records, folder, data, archive=False)
+
+        assert await sweep.sweep() == 1
+        assert await tasks(db) == [
+            (
+                call,
+                "13800138000",
+                "recordings/message-12333-1764535231.42.wav",
+                2.5,
+                "voice_message",
+            )
+        ]
+        assert said.exists() and recording.exists() and orphan.exists()
+        assert not cough.exists()  # nothing said: nothing kept
+        assert short not in [row[0] for row in await tasks(db)]
+        open_tasks = await CallbackTasks(db).tasks(closed_since=STARTED - timedelta(days=1))
+        assert [(t.call_id, t.status.value) for t in open_tasks] == [(call, "new")]
+
+        # Swept again, by this process or after a restart: still one task.
+        assert await sweep.sweep() == 0
+        assert await DialplanMessages(records, folder, data, archive=False).sweep() == 0
+        assert len(await tasks(db)) == 1
+    finally:
+        await db.close()
+
+
+async def test_on_a_shared_database_the_sound_is_kept_with_the_row(
+    database_url: str, tmp_path: Path
+) -> None:
+    await upgrade_database(database_url)
+    db = await open_database(database_url)
+    try:
+        records = Records(db)
+        folder = tmp_path / "var" / "recordings"
+        await records.start_call("12333", "13800138000", "node1-99.1", "L/1", "zh", STARTED)
+        path = write_message(folder, "node1-99.1", 1.5)
+        assert await DialplanMessages(records, folder, tmp_path / "var", archive=True).sweep() == 1
+        async with db.read() as session:
+            stored = await session.scalar(select(RecordingAudio.audio))
+            count = await session.scalar(select(func.count()).select_from(RecordingAudio))
+        assert stored == path.read_bytes() and count == 1
+    finally:
+        await db.close()
+
+
+async def test_a_running_core_attaches_the_messages_of_its_calls(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = Settings.load(
+        env={"HOTLINE_ID_HASH_KEY": "k"}, data_dir=tmp_path / "var", db_url=sqlite_url
+    )
+    await upgrade_database(sqlite_url)
+    db = await open_database(sqlite_url)
+    try:
+        call = await Records(db).start_call("12333", "13800138000", "7.1", "L/1", "zh", STARTED)
+        write_message(settings.recordings_dir, "7.1", 2.0)
+        async with AsyncExitStack() as stack:
+            await open_core(settings, stack)
+            for _ in range(100):  # the first sweep runs as the node starts
+                if await tasks(db):
+                    break
+                await asyncio.sleep(0.05)
+        assert [row[:2] for row in await tasks(db)] == [(call, "13800138000")]
+    finally:
+        await db.close()
