@@ -16,12 +16,11 @@ from typing import TypeVar
 
 from ivr.config import Settings
 from ivr.domain import cards as card_rules
-from ivr.domain.callers import number_hash
+from ivr.domain.callers import LanguageMemory
 from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
 from ivr.domain.lockout import Granted, Refused, is_locked
 from ivr.domain.password import caller_lockout, password_problem
-from ivr.domain.retention import RetentionPolicy
 from ivr.domain.verifier import PasswordVerifier
 from ivr.engine.context import CallContext
 from ivr.engine.port import Recording
@@ -79,6 +78,8 @@ class Services:
     id_key: bytes
     # Checks and hashes query passwords on threads of its own (built and closed by the stack).
     verifier: PasswordVerifier
+    # Whose language choices are kept, and how long (the runner looks them up at a call's start)
+    languages: LanguageMemory
     # Keep each recording's sound in the database too (nodes share it: a console elsewhere plays it)
     archive_recordings: bool = False
     # Dates callers hear (lapse, pick-up) are Beijing dates.
@@ -96,7 +97,6 @@ class HotlineActions:
         self.lockout = caller_lockout(
             self.settings.password_max_failures, self.settings.password_lock_hours
         )
-        self.retention = RetentionPolicy.from_settings(self.settings)
 
     def actions(self) -> dict[str, ActionFn]:
         return {
@@ -223,25 +223,16 @@ class HotlineActions:
     # --- the caller's language, remembered by a keyed hash of the calling number ----------
 
     async def recall_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
-        """The language this number chose last time, if still remembered; else Mandarin."""
-        number = self._number_hash(ctx)
-        now = self.services.clock()
-        language = None
-        if number is not None:
-            language = await self.records.remembered_language(
-                number, since=self.retention.languages_used_before(now)
-            )
-        if language in LANGUAGES and number is not None:
-            self.records.later(self.records.language_used(number, now=now))
-            ctx.language = language
-        else:
+        """The language this number chose last time, if still remembered; else Mandarin. The
+        runner looked it up with the call's start (one transaction: ``CallRunner.run``)."""
+        if ctx.language not in LANGUAGES:
             ctx.language = DEFAULT_LANGUAGE
         return ctx.language
 
     async def choose_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         """The caller chose a language: the rest of the call, and their next call, speak it."""
         ctx.language = args["language"]
-        number = self._number_hash(ctx)
+        number = self.services.languages.number(ctx.caller_id)
         if number is not None:
             if ctx.language == DEFAULT_LANGUAGE:  # nothing to remember
                 self.records.later(self.records.forget_language(number))
@@ -249,11 +240,6 @@ class HotlineActions:
                 now = self.services.clock()
                 self.records.later(self.records.remember_language(number, ctx.language, now=now))
         return "ok"
-
-    def _number_hash(self, ctx: CallContext) -> str | None:
-        if not self.retention.remembers_languages:
-            return None
-        return number_hash(self.services.id_key, ctx.caller_id)
 
     # --- 12333 queries -----------------------------------------------------------------
 

@@ -9,13 +9,13 @@ from tests.calls.conftest import RunningHotline
 from tests.calls.test_full_calls import call, count, keyed_id, last_call, password
 from tests.spies import TransactionSpy
 
-# The call's start; the remembered language; the citizen by ID; the password check's claim and
+# The call's start with the remembered language; the citizen by ID; the password check's claim and
 # its settling; the balance with its row in the query log; the call's end. (The AMI bridge adds
 # Asterisk's hang-up cause: not here, no AMI.)
-BALANCE_CALL_TRANSACTIONS = 7
+BALANCE_CALL_TRANSACTIONS = 6
 
 
-async def test_a_balance_call_takes_seven_transactions(hotline: RunningHotline) -> None:
+async def test_a_balance_call_takes_six_transactions(hotline: RunningHotline) -> None:
     citizen = hotline.citizens[0]
     with TransactionSpy(hotline.app.database.engine) as spy:
         result = await call(hotline, "12333", ["1", keyed_id(citizen), password(citizen), "1"])

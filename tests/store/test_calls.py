@@ -34,9 +34,16 @@ def _steps(count: int) -> list[StepRecord]:
 
 
 async def _call(records: Records, uniqueid: str, hotline: str = "12333", minutes: int = 0) -> int:
-    return await records.start_call(
-        hotline, "13800000000", uniqueid, "PJSIP/demo-0001", "zh", NOW + timedelta(minutes=minutes)
-    )
+    return (
+        await records.start_call(
+            hotline,
+            "13800000000",
+            uniqueid,
+            "PJSIP/demo-0001",
+            "zh",
+            NOW + timedelta(minutes=minutes),
+        )
+    ).call_id
 
 
 async def test_finish_call_writes_steps_and_recent_calls_returns_the_path(
