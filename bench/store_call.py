@@ -9,6 +9,7 @@ rollups. Calls run one after another on one SQLite file (WAL, as the node opens 
 warm-up; no AGI, no engine, no Asterisk.
 
 Reported per call: transactions begun (SQLAlchemy's ``begin`` event on the store's own engine),
+requests to aiosqlite's connection threads (each a hop there and back: ``Connection._execute``),
 event-loop thread CPU (``time.thread_time`` on the loop's thread), the rest of the process's CPU
 (aiosqlite's connection threads, mostly), and wall time.
 
@@ -38,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import aiosqlite.core  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from ivr.config import Settings  # noqa: E402
@@ -115,6 +117,15 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
         transactions += 1
 
     event.listen(db.engine.sync_engine, "begin", begun)
+    round_trips = 0  # requests queued to aiosqlite's connection threads (each a thread hop)
+    queue = aiosqlite.core.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal round_trips
+        round_trips += 1
+        return await queue(self, fn, *args, **kwargs)
+
+    aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
     records = Records(db)
     settings = Settings.load(env={"HOTLINE_ID_HASH_KEY": "bench"}, data_dir=folder)
     languages = LanguageMemory(KEY, RetentionPolicy.from_settings(settings))
@@ -125,7 +136,7 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
     try:
         for n in range(warmup):
             await one_call(records, actions, citizens[n % len(citizens)], n)
-        transactions = 0
+        transactions = round_trips = 0
         per_call_loop: list[float] = []
         wall_started, cpu_started, loop_started = (
             time.perf_counter(),
@@ -144,6 +155,7 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
     return {
         "calls": calls,
         "transactions_per_call": transactions / calls,
+        "round_trips_per_call": round_trips / calls,
         "loop_cpu_ms_per_call": 1000 * loop_cpu / calls,
         "loop_cpu_ms_per_call_median": 1000 * statistics.median(per_call_loop),
         "other_threads_cpu_ms_per_call": 1000 * (process_cpu - loop_cpu) / calls,
