@@ -31,7 +31,9 @@ from ivr.agi.protocol import COMMAND_NAMES
 from ivr.agi.server import FastAGIServer
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.config import PRIVATE_DIR_MODE, Settings
+from ivr.domain.callers import LanguageMemory
 from ivr.domain.clock import local_today
+from ivr.domain.retention import RetentionPolicy
 from ivr.domain.verifier import PasswordVerifier
 from ivr.domain.workdays import WorkCalendar, open_calendar
 from ivr.flows import build_engine, required_sounds
@@ -143,11 +145,13 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
     # Closed after the FastAGI server (pushed later, so stopped first) has ended the calls.
     verifier = PasswordVerifier.from_settings(settings)
     stack.push_async_callback(verifier.close)
+    languages = LanguageMemory(id_key, RetentionPolicy.from_settings(settings))
     services = Services(
         records=records,
         settings=settings,
         id_key=id_key,
         verifier=verifier,
+        languages=languages,
         archive_recordings=archive_recordings,
         password_checked=metrics.password_checked,
     )
@@ -159,6 +163,7 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
         run=heartbeat,
         on_call_ended=metrics.call_ended,
         node=settings.node,
+        languages=languages,
     )
     return Core(settings, database, records, board, publish, runner, calendar, metrics, verifier)
 

@@ -1,11 +1,18 @@
-"""Stand-ins that watch the project's own code from a test: what reaches the password check."""
+"""Stand-ins that watch the project's own code from a test: what reaches the password check, and
+the transactions a database engine runs."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.domain.password import verify_password
 from ivr.domain.verifier import PasswordVerifier
@@ -58,3 +65,39 @@ def spy_on_query_passwords(monkeypatch: pytest.MonkeyPatch) -> PasswordCheckSpy:
 
     monkeypatch.setattr(PasswordVerifier, "verify", verify)
     return spy
+
+
+class TransactionSpy:
+    """The transactions begun on an engine while in the ``with`` block, each named by its first
+    statement (``transactions``); a node's heartbeat (the ``runs`` table) is left out."""
+
+    _BACKGROUND = re.compile(r"\bruns\b")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.transactions: list[str] = []
+        self._engine = engine.sync_engine
+        self._begun: set[int] = set()  # connections whose transaction ran no statement yet
+
+    def _on_begin(self, conn: Connection) -> None:
+        self._begun.add(id(conn))
+
+    def _on_statement(self, conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if id(conn) not in self._begun or statement.lstrip().upper().startswith("BEGIN"):
+            return
+        self._begun.discard(id(conn))
+        if not self._BACKGROUND.search(statement):
+            self.transactions.append(" ".join(statement.split())[:80])
+
+    def __enter__(self) -> TransactionSpy:
+        event.listen(self._engine, "begin", self._on_begin)
+        event.listen(self._engine, "before_cursor_execute", self._on_statement)
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._on_statement)
+        event.remove(self._engine, "begin", self._on_begin)

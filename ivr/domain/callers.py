@@ -12,8 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
-__all__ = ["number_hash", "number_key"]
+from ivr.domain.retention import RetentionPolicy
+
+__all__ = ["LanguageMemory", "Recall", "number_hash", "number_key"]
 
 MIN_DIGITS = 5  # shorter is an internal extension or a placeholder, not a caller's number
 # China's country code before a mobile number (1 and ten digits) or a landline (area code and
@@ -40,3 +44,34 @@ def number_hash(key: bytes, number: str) -> str | None:
     if digits is None:
         return None
     return hmac.new(key, b"caller:" + digits.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What a call looks its caller's language up by: the number's hash, and the oldest use of
+    a choice still remembered (choices unused since are forgotten)."""
+
+    number_hash: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class LanguageMemory:
+    """Callers' language choices as the retention policy keeps them (``language_memory``)."""
+
+    key: bytes
+    policy: RetentionPolicy
+
+    def number(self, caller_id: str) -> str | None:
+        """The hash a choice from this number is kept by; None when none is kept (the number
+        is withheld, or no choice is remembered)."""
+        if not self.policy.remembers_languages:
+            return None
+        return number_hash(self.key, caller_id)
+
+    def recall(self, caller_id: str, now: datetime) -> Recall | None:
+        """How a call from ``caller_id`` starting ``now`` finds its remembered language."""
+        number = self.number(caller_id)
+        if number is None:
+            return None
+        return Recall(number, self.policy.languages_used_before(now))

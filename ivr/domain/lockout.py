@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["LockoutPolicy", "Refused", "Settled", "is_locked"]
+__all__ = ["Granted", "LockoutPolicy", "Refused", "Settled", "is_locked"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,14 @@ class LockoutPolicy:
 
 def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and now < locked_until
+
+
+@dataclass(frozen=True)
+class Granted:
+    """A claim granted, with the password hash to check against as the claim found it: read in
+    the claim's own statement, a password changed since the key was looked up is the one checked."""
+
+    password_hash: str
 
 
 @dataclass(frozen=True)

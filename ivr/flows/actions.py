@@ -16,20 +16,19 @@ from typing import TypeVar
 
 from ivr.config import Settings
 from ivr.domain import cards as card_rules
-from ivr.domain.callers import number_hash
+from ivr.domain.callers import LanguageMemory
 from ivr.domain.clock import BEIJING
 from ivr.domain.idnumber import IdNumberError, IdProblem, id_hash, parse_id
-from ivr.domain.lockout import Refused, is_locked
+from ivr.domain.lockout import Granted, Refused, is_locked
 from ivr.domain.password import caller_lockout, password_problem
 from ivr.domain.recordings import MIN_RECORDING_SECONDS
-from ivr.domain.retention import RetentionPolicy
 from ivr.domain.verifier import PasswordVerifier
 from ivr.engine.context import CallContext
 from ivr.engine.port import Recording
 from ivr.engine.runner import ActionFn, Check, CheckResult, Hold, Leave, Reject, Verdict
 from ivr.speech.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from ivr.store.errors import CardNotReportable, ReportNotLiftable
-from ivr.store.records import CitizenView, Records, ReportView
+from ivr.store.records import Records, ReportView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +78,8 @@ class Services:
     id_key: bytes
     # Checks and hashes query passwords on threads of its own (built and closed by the stack).
     verifier: PasswordVerifier
+    # Whose language choices are kept, and how long (the runner looks them up at a call's start)
+    languages: LanguageMemory
     # Keep each recording's sound in the database too (nodes share it: a console elsewhere plays it)
     archive_recordings: bool = False
     # Dates callers hear (lapse, pick-up) are Beijing dates.
@@ -96,7 +97,6 @@ class HotlineActions:
         self.lockout = caller_lockout(
             self.settings.password_max_failures, self.settings.password_lock_hours
         )
-        self.retention = RetentionPolicy.from_settings(self.settings)
 
     def actions(self) -> dict[str, ActionFn]:
         return {
@@ -149,26 +149,31 @@ class HotlineActions:
         return None
 
     async def check_password(self, ctx: CallContext, digits: str) -> CheckResult:
-        citizen = await self._citizen(ctx)
-        if await self._claim_check(ctx, citizen) is not None:
+        # The citizen read by the ID check is not read again: the claim returns what can have
+        # changed since (the lock-out, in its condition; the password hash).
+        citizen_id: int = _known(ctx.vars.get("citizen_id"))
+        claim = await self._claim_check(ctx, citizen_id)
+        if isinstance(claim, Refused):
             return Leave("locked")
-        verdict = self._verify(ctx, citizen, digits)
+        verdict = self._verify(ctx, citizen_id, claim.password_hash, digits)
         if self.services.verifier.crowded:  # a queue of logins: the caller is told to hold
             return Hold("password_hold", verdict)
         return await verdict
 
-    async def _verify(self, ctx: CallContext, citizen: CitizenView, digits: str) -> Verdict:
+    async def _verify(
+        self, ctx: CallContext, citizen_id: int, password_hash: str, digits: str
+    ) -> Verdict:
         """The claimed check, run and settled: a wrong password counts towards the lock."""
         started = time.perf_counter()
         try:
-            right = await self.services.verifier.verify(citizen.password_hash, digits)
+            right = await self.services.verifier.verify(password_hash, digits)
         except BaseException:  # the check did not finish (an error, the call cut): no verdict
-            await self.records.release_password_check(citizen.id)
+            await self.records.release_password_check(citizen_id)
             raise
         self.services.password_checked(ctx.hotline, right, time.perf_counter() - started)
         now = self.services.clock()
         settled = await self.records.settle_password_check(
-            citizen.id, right=right, policy=self.lockout, now=now, call_id=ctx.call_id
+            citizen_id, right=right, policy=self.lockout, now=now, call_id=ctx.call_id
         )
         if right:
             ctx.vars["authenticated"] = True
@@ -179,18 +184,18 @@ class HotlineActions:
             return Reject("password_wrong_last_try")  # says how long the lock will be
         return Reject("password_wrong")
 
-    async def _claim_check(self, ctx: CallContext, citizen: CitizenView) -> Refused | None:
-        """Claim the right to check a password (None: granted). While as many checks of the same
-        account are under way as could lock it, wait a little for them: they lock it, or leave
-        room. Still refused after that (an attack): treated as locked."""
-        refusal = await self._claim(citizen.id)
+    async def _claim_check(self, ctx: CallContext, citizen_id: int) -> Granted | Refused:
+        """Claim the right to check a password. While as many checks of the same account are
+        under way as could lock it, wait a little for them: they lock it, or leave room. Still
+        refused after that (an attack): treated as locked."""
+        claim = await self._claim(citizen_id)
         for pause in BUSY_PAUSES:
-            if refusal is None or refusal.locked_until is not None:
+            if not isinstance(claim, Refused) or claim.locked_until is not None:
                 break
             await asyncio.sleep(pause)
-            refusal = await self._claim(citizen.id)
-        if refusal is not None:
-            busy = refusal.locked_until is None
+            claim = await self._claim(citizen_id)
+        if isinstance(claim, Refused):
+            busy = claim.locked_until is None
             await self.records.record_security_event(
                 "locked_attempt",
                 call_id=ctx.call_id,
@@ -198,9 +203,9 @@ class HotlineActions:
                 id_masked=ctx.id_masked,
                 detail="refused: too many checks under way" if busy else "refused: locked",
             )
-        return refusal
+        return claim
 
-    async def _claim(self, citizen_id: int) -> Refused | None:
+    async def _claim(self, citizen_id: int) -> Granted | Refused:
         return await self.records.claim_password_check(
             citizen_id, policy=self.lockout, now=self.services.clock()
         )
@@ -218,25 +223,16 @@ class HotlineActions:
     # --- the caller's language, remembered by a keyed hash of the calling number ----------
 
     async def recall_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
-        """The language this number chose last time, if still remembered; else Mandarin."""
-        number = self._number_hash(ctx)
-        now = self.services.clock()
-        language = None
-        if number is not None:
-            language = await self.records.remembered_language(
-                number, since=self.retention.languages_used_before(now)
-            )
-        if language in LANGUAGES and number is not None:
-            self.records.later(self.records.language_used(number, now=now))
-            ctx.language = language
-        else:
+        """The language this number chose last time, if still remembered; else Mandarin. The
+        runner looked it up with the call's start (one transaction: ``CallRunner.run``)."""
+        if ctx.language not in LANGUAGES:
             ctx.language = DEFAULT_LANGUAGE
         return ctx.language
 
     async def choose_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         """The caller chose a language: the rest of the call, and their next call, speak it."""
         ctx.language = args["language"]
-        number = self._number_hash(ctx)
+        number = self.services.languages.number(ctx.caller_id)
         if number is not None:
             if ctx.language == DEFAULT_LANGUAGE:  # nothing to remember
                 self.records.later(self.records.forget_language(number))
@@ -244,11 +240,6 @@ class HotlineActions:
                 now = self.services.clock()
                 self.records.later(self.records.remember_language(number, ctx.language, now=now))
         return "ok"
-
-    def _number_hash(self, ctx: CallContext) -> str | None:
-        if not self.retention.remembers_languages:
-            return None
-        return number_hash(self.services.id_key, ctx.caller_id)
 
     # --- 12333 queries -----------------------------------------------------------------
 
@@ -389,12 +380,6 @@ class HotlineActions:
 
     def _today(self) -> date:
         return self.services.clock().date()
-
-    async def _citizen(self, ctx: CallContext) -> CitizenView:
-        citizen = await self.records.find_citizen(_known(ctx.id_hash))
-        if citizen is None:  # deleted while the caller was on the line
-            raise LookupError("citizen record vanished during the call")
-        return citizen
 
     async def _save_recording(self, ctx: CallContext, kind: str) -> int | None:
         recording: Recording | None = ctx.vars.get(

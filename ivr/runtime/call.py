@@ -17,12 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ivr.domain.callers import LanguageMemory
 from ivr.domain.outcomes import Outcome
 from ivr.engine.context import CallContext
 from ivr.engine.port import CallerHungUp, CallPort, ChannelLost
 from ivr.engine.runner import Engine
 from ivr.live.events import FlowEnded, FlowMoved, FlowStarted, LiveEvent
-from ivr.speech.catalog import DEFAULT_LANGUAGE
+from ivr.speech.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from ivr.store.records import Records, StepRecord
 
 __all__ = ["TECHNICAL_PROBLEM", "CallRunner", "live_key"]
@@ -73,13 +74,17 @@ class CallRunner:
         run: CurrentRun = NO_RUN,
         node: str = "",
         on_call_ended: Callable[[str, str], None] = _uncounted,
+        languages: LanguageMemory | None = None,
     ) -> None:
+        """``languages``: callers' remembered languages, looked up with each call's start (None:
+        every call starts in ``context``'s language)."""
         self.engine = engine
         self.records = records
         self.publish = publish
         self.current_run = run
         self.node = node  # this node's name, left on the channel as the flow starts
         self.on_call_ended = on_call_ended
+        self.languages = languages
         self._unwritten: set[asyncio.Task[None]] = set()  # call ends waiting for the database
 
     def context(
@@ -126,8 +131,9 @@ class CallRunner:
     async def run(self, port: CallPort, ctx: CallContext) -> CallContext:
         started = datetime.now(UTC)
         ctx.vars["hotline"] = ctx.hotline
+        recall = None if self.languages is None else self.languages.recall(ctx.caller_id, started)
         try:
-            ctx.call_id = await self.records.start_call(
+            opened = await self.records.start_call(
                 hotline=ctx.hotline,
                 caller_id=ctx.caller_id,
                 uniqueid=ctx.uniqueid,
@@ -135,12 +141,16 @@ class CallRunner:
                 language=ctx.language,
                 started_at=started,
                 run_id=self.current_run.run_id,
+                recall=recall,
             )
         except Exception:
             log.exception("cannot open the call record; the caller goes to an agent")
             await self._technical_problem(port, ctx)
             self.on_call_ended(ctx.hotline, _final_outcome(ctx))
             return ctx
+        ctx.call_id = opened.call_id
+        if opened.remembered_language in LANGUAGES:  # the greeting speaks it
+            ctx.language = opened.remembered_language
         self.publish(
             FlowStarted(
                 uniqueid=live_key(ctx),
@@ -215,7 +225,7 @@ async def _finish(records: Records, ctx: CallContext, *, ended_at: datetime) -> 
         for s in ctx.steps
     ]
     try:
-        await records.settle()  # the call's deferred audit rows land before its end does
+        await records.settle()  # the call's deferred writes land before its end does
         await records.finish_call(
             ctx.call_id,
             ended_at=ended_at,

@@ -33,8 +33,8 @@ class RecordsBase:
         self._later: set[asyncio.Task[None]] = set()
 
     def later(self, write: Awaitable[None]) -> None:
-        """Run a write the caller need not wait for (an audit row): the caller hears the answer
-        while it queues for the writer; ``settle`` waits for all of them."""
+        """Run a write the caller need not wait for (a language choice kept): the caller hears
+        the next prompt while it queues for the writer; ``settle`` waits for all of them."""
         task = asyncio.ensure_future(write)
         self._later.add(task)
         task.add_done_callback(self._settled)

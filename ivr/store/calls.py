@@ -10,12 +10,14 @@ from datetime import datetime
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.domain.callers import Recall
 from ivr.store.base import RecordsBase, clip
+from ivr.store.callers import recall_language
 from ivr.store.errors import NotFound
 from ivr.store.models import Call, CallStep, Recording, RecordingAudio, VoiceMessage
 from ivr.store.rollups import CallEnd, Tally, save_tally
 from ivr.store.types import utcnow
-from ivr.store.views import CallSummary, StepRecord, StepView
+from ivr.store.views import CallSummary, StartedCall, StepRecord, StepView
 
 __all__ = ["CallLog"]
 
@@ -32,10 +34,17 @@ class CallLog(RecordsBase):
         *,
         linkedid: str | None = None,
         run_id: int | None = None,
-    ) -> int:
-        """``run_id``: the process taking the call (``start_run``), so that its death ends it."""
+        recall: Recall | None = None,
+    ) -> StartedCall:
+        """``run_id``: the process taking the call (``start_run``), so that its death ends it.
+        ``recall``: the caller's remembered language is looked up (and counts as used) in the
+        same transaction (a call's database work is counted in transactions: each costs round
+        trips to the database)."""
         # A Core INSERT: the ORM's unit of work costs more than the statement, once per call.
         async with self.db.write() as session:
+            remembered = None
+            if recall is not None:
+                remembered = await recall_language(session, recall, now=started_at)
             call_id = await session.scalar(
                 insert(Call)
                 .values(
@@ -51,7 +60,7 @@ class CallLog(RecordsBase):
                 .returning(Call.id)
             )
         assert isinstance(call_id, int)
-        return call_id
+        return StartedCall(call_id, remembered)
 
     async def finish_call(
         self,

@@ -6,8 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.domain.lockout import LockoutPolicy, Refused, Settled, is_locked
+from ivr.domain.lockout import Granted, LockoutPolicy, Refused, Settled, is_locked
 from ivr.store.base import RecordsBase, clip
 from ivr.store.errors import NotFound
 from ivr.store.lockouts import LockoutColumns
@@ -52,20 +53,21 @@ class CitizenRecords(RecordsBase):
 
     async def claim_password_check(
         self, citizen_id: int, *, policy: LockoutPolicy, now: datetime
-    ) -> Refused | None:
-        """Claim one password check (None: granted), in one statement: refused while locked, or
-        when the wrong passwords so far plus the checks under way reach the limit."""
+    ) -> Granted | Refused:
+        """Claim one password check, in one statement: refused while locked, or when the wrong
+        passwords so far plus the checks under way reach the limit. Granted, it returns the
+        password hash to check against, as it is now (the call reads the citizen once, by ID)."""
         granted, values = _LOCKOUT.claim(policy, now)
         async with self.db.write() as session:
-            claimed = await session.scalar(
+            password_hash = await session.scalar(
                 update(Citizen)
                 .where(Citizen.id == citizen_id, granted)
                 .values(values)
-                .returning(Citizen.id)
+                .returning(Citizen.password_hash)
                 .execution_options(synchronize_session=False)
             )
-            if claimed is not None:
-                return None
+            if password_hash is not None:
+                return Granted(password_hash)
             row = (
                 await session.execute(select(Citizen.locked_until).where(Citizen.id == citizen_id))
             ).one_or_none()
@@ -210,26 +212,30 @@ class CitizenRecords(RecordsBase):
                 raise NotFound("citizen", citizen_id)
             session.add(PasswordChange(citizen_id=citizen_id, call_id=call_id, at=now))
 
+    # A query and its row in the query log are one write transaction: the caller hears a figure
+    # only once its query is on record, and a failure leaves neither (one round of BEGIN and
+    # COMMIT instead of a read and a later write of its own).
+
     async def pension_balance(
         self, citizen_id: int, *, call_id: int | None, now: datetime | None = None
     ) -> Decimal:
-        async with self.db.read() as session:
+        async with self.db.write() as session:
             balance = await session.scalar(
                 select(PensionAccount.balance).where(PensionAccount.citizen_id == citizen_id)
             )
-        if balance is None:
-            raise NotFound("pension account of citizen", citizen_id)
-        self.later(self._log_query(citizen_id, call_id, "pension", now or utcnow()))
+            if balance is None:
+                raise NotFound("pension account of citizen", citizen_id)
+            await _log_query(session, citizen_id, call_id, "pension", now)
         return balance
 
     async def medical_account(
         self, citizen_id: int, *, call_id: int | None, now: datetime | None = None
     ) -> MedicalView:
-        async with self.db.read() as session:
+        async with self.db.write() as session:
             account = await session.get(MedicalAccount, citizen_id)
             if account is None:
                 raise NotFound("medical account of citizen", citizen_id)
-            self.later(self._log_query(citizen_id, call_id, "medical", now or utcnow()))
+            await _log_query(session, citizen_id, call_id, "medical", now)
             return MedicalView(
                 balance=account.balance,
                 last_credit_amount=account.last_credit_amount,
@@ -239,11 +245,11 @@ class CitizenRecords(RecordsBase):
     async def contributions(
         self, citizen_id: int, *, call_id: int | None, now: datetime | None = None
     ) -> ContributionView:
-        async with self.db.read() as session:
+        async with self.db.write() as session:
             record = await session.get(ContributionRecord, citizen_id)
             if record is None:
                 raise NotFound("contribution record of citizen", citizen_id)
-            self.later(self._log_query(citizen_id, call_id, "contributions", now or utcnow()))
+            await _log_query(session, citizen_id, call_id, "contributions", now)
             return ContributionView(
                 insured_status=record.insured_status,
                 last_paid_month=record.last_paid_month,
@@ -251,10 +257,11 @@ class CitizenRecords(RecordsBase):
                 months_paid=record.months_paid,
             )
 
-    async def _log_query(
-        self, citizen_id: int, call_id: int | None, kind: str, at: datetime
-    ) -> None:
-        """The query as it happened (``at``: when the balance was read, not when this lands)."""
-        async with self.db.write() as session:  # Core: no unit of work for one row
-            row = {"call_id": call_id, "citizen_id": citizen_id, "kind": kind, "at": at}
-            await session.execute(insert(BalanceQuery), row)
+
+async def _log_query(
+    session: AsyncSession, citizen_id: int, call_id: int | None, kind: str, now: datetime | None
+) -> None:
+    """The query in the query log, in the transaction that read the answer (Core: no unit of
+    work for one row)."""
+    row = {"call_id": call_id, "citizen_id": citizen_id, "kind": kind, "at": now or utcnow()}
+    await session.execute(insert(BalanceQuery), row)

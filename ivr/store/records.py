@@ -26,6 +26,7 @@ from ivr.store.views import (
     MedicalView,
     ReportEventView,
     ReportView,
+    StartedCall,
     StepRecord,
     StepView,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Records",
     "ReportEventView",
     "ReportView",
+    "StartedCall",
     "StepRecord",
     "StepView",
     "open_records",

@@ -16,11 +16,21 @@ __all__ = [
     "MedicalView",
     "ReportEventView",
     "ReportView",
+    "StartedCall",
     "StepRecord",
     "StepView",
 ]
 
 SENSITIVE_KEY = "***"  # what a call step keeps of an ID number, a password or a PIN
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    """A call record just opened, and the language its caller chose on an earlier call (None:
+    none remembered, or not looked up)."""
+
+    call_id: int
+    remembered_language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -90,14 +90,16 @@ async def records(database_url: str) -> AsyncIterator[Records]:
 
 
 async def open_call(records: Records, uniqueid: str = CALLER) -> int:
-    return await records.start_call(
-        hotline="12333",
-        caller_id="13800000000",
-        uniqueid=uniqueid,
-        channel="Local/12333@hotline-local-00000000;2",
-        language="zh",
-        started_at=datetime.now(UTC),
-    )
+    return (
+        await records.start_call(
+            hotline="12333",
+            caller_id="13800000000",
+            uniqueid=uniqueid,
+            channel="Local/12333@hotline-local-00000000;2",
+            language="zh",
+            started_at=datetime.now(UTC),
+        )
+    ).call_id
 
 
 async def test_the_board_follows_a_call_through_the_flow_into_the_queue() -> None:

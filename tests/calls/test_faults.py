@@ -56,6 +56,21 @@ async def test_database_failing_mid_call(hotline: RunningHotline) -> None:
     assert row.last_node == "12333:pension"  # where it failed, for the supervisor
 
 
+async def test_a_balance_whose_query_cannot_be_logged_is_not_said(hotline: RunningHotline) -> None:
+    """Every query lands in the query log: when its row cannot be written, the caller hears the
+    apology instead of the figure, and the call's record says where it failed."""
+    async with hotline.app.database.write() as session:
+        await session.execute(text("DROP TABLE balance_queries"))
+    citizen = hotline.citizens[0]
+    result = await run_call(
+        "127.0.0.1", hotline.port, "12333", ["1", keyed_id(citizen), password(citizen), "1"]
+    )
+    heard = [sound.removeprefix("hotline/") for sound in result.heard]
+    assert heard[-1] == "technical_problem" and "pension_balance_is" not in heard
+    row = await last_call(hotline)
+    assert row.outcome == "error" and row.last_node == "12333:pension"
+
+
 async def test_server_stopped_mid_call_closes_the_record_as_interrupted(
     hotline: RunningHotline,
 ) -> None:

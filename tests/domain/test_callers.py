@@ -3,10 +3,13 @@ withheld number."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from ivr.domain.callers import number_hash, number_key
+from ivr.domain.callers import LanguageMemory, Recall, number_hash, number_key
 from ivr.domain.idnumber import id_hash
+from ivr.domain.retention import RetentionPolicy
 
 KEY = b"test-key"
 
@@ -55,3 +58,16 @@ def test_a_calling_number_never_hashes_like_an_id_number_with_the_same_digits() 
     # Both hashes share one key: an 18-digit number must not match the ID hash of those digits.
     digits = "420102197305080012"
     assert number_hash(KEY, digits) != id_hash(KEY, digits)
+
+
+def test_a_call_recalls_a_language_by_the_number_hash_for_the_memory_period_only() -> None:
+    now = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    year = timedelta(days=365)
+    remembering = LanguageMemory(KEY, RetentionPolicy(None, None, language_memory=year))
+    assert remembering.recall("+8613800000000", now) == Recall(
+        number_hash(KEY, "13800000000") or "", now - year
+    )
+    assert remembering.recall("anonymous", now) is None  # nothing is kept for it
+    forgetting = LanguageMemory(KEY, RetentionPolicy(None, None, language_memory=None))
+    assert forgetting.number("13800000000") is None
+    assert forgetting.recall("13800000000", now) is None

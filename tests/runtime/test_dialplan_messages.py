@@ -72,12 +72,12 @@ async def test_a_finished_message_becomes_the_calls_recording_and_a_call_back_ta
         records = Records(db)
         data = tmp_path / "var"
         folder = data / "recordings"
-        call = await records.start_call(
-            "12333", "13800138000", "1764535231.42", "L/1", "zh", STARTED
-        )
-        short = await records.start_call(
-            "96102", "13900139000", "1764535231.43", "L/2", "zh", STARTED
-        )
+        call = (
+            await records.start_call("12333", "13800138000", "1764535231.42", "L/1", "zh", STARTED)
+        ).call_id
+        short = (
+            await records.start_call("96102", "13900139000", "1764535231.43", "L/2", "zh", STARTED)
+        ).call_id
         said = write_message(folder, "1764535231.42", 2.5)
         cough = write_message(folder, "1764535231.43", 0.4)
         recording = write_message(folder, "1764535231.44", 3.0, age_s=0)  # still being recorded
@@ -136,7 +136,9 @@ async def test_a_running_core_attaches_the_messages_of_its_calls(
     await upgrade_database(sqlite_url)
     db = await open_database(sqlite_url)
     try:
-        call = await Records(db).start_call("12333", "13800138000", "7.1", "L/1", "zh", STARTED)
+        call = (
+            await Records(db).start_call("12333", "13800138000", "7.1", "L/1", "zh", STARTED)
+        ).call_id
         write_message(settings.recordings_dir, "7.1", 2.0)
         async with AsyncExitStack() as stack:
             await open_core(settings, stack)

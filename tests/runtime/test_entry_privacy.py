@@ -29,6 +29,7 @@ from ivr.live.events import LiveEvent
 from ivr.logs import log_handler
 from ivr.runtime.agi_port import AgiPort
 from ivr.runtime.call import CallRunner
+from ivr.store.views import StartedCall
 from tests.agipeer import memory_channel
 
 DTMF = {ord(key): key for key in "0123456789*#"}
@@ -41,9 +42,9 @@ class KeptRecords:
     def __init__(self) -> None:
         self.written: list[Mapping[str, Any]] = []
 
-    async def start_call(self, **fields: Any) -> int:
+    async def start_call(self, **fields: Any) -> StartedCall:
         self.written.append(fields)
-        return 1
+        return StartedCall(1)
 
     async def settle(self) -> None:
         pass

@@ -137,9 +137,9 @@ async def test_start_closes_dead_runs_then_beats_every_interval_until_closed(
     records: Records, caplog: pytest.LogCaptureFixture
 ) -> None:
     killed = await records.start_run("node-a", 4242, NOW - HOUR)
-    cut = await records.start_call(
-        "12333", "1380", "1.1", "PJSIP/x", "zh", NOW - HOUR, run_id=killed
-    )
+    cut = (
+        await records.start_call("12333", "1380", "1.1", "PJSIP/x", "zh", NOW - HOUR, run_id=killed)
+    ).call_id
     clock = StepClock(NOW)
     heartbeat = _heartbeat(records, clock)
 

@@ -106,7 +106,7 @@ async def test_a_running_core_prunes_daily_as_the_system(
     old = datetime(2024, 1, 1, tzinfo=UTC)
     async with AsyncExitStack() as stack:
         core = await open_core(settings, stack)
-        call = await core.records.start_call("12333", "1380", "u", "PJSIP/x", "zh", old)
+        call = (await core.records.start_call("12333", "1380", "u", "PJSIP/x", "zh", old)).call_id
         recording = await core.records.add_recording(
             call, "voice_message", "recordings/x.wav", 2.0, now=old
         )

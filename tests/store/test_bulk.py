@@ -63,9 +63,11 @@ async def test_a_bulk_call_reads_back_as_written_and_the_next_call_gets_a_new_id
     assert [(s.node, s.kind, s.key or "", s.detail) for s in shown.path] == [
         (s.node, s.kind, s.key, s.detail) for s in call.steps
     ]
-    fresh = await records.start_call(
-        "12333", "13800000000", "u-new", "PJSIP/x", "zh", datetime(2026, 3, 10, tzinfo=UTC)
-    )
+    fresh = (
+        await records.start_call(
+            "12333", "13800000000", "u-new", "PJSIP/x", "zh", datetime(2026, 3, 10, tzinfo=UTC)
+        )
+    ).call_id
     assert fresh not in ids
 
 

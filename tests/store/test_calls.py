@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ivr.store.database import Database, open_database, upgrade_database
 from ivr.store.errors import NotFound
@@ -33,9 +34,16 @@ def _steps(count: int) -> list[StepRecord]:
 
 
 async def _call(records: Records, uniqueid: str, hotline: str = "12333", minutes: int = 0) -> int:
-    return await records.start_call(
-        hotline, "13800000000", uniqueid, "PJSIP/demo-0001", "zh", NOW + timedelta(minutes=minutes)
-    )
+    return (
+        await records.start_call(
+            hotline,
+            "13800000000",
+            uniqueid,
+            "PJSIP/demo-0001",
+            "zh",
+            NOW + timedelta(minutes=minutes),
+        )
+    ).call_id
 
 
 async def test_finish_call_writes_steps_and_recent_calls_returns_the_path(
@@ -144,16 +152,28 @@ async def test_balances_are_read_and_each_query_logged(
     contributions = await records.contributions(person.citizen_id, call_id=call_id)
     assert contributions.months_paid == 123
     assert contributions.contribution_base == Decimal("11000.00")
-    await records.settle()  # the query log is written behind the answer
+    # Each answer comes with its row in the query log already written (nothing is left to settle).
     async with db.read() as session:
-        logged = await session.scalars(
-            select(BalanceQuery.kind).order_by(BalanceQuery.at, BalanceQuery.id)
-        )
+        logged = await session.scalars(select(BalanceQuery.kind).order_by(BalanceQuery.id))
         kinds = list(logged)
-    # In the order the caller heard them, whatever order the deferred writes landed in.
     assert kinds == ["pension", "medical", "contributions"]
     with pytest.raises(NotFound):
         await records.pension_balance(person.citizen_id + 1000, call_id=call_id)
+    async with db.read() as session:  # a query with no answer is not logged as answered
+        assert await session.scalar(select(func.count()).select_from(BalanceQuery)) == 3
+
+
+async def test_no_balance_is_given_without_its_row_in_the_query_log(
+    records: Records, db: Database, person: Person
+) -> None:
+    """The query log refuses the row (here a call that does not exist): the caller gets no
+    figure (the flow apologises), and nothing is half-written."""
+    async with db.write() as session:
+        session.add(PensionAccount(citizen_id=person.citizen_id, balance=Decimal("81234.56")))
+    with pytest.raises(IntegrityError):
+        await records.pension_balance(person.citizen_id, call_id=999_999)
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(BalanceQuery)) == 0
 
 
 async def test_recordings_and_voice_messages(records: Records, db: Database) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ivr.domain.lockout import Refused
+from ivr.domain.lockout import Granted, Refused
 from ivr.domain.password import caller_lockout
 from ivr.store.database import Database, open_database
 from ivr.store.models import PasswordChange, SecurityEvent
@@ -17,6 +17,7 @@ from tests.store.support import NOW, Person
 
 POLICY = caller_lockout(3, 24)
 LOCK = timedelta(hours=24)
+SEEDED_HASH = "$argon2id$x"  # tests.store.support.add_person
 
 
 def at(minutes: float) -> datetime:
@@ -24,7 +25,12 @@ def at(minutes: float) -> datetime:
 
 
 async def claim(records: Records, person: Person, minutes: float = 0) -> Refused | None:
-    return await records.claim_password_check(person.citizen_id, policy=POLICY, now=at(minutes))
+    """The refusal, or None for a claim granted (with the citizen's password hash)."""
+    claimed = await records.claim_password_check(person.citizen_id, policy=POLICY, now=at(minutes))
+    if isinstance(claimed, Refused):
+        return claimed
+    assert claimed == Granted(SEEDED_HASH)
+    return None
 
 
 async def wrong(
@@ -150,7 +156,7 @@ async def test_two_nodes_on_one_database_grant_three_in_all(
     other = await open_database(database_url)
     try:
         nodes = [Records(db), Records(other)]
-        refusals = await asyncio.gather(
+        claims = await asyncio.gather(
             *(
                 nodes[n % 2].claim_password_check(person.citizen_id, policy=POLICY, now=NOW)
                 for n in range(40)
@@ -158,7 +164,8 @@ async def test_two_nodes_on_one_database_grant_three_in_all(
         )
     finally:
         await other.close()
-    assert refusals.count(None) == 3
+    assert claims.count(Granted(SEEDED_HASH)) == 3
+    assert claims.count(Refused(None)) == 37
 
 
 async def test_change_password_stores_the_hash_and_unlocks(
@@ -176,6 +183,17 @@ async def test_change_password_stores_the_hash_and_unlocks(
     )
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(PasswordChange)) == 1
+
+
+async def test_a_claim_checks_against_the_password_as_it_is_at_the_claim(
+    records: Records, person: Person
+) -> None:
+    """The call reads the citizen once, at the ID check; a password changed since (by another
+    call) is the one the claim hands over to check against."""
+    assert await records.find_citizen(person.id_hash) is not None  # the ID check's read
+    await records.change_password(person.citizen_id, "$argon2id$new", call_id=None, now=NOW)
+    claimed = await records.claim_password_check(person.citizen_id, policy=POLICY, now=NOW)
+    assert claimed == Granted("$argon2id$new")
 
 
 async def test_security_events_and_unknown_citizen(records: Records, db: Database) -> None:

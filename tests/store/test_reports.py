@@ -34,7 +34,9 @@ async def _report(records: Records, person: Person, call_id: int | None = None) 
 async def test_provisional_report_stops_the_card_and_lifting_restores_it(
     records: Records, person: Person
 ) -> None:
-    call_id = await records.start_call("96102", "13800000000", "1.1", "PJSIP/x-1", "zh", NOW)
+    call_id = (
+        await records.start_call("96102", "13800000000", "1.1", "PJSIP/x-1", "zh", NOW)
+    ).call_id
     report = await _report(records, person, call_id)
     assert report.status is ReportStatus.PROVISIONAL
     assert len(report.reference) == 12 and report.reference.isdigit()
@@ -230,7 +232,9 @@ async def test_lapse_sweep(records: Records, db: Database, person: Person) -> No
 
 
 async def test_unverified_report_then_staff_verification(records: Records, person: Person) -> None:
-    call_id = await records.start_call("96102", "13800000000", "1.2", "PJSIP/x-2", "zh", NOW)
+    call_id = (
+        await records.start_call("96102", "13800000000", "1.2", "PJSIP/x-2", "zh", NOW)
+    ).call_id
     recording_id = await records.add_recording(call_id, "statement", "recordings/1.wav", 12.5)
     report = await records.report_unverified_loss(
         call_id=call_id,
@@ -306,7 +310,9 @@ async def test_verification_refuses_another_persons_card(
 
 async def test_attach_statement_and_unknown_keys(records: Records, person: Person) -> None:
     report = await _report(records, person)
-    call_id = await records.start_call("96102", "13800000000", "1.3", "PJSIP/x-3", "zh", NOW)
+    call_id = (
+        await records.start_call("96102", "13800000000", "1.3", "PJSIP/x-3", "zh", NOW)
+    ).call_id
     recording_id = await records.add_recording(call_id, "statement", "recordings/2.wav", 3.0)
     await records.attach_statement(report.id, recording_id)
     with pytest.raises(NotFound):

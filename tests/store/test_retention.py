@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from ivr.config import Settings
+from ivr.domain.callers import Recall
 from ivr.store.database import Database, open_database
 from ivr.store.models import (
     AuditLogEntry,
@@ -149,7 +150,7 @@ async def seed(records: Records, db: Database, settings: Settings) -> Seeded:
 
 
 async def _call(records: Records, name: str, started: datetime, *, steps: int) -> int:
-    call_id = await records.start_call("12333", "1380", name, "PJSIP/x", "zh", started)
+    call_id = (await records.start_call("12333", "1380", name, "PJSIP/x", "zh", started)).call_id
     await records.finish_call(
         call_id,
         ended_at=started + timedelta(minutes=1),
@@ -400,13 +401,24 @@ async def test_a_path_leaving_the_data_folder_is_not_followed(
     assert caplog.text.count("leaves the data folder") == 2
 
 
+async def _call_from(records: Records, number: str, *, since: datetime, at: datetime) -> str | None:
+    """A call from the number with hash ``number``: the language it looked up."""
+    started = await records.start_call(
+        "12333", "1380", f"lang-{at:%s}", "PJSIP/x", "zh", at, recall=Recall(number, since)
+    )
+    return started.remembered_language
+
+
 async def test_language_choices_unused_for_the_memory_period_are_forgotten(
     records: Records, db: Database, tmp_path: Path, database_url: str
 ) -> None:
     old, greeted, recent = "a" * 64, "b" * 64, "c" * 64
     await records.remember_language(old, "en", now=NOW - timedelta(days=400))
     await records.remember_language(greeted, "es", now=NOW - timedelta(days=400))
-    await records.language_used(greeted, now=NOW - timedelta(days=10))  # greeted in it lately
+    year_ago = NOW - timedelta(days=365)
+    lately = NOW - timedelta(days=10)
+    called = await _call_from(records, greeted, since=year_ago - timedelta(days=40), at=lately)
+    assert called == "es"  # greeted in it lately (a call from that number looked it up)
     await records.remember_language(recent, "en", now=NOW - timedelta(days=10))
     retention = Retention(db, settings_for(tmp_path, database_url))
 
@@ -425,7 +437,7 @@ async def test_language_choices_unused_for_the_memory_period_are_forgotten(
     assert kept == {greeted: "es", recent: "en"}
     assert entry is not None and entry.actor == OPERATOR
     assert entry.detail == "1 callers' language choices, unused for 365 days"
-    assert await records.remembered_language(old, since=NOW - timedelta(days=365)) is None
+    assert await _call_from(records, old, since=year_ago, at=NOW) is None
     # Choices no longer remembered at all: the next prune forgets every one.
     forgetful = Settings.load(
         env={"HOTLINE_LANGUAGE_MEMORY_DAYS": "0"}, data_dir=tmp_path / "var", db_url=database_url

@@ -25,9 +25,11 @@ STALE = 15 * SECOND
 
 async def _call(records: Records, run_id: int | None, started_at: datetime) -> int:
     uniqueid = f"{started_at.timestamp()}"
-    return await records.start_call(
-        "12333", "13800000000", uniqueid, "PJSIP/x", "zh", started_at, run_id=run_id
-    )
+    return (
+        await records.start_call(
+            "12333", "13800000000", uniqueid, "PJSIP/x", "zh", started_at, run_id=run_id
+        )
+    ).call_id
 
 
 async def _finish(records: Records, call_id: int, ended_at: datetime) -> None:

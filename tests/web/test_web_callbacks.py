@@ -29,7 +29,9 @@ _WORDS = {3: ("三", "three"), 5: ("五", "five")}
 async def left_message(env: Env, made: datetime, number: str = NUMBER) -> tuple[int, int]:
     """A voice message left at ``made``: (its task id, its recording id)."""
     records = env.hotline.records
-    call_id = await records.start_call("12333", "1390", f"v-{made:%s%f}", "PJSIP/x", "zh", made)
+    call_id = (
+        await records.start_call("12333", "1390", f"v-{made:%s%f}", "PJSIP/x", "zh", made)
+    ).call_id
     relative = f"recordings/voice_message/{call_id}.wav"
     file = env.settings.data_dir / relative
     file.parent.mkdir(parents=True, exist_ok=True)

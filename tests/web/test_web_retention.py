@@ -34,7 +34,9 @@ def deleted_on(made: datetime, days: int) -> str:
 
 async def old_call(env: Env, started: datetime) -> int:
     records = env.hotline.records
-    call_id = await records.start_call("12333", "1380", f"r-{started:%s}", "PJSIP/x", "zh", started)
+    call_id = (
+        await records.start_call("12333", "1380", f"r-{started:%s}", "PJSIP/x", "zh", started)
+    ).call_id
     await records.finish_call(
         call_id,
         ended_at=started + timedelta(minutes=2),

@@ -133,9 +133,11 @@ async def test_live_calls_of_a_node_elsewhere_reach_a_console_running_alone(
     records = env.hotline.records
     started = utcnow() - timedelta(seconds=30)
     run = env.hotline.runner.current_run.run_id  # this process's run, alive: its calls are live
-    call_id = await records.start_call(
-        "12333", "13900000000", "db-live", "SIP/x", "zh", started, run_id=run
-    )
+    call_id = (
+        await records.start_call(
+            "12333", "13900000000", "db-live", "SIP/x", "zh", started, run_id=run
+        )
+    ).call_id
     await records.start_call(
         "96102", "13900000001", "stale", "SIP/y", "zh", utcnow() - timedelta(hours=5)
     )

@@ -1,0 +1,182 @@
+"""The database work of one 12333 balance call, alone: what the call's store calls cost.
+
+One call's store work, as the runner and the flow's actions do it (``CallRunner.run`` opens and
+closes the record, ``HotlineActions`` does the rest): the call's start with the caller's
+remembered language (none is remembered for the bench's numbers, as for most callers), the ID
+check, the password check (claim, verification, settling; the verification itself is stubbed
+out: argon2id is measured elsewhere), the pension balance, and the call's end with its steps and
+rollups. Calls run one after another on one SQLite file (WAL, as the node opens it), after a
+warm-up; no AGI, no engine, no Asterisk.
+
+Reported per call: transactions begun (SQLAlchemy's ``begin`` event on the store's own engine),
+requests to aiosqlite's connection threads (each a hop there and back: ``Connection._execute``),
+event-loop thread CPU (``time.thread_time`` on the loop's thread), the rest of the process's CPU
+(aiosqlite's connection threads, mostly), and wall time.
+
+The script measures the tree it sits in (its parent folder comes first on ``sys.path``). To
+compare with an earlier commit, run a copy of it placed in that commit's tree, its ``one_call``
+opening the call as that tree's runner does (before the remembered language came with the
+start, ``start_call`` returned the id and the greeting's ``recall_language`` read the language):
+
+    git archive BASE | tar -x -C /tmp/base && cp bench/store_call.py /tmp/base/bench/
+    .venv/bin/python /tmp/base/bench/store_call.py --label before --out before.json
+    .venv/bin/python bench/store_call.py --label after --out after.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiosqlite.core  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+
+from ivr.config import Settings  # noqa: E402
+from ivr.domain.callers import LanguageMemory  # noqa: E402
+from ivr.domain.retention import RetentionPolicy  # noqa: E402
+from ivr.engine.context import CallContext  # noqa: E402
+from ivr.flows.actions import HotlineActions, Services  # noqa: E402
+from ivr.speech.catalog import LANGUAGES  # noqa: E402
+from ivr.store.database import open_database, upgrade_database  # noqa: E402
+from ivr.store.records import Records, StepRecord  # noqa: E402
+from ivr.store.seed import DemoCitizen, seed_demo  # noqa: E402
+
+KEY = b"bench-key"
+STEPS = 30  # a balance call's steps (prompts, keys, actions), written with its end
+
+
+class RightPassword:
+    """The password verifier without argon2id: every password is right, at once."""
+
+    crowded = False
+
+    async def verify(self, stored_hash: str, password: str) -> bool:
+        return True
+
+
+async def one_call(records: Records, actions: HotlineActions, citizen: DemoCitizen, n: int) -> None:
+    """The store work of one balance call, in the order the call does it."""
+    started = datetime.now(UTC)
+    ctx = CallContext(
+        hotline="12333", caller_id=f"1380000{n % 10000:04d}", uniqueid=f"1700000000.{n}"
+    )
+    opened = await records.start_call(  # with the remembered language, as the runner does
+        hotline=ctx.hotline,
+        caller_id=ctx.caller_id,
+        uniqueid=ctx.uniqueid,
+        channel="PJSIP/bench-00000001",
+        language=ctx.language,
+        started_at=started,
+        recall=actions.services.languages.recall(ctx.caller_id, started),
+    )
+    ctx.call_id = opened.call_id
+    if opened.remembered_language in LANGUAGES:
+        ctx.language = opened.remembered_language
+    await actions.recall_language(ctx, {})
+    assert await actions.check_resident_id(ctx, citizen.id_number) is None
+    assert await actions.check_password(ctx, citizen.initial_password) is None
+    assert await actions.pension_balance(ctx, {}) == "ok"
+    await records.settle()
+    ended = datetime.now(UTC)
+    steps = [
+        StepRecord(seq=i, at=started + timedelta(milliseconds=i), node="12333:main", kind="say")
+        for i in range(STEPS)
+    ]
+    await records.finish_call(
+        ctx.call_id,
+        ended_at=ended,
+        outcome="served",
+        last_node="12333:query_menu",
+        next_action=None,
+        language=ctx.language,
+        id_hash=ctx.id_hash,
+        id_masked=ctx.id_masked,
+        steps=steps,
+    )
+
+
+async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
+    url = f"sqlite:///{folder / 'hotline.db'}"
+    await upgrade_database(url)
+    db = await open_database(url)
+    transactions = 0
+
+    def begun(*_: object) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(db.engine.sync_engine, "begin", begun)
+    round_trips = 0  # requests queued to aiosqlite's connection threads (each a thread hop)
+    queue = aiosqlite.core.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal round_trips
+        round_trips += 1
+        return await queue(self, fn, *args, **kwargs)
+
+    aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
+    records = Records(db)
+    settings = Settings.load(env={"HOTLINE_ID_HASH_KEY": "bench"}, data_dir=folder)
+    languages = LanguageMemory(KEY, RetentionPolicy.from_settings(settings))
+    verifier: Any = RightPassword()
+    services = Services(records, settings, KEY, verifier=verifier, languages=languages)
+    actions = HotlineActions(services)
+    citizens = await seed_demo(db, citizens=20, seed=3, key=KEY, today=date.today())
+    try:
+        for n in range(warmup):
+            await one_call(records, actions, citizens[n % len(citizens)], n)
+        transactions = round_trips = 0
+        per_call_loop: list[float] = []
+        wall_started, cpu_started, loop_started = (
+            time.perf_counter(),
+            time.process_time(),
+            time.thread_time(),
+        )
+        for n in range(warmup, warmup + calls):
+            before = time.thread_time()
+            await one_call(records, actions, citizens[n % len(citizens)], n)
+            per_call_loop.append(time.thread_time() - before)
+        wall = time.perf_counter() - wall_started
+        process_cpu = time.process_time() - cpu_started
+        loop_cpu = time.thread_time() - loop_started
+    finally:
+        await records.close()
+    return {
+        "calls": calls,
+        "transactions_per_call": transactions / calls,
+        "round_trips_per_call": round_trips / calls,
+        "loop_cpu_ms_per_call": 1000 * loop_cpu / calls,
+        "loop_cpu_ms_per_call_median": 1000 * statistics.median(per_call_loop),
+        "other_threads_cpu_ms_per_call": 1000 * (process_cpu - loop_cpu) / calls,
+        "wall_ms_per_call": 1000 * wall / calls,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--label", default="", help="what tree was measured (in the output)")
+    parser.add_argument("--out", type=Path, help="write the figures here as JSON")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        result = asyncio.run(run(args.calls, args.warmup, Path(folder)))
+    result = {"label": args.label, **result}
+    print(json.dumps(result, indent=2))
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
