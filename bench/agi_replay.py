@@ -4,14 +4,14 @@
 
 This process plays Asterisk: it connects every call at once, sends each one's header block, then
 answers each command with the reply Asterisk gave in the recorded call (``agi_replay_call.json``,
-56 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
+36 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
 project's Asterisk emulator). Three servers, each in its own process on loopback, send the same
 commands with no database, no hashing and no flow, so what differs is the AGI layer alone:
 
 - ``bare``: a minimal readline/write loop over asyncio streams, the floor;
 - ``ivr.agi``: the hotline's FastAGIServer and AGIChannel, through the typed helpers the engine
-  uses (stream_file, wait_for_digit with the ID and password keys sensitive, set_variable), with
-  the production reply allowance (``agi_reply_seconds``);
+  uses (stream_file, wait_for_digit and get_data with the ID and password keys sensitive,
+  set_variable), with the production reply allowance (``agi_reply_seconds``);
 - ``panoramisk``: panoramisk 1.4's FastAGI Application and ``send_command``.
 
 Per-command latency is the time from a reply sent to the next command received (the first
@@ -87,6 +87,11 @@ def hotline_steps(call: list[Exchange]) -> list[Step]:
         elif words == ("WAIT", "FOR", "DIGIT"):
             timeout, sensitive = int(argv[3]), entering
             steps.append(lambda ch, t=timeout, s=sensitive: ch.wait_for_digit(t, sensitive=s))
+        elif words[:2] == ("GET", "DATA"):  # the rest of the entry, in one listen
+            file, timeout, most, sensitive = argv[2], int(argv[3]), int(argv[4]), entering
+            steps.append(
+                lambda ch, f=file, t=timeout, m=most, s=sensitive: ch.get_data(f, t, m, sensitive=s)
+            )
         elif words[:2] == ("SET", "VARIABLE"):
             name, value = argv[2], argv[3]
             steps.append(lambda ch, n=name, v=value: ch.set_variable(n, v))

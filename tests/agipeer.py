@@ -9,8 +9,9 @@ barges in: an entry is keyed only once the flow waits for a new input, which the
 WAIT FOR DIGIT, GET DATA or RECORD FILE arriving with an empty DTMF buffer, except for a WAIT FOR
 DIGIT right after a WAIT FOR DIGIT that returned a digit (an inter-digit wait: it times out).
 Commands that neither play nor listen (SET/GET VARIABLE, VERBOSE, NOOP, HANGUP) are transparent:
-they do not separate two digit waits. GET DATA and RECORD FILE play their prompt or beep first, so
-they always start a new input.
+they do not separate two digit waits. GET DATA with a prompt and RECORD FILE play their prompt or
+beep first, so they always start a new input; GET DATA with no prompt (``GET DATA ""``) reads the
+rest of the entry in progress, as Asterisk does: keys until ``#``, its maximum, or a time-out.
 
 For RECORD FILE an entry is the number of seconds spoken, optionally with the key that ends it
 (``"5"`` = ``"5#"``: speak 5 s, press #); the peer writes a real 8 kHz 16-bit mono WAV there.
@@ -167,6 +168,8 @@ class CallerScript:
     def wants_new_input(self, line: str) -> bool:
         """This command starts waiting for a new input (as opposed to the next digit of one)."""
         words = line.upper().split()
+        if words[:2] == ["GET", "DATA"] and split_args(line)[2:3] == [""]:
+            return False  # no prompt: the rest of the entry in progress
         if words[:2] in (["GET", "DATA"], ["RECORD", "FILE"]):
             return not self.buffer
         return words[:3] == ["WAIT", "FOR", "DIGIT"] and not self.buffer and not self._after_digit
@@ -212,11 +215,14 @@ class CallerScript:
         return f"200 result={ord(digit)}\n"
 
     def _get_data(self, argv: list[str], hanging_up: bool) -> str:
-        self.heard.append(argv[2])
+        if argv[2]:
+            self.heard.append(argv[2])
         if hanging_up:
             return "200 result=-1\n"
-        self._after_digit = False  # its prompt plays first: never an inter-digit wait
-        self._new_input()
+        if argv[2]:
+            self._after_digit = False  # its prompt plays first: never an inter-digit wait
+            self._new_input()
+        self._after_digit = False  # what follows is a new input's wait
         limit = int(argv[4]) if len(argv) > 4 else 1024
         digits = ""
         while self.buffer and len(digits) < limit:

@@ -6,6 +6,15 @@ inter-digit time-out, keeping the digits already keyed when time runs out. Keys 
 ``term_timeout`` belongs to the entry; any other key is the next input's and goes back into the
 buffer. Silence before the first key is a no-input, told apart from a wrong entry (no-match) by
 the caller of ``read_entry``.
+
+The first key is read alone (from the buffer, or one wait with the first-key time-out), so an exit
+key leaves at once and silence stays a no-input. Once the buffer is empty, an entry ended by ``#``
+reads the rest of its keys in one listen (``CallPort.keys_until_hash``: Asterisk's ``GET DATA``),
+with the inter-digit time-out and the digits it may still take: no key is lost between two
+commands, and one round trip replaces one per key. Those keys are then taken one by one exactly
+as single keys are: a key not allowed ends the entry (the keys after it are dropped, as a failure
+drops type-ahead), ``#`` ends it, the last digit allowed ends it (then the wait for a trailing
+``#``), silence ends it keeping the digits.
 """
 
 from __future__ import annotations
@@ -14,6 +23,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ivr.engine.typeahead import TypeAhead
+
+# The one key that ends a port's listen for the rest of an entry (GET DATA's only terminator).
+HASH = "#"
 
 Ending = Literal["no_input", "terminator", "max", "timeout", "exit", "bad_key"]
 
@@ -43,6 +55,7 @@ async def read_entry(
     if key in exit_keys:
         return Entry(key, "exit")
     digits = ""
+    run: list[str | None] = []  # keys read in one listen, not taken yet; None: time ran out
     while True:
         if terminator and key == terminator:
             return Entry(digits, "terminator" if digits else "no_input")
@@ -58,7 +71,20 @@ async def read_entry(
                 if extra is not None and extra != terminator:
                     keys.unread(extra)
             return Entry(digits, "max")
-        next_key = await keys.key(inter_timeout, first=False, sensitive=sensitive)
+        if not run and not keys.waiting and terminator == HASH:
+            run = await _rest(keys, inter_timeout, max_digits - len(digits), sensitive)
+        if run:
+            next_key = run.pop(0)
+        else:
+            next_key = await keys.key(inter_timeout, first=False, sensitive=sensitive)
         if next_key is None:
             return Entry(digits, "timeout")
         key = next_key
+
+
+async def _rest(keys: TypeAhead, seconds: float, most: int, sensitive: bool) -> list[str | None]:
+    """The rest of the entry as the port reads it in one listen, as the single keys it stands
+    for: its keys, then a time-out (None), reached only when neither ``#`` nor the last digit
+    allowed ended the entry first."""
+    got = await keys.port.keys_until_hash(seconds, most, sensitive=sensitive)
+    return [*got, None]

@@ -49,6 +49,12 @@ class CallPort(Protocol):
     ) -> str | None:
         """One key, or None after ``seconds``. ``first``: the first key of a new entry."""
 
+    async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        """The rest of an entry whose first key was read, in one listen: keys until ``#``,
+        ``most`` keys, or ``seconds`` without a key (before the first of them too), no key lost
+        between two of them. ``#`` ends the string when it ended the keys (it is never among
+        them); fewer than ``most`` keys and no ``#``: time ran out."""
+
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
     ) -> Recording | None:

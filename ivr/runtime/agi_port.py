@@ -6,15 +6,33 @@ from the channel language, which ``set_language`` sets.
 How keys typed ahead reach the hotline (``ivr.engine.typeahead``). Asterisk hands the AGI a key
 only while a command listens for it: ``STREAM FILE`` returns the first of its escape digits the
 caller presses (and drops the others), ``WAIT FOR DIGIT`` and ``GET DATA`` read keys after a
-prompt, and between two commands res_agi reads the channel's frames and drops them. So every
-prompt is streamed with all twelve keys as escape digits. A key the prompt takes (barge-in) ends
-it as before; any other key ends ``STREAM FILE`` too, with the position reached (``endpos``), and
-the port streams the same file on from there (``STREAM FILE``'s sample offset): the caller hears
-the prompt through, with a break of one AGI round trip, and the key waits for the next input.
-Keys pressed after a prompt are read by ``WAIT FOR DIGIT``. What is left uncovered is the
-server's own work between two commands: a few milliseconds, tens of them for the password's
-argon2 check, which starts when the caller presses ``#`` (or the sixth digit): a key pressed in
-that window is lost, and a phone's keys come a quarter of a second or more apart.
+prompt, and between two commands res_agi's ``run_agi`` loop reads the channel's frames and frees
+them, DTMF included. So every prompt is streamed with all twelve keys as escape digits. A key the
+prompt takes (barge-in) ends it as before; any other key ends ``STREAM FILE`` too, with the
+position reached (``endpos``), and the port streams the same file on from there (``STREAM FILE``'s
+sample offset): the caller hears the prompt through, with a break of one AGI round trip, and the
+key waits for the next input. After a prompt, the first key of an entry (or a menu's key) is read
+by ``WAIT FOR DIGIT``; the rest of an entry by one ``GET DATA`` (``keys_until_hash``), which
+listens from key to key without a gap, so an ID number costs three commands (first key, the rest,
+the wait for a trailing ``#``) instead of twenty, and a server slower to answer than the caller's
+key spacing loses no key inside it. What is left uncovered is the server's own work between two
+commands: after a prompt, after the first key of an entry (one round trip, no database work),
+after an entry (tens of milliseconds for the password's argon2 check, which starts when the caller
+presses ``#`` or the sixth digit). A key pressed in such a window is lost, and a phone's keys
+come a quarter of a second or more apart.
+
+``GET DATA`` as Asterisk 22 runs it (``res/res_agi.c`` ``handle_getdata``, ``main/app.c``
+``ast_app_getdata_full``, ``main/channel.c`` ``ast_readstring_full``), the facts the port relies
+on: ``GET DATA "" <ms> <n>`` plays nothing (an empty file name is skipped; res_agi's argument
+parser keeps ``""`` as an empty argument) and waits ``<ms>`` for each key, the first one included
+(the 6 s / 2 s defaults apply only to a time-out of 0); ``#`` is its only terminator and is not
+returned; every other DTMF key (``*``, A-D) is kept as a digit; it returns after ``<n>`` keys. The
+reply is ``200 result=<keys>`` after ``#`` or ``<n>`` keys (``200 result=`` for a ``#`` alone),
+``200 result=<keys> (timeout)`` when time ran out (the keys so far kept), and ``200 result=-1``
+when the caller hung up (the keys so far lost), which the channel turns into AGIHangup. So fewer
+than ``<n>`` keys without ``(timeout)`` means ``#`` ended them, which the port reports as a
+trailing ``#``. The keys are a secret entry's when ``sensitive``: the channel's debug log then
+shows neither the reply nor the arguments (``GET DATA *** *** ***``).
 
 Keys pressed during a prompt that does not take them may belong to a secret entry to come, so
 such prompts are streamed as sensitive: the AGI debug log shows neither their arguments nor the
@@ -87,6 +105,13 @@ class AgiPort:
     ) -> str | None:
         async with _hangup_as_caller_gone():
             return await self.channel.wait_for_digit(int(seconds * 1000), sensitive=sensitive)
+
+    async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        async with _hangup_as_caller_gone():
+            keys, timed_out = await self.channel.get_data(
+                "", int(seconds * 1000), most, sensitive=sensitive
+            )
+        return keys if timed_out or len(keys) >= most else keys + "#"
 
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int

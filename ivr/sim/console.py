@@ -67,6 +67,15 @@ class ConsolePort:
             self.buffer = "" if entry == SILENCE else entry
         return self._pop() if self.buffer else None
 
+    async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        keys = ""
+        while self.buffer and len(keys) < most:
+            key = self._pop()
+            if key == "#":
+                return keys + key
+            keys += key
+        return keys  # the entry's keys ran out: time runs out, or ``most`` were read
+
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
     ) -> Recording | None:

@@ -97,6 +97,19 @@ def test_get_data() -> None:
     assert caller.heard == ["hotline/pin"] * 3
 
 
+def test_get_data_without_a_prompt_reads_the_rest_of_the_entry_in_progress() -> None:
+    caller = CallerScript(["11010519491231002*#", "12", "5#", "9"])
+    rest = 'GET DATA "" 5000 17'
+    assert keys(caller, WAIT, rest) == [digit("1"), "200 result=1010519491231002*"]
+    assert keys(caller, WAIT) == [digit("#")]  # the trailing # after a full entry
+    played = "200 result=0 endpos=16000"
+    assert keys(caller, PLAY, WAIT, rest) == [played, digit("1"), "200 result=2 (timeout)"]
+    assert keys(caller, PLAY, WAIT, rest) == [played, digit("5"), "200 result="]  # # alone
+    assert keys(caller, PLAY, WAIT) == [played, digit("9")]  # only then the next entry
+    assert caller.heard == ["hotline/menu"] * 3 and caller.inputs_taken == 4
+    assert not caller.wants_new_input(rest) and caller.wants_new_input('GET DATA "x" 5000 2')
+
+
 def test_record_file_writes_a_real_wav(tmp_path: Path) -> None:
     caller = CallerScript(["3", "-", "2*", "99"], recordings_dir=tmp_path)
     line = 'RECORD FILE "rec/a" "wav" "#" 60000 BEEP s=3'

@@ -41,6 +41,7 @@ class FakePort:
         self.played: list[list[str]] = []
         self.interrupts: list[str] = []  # for each prompt played, the keys that cut it short
         self.waits: list[tuple[float, bool]] = []
+        self.listens: list[tuple[float, int]] = []  # the rest of an entry read in one go
         self.sensitive_keys: list[str] = []  # keys the port was told to keep out of its logs
         self.language = "zh"
         self.variables: dict[str, str] = {}
@@ -63,6 +64,21 @@ class FakePort:
         if not self.keys:
             raise CallerHungUp("script over")
         return self._key(self.keys.pop(0), sensitive)
+
+    async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        """GET DATA over the same events: keys until #, ``most`` of them, or a time-out."""
+        self.listens.append((seconds, most))
+        got = ""
+        while len(got) < most:
+            if not self.keys:
+                raise CallerHungUp("script over")
+            key = self._key(self.keys.pop(0), sensitive)
+            if key is None:
+                break
+            got += key
+            if key == "#":
+                break
+        return got
 
     def _key(self, key: str | None, sensitive: bool) -> str | None:
         if sensitive and key is not None:
@@ -324,7 +340,8 @@ async def test_collect_first_and_inter_digit_timeouts_keep_digits() -> None:
     ctx = CallContext(hotline="c")
     end = await engine_for(collect_flow()).run("c", port, ctx)
     assert end.outcome == "done" and ctx.vars["number"] == "12"
-    assert port.waits == [(7.0, True), (2.0, False), (2.0, False)]
+    # the first key alone (exit keys, no-input), the rest of the entry in one listen
+    assert port.waits == [(7.0, True)] and port.listens == [(2.0, 3)]
 
 
 async def test_collect_terminator_and_max_digits() -> None:
@@ -665,7 +682,7 @@ async def test_a_collection_counts_repeated_silence_and_fails_on_one_too_many() 
 
 
 async def test_a_key_the_entry_does_not_take_is_a_wrong_entry() -> None:
-    port = FakePort(["1", "*", "4", "6", "#"])  # * is an exit only as the first key
+    port = FakePort(["1", "*", None, "4", "6", "#"])  # * is an exit only as the first key
     ctx = CallContext(hotline="c")
     end = await engine_for(collect_flow(check=None)).run("c", port, ctx)
     assert end.outcome == "done" and ctx.vars["number"] == "46"

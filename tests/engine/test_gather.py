@@ -22,6 +22,7 @@ class Keys:
         self.keys = list(keys)
         self.during = list(during)
         self.waits: list[tuple[float, bool, bool]] = []
+        self.listens: list[tuple[float, int, bool]] = []  # the rest of an entry in one go
         self.played: list[tuple[list[str], str]] = []
 
     async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
@@ -36,6 +37,21 @@ class Keys:
             raise CallerHungUp("script over")
         return self.keys.pop(0)
 
+    async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        """GET DATA over the same keys: until #, ``most`` keys, or a time-out (None)."""
+        self.listens.append((seconds, most, sensitive))
+        got = ""
+        while len(got) < most:
+            if not self.keys:
+                raise CallerHungUp("script over")
+            key = self.keys.pop(0)
+            if key is None:
+                break
+            got += key
+            if key == "#":
+                break
+        return got
+
 
 async def entry(
     keys: Sequence[str | None],
@@ -45,6 +61,7 @@ async def entry(
     terminator: str = "#",
     term_timeout: float = 0.0,
     exit_keys: str = "*",
+    allowed: str = "0123456789",
     sensitive: bool = False,
 ) -> tuple[Entry, Keys, TypeAhead]:
     port = Keys(keys)
@@ -53,7 +70,7 @@ async def entry(
         ahead.unread(buffered)  # keyed during the prompts before
     got = await read_entry(
         ahead,
-        allowed="0123456789",
+        allowed=allowed,
         max_digits=max_digits,
         terminator=terminator,
         exit_keys=exit_keys,
@@ -75,24 +92,31 @@ async def test_a_terminator_alone_is_no_input_and_after_digits_ends_the_entry() 
     assert (await entry(["#"]))[0] == Entry("", "no_input")
     got, port, _ = await entry(["1", "2", "#"])
     assert got == Entry("12", "terminator")
-    assert [w[:2] for w in port.waits] == [(FIRST, True), (INTER, False), (INTER, False)]
+    # the first key alone, then the rest in one listen: the inter-digit time-out, 3 keys at most
+    assert port.waits == [(FIRST, True, False)] and port.listens == [(INTER, 3, False)]
+    got, port, _ = await entry(["1", "#"])  # the listen ended by # at once
+    assert got == Entry("1", "terminator") and port.keys == []
 
 
 async def test_an_exit_key_first_leaves_at_once_but_later_it_is_a_wrong_key() -> None:
     assert (await entry(["*"]))[0] == Entry("*", "exit")
-    assert (await entry(["1", "*"]))[0] == Entry("1*", "bad_key")
+    got, port, _ = await entry(["1", "*", "5", "#", "9"])
+    assert got == Entry("1*", "bad_key")  # the keys after it are dropped with the entry
+    assert port.listens == [(INTER, 3, False)] and port.keys == ["9"]
 
 
 async def test_digits_kept_when_the_caller_stops_keying() -> None:
     got, port, _ = await entry(["1", "2", None])
     assert got == Entry("12", "timeout")
-    assert port.waits[-1][:2] == (INTER, False)
+    assert port.listens == [(INTER, 3, False)] and len(port.waits) == 1
+    got, port, _ = await entry(["1", None])  # silence right after the first key
+    assert got == Entry("1", "timeout") and port.listens == [(INTER, 3, False)]
 
 
 async def test_a_full_entry_ends_without_waiting_for_more() -> None:
     got, port, _ = await entry(["1", "2", "3", "4", "9"])
     assert got == Entry("1234", "max")
-    assert len(port.waits) == 4 and port.keys == ["9"]
+    assert len(port.waits) == 1 and port.listens == [(INTER, 3, False)] and port.keys == ["9"]
 
 
 async def test_after_a_full_entry_the_terminator_is_swallowed_and_another_key_kept() -> None:
@@ -116,10 +140,39 @@ async def test_keys_typed_ahead_come_first_and_no_wait_is_asked_for_them() -> No
 
 async def test_a_sensitive_entry_tells_the_port_for_every_key() -> None:
     _, port, _ = await entry(["1", "2", "#"], sensitive=True)
-    assert [w[2] for w in port.waits] == [True, True, True]
+    assert [w[2] for w in port.waits] == [True] and [w[2] for w in port.listens] == [True]
     # the wait for a terminator after a full entry too
     _, port, _ = await entry(["1", "2", "3", "4", "#"], term_timeout=TERM, sensitive=True)
-    assert [w[2] for w in port.waits] == [True] * 5
+    assert [w[2] for w in port.waits] == [True, True] and [w[2] for w in port.listens] == [True]
+    _, port, _ = await entry(["1", "2", "#"], terminator="*", exit_keys="", sensitive=True)
+    assert [w[2] for w in port.waits] == [True, True, True]  # key by key: see below
+
+
+async def test_the_rest_of_an_entry_is_read_once_the_keys_typed_ahead_are_taken() -> None:
+    got, port, _ = await entry(["3", "#"], buffered="12")
+    assert got == Entry("123", "terminator")
+    assert port.waits == [] and port.listens == [(INTER, 2, False)]  # room for 2 more digits
+    got, port, _ = await entry(["3", "4", "5", None], buffered="12", max_digits=6)
+    assert got == Entry("12345", "timeout") and port.listens == [(INTER, 4, False)]
+
+
+async def test_the_keys_of_one_listen_are_taken_as_single_keys_are() -> None:
+    got, port, _ = await entry(["1", "2", "3", "4", "7"], term_timeout=TERM)
+    assert got == Entry("1234", "max") and port.listens == [(INTER, 3, False)]
+    assert port.waits[-1] == (TERM, False, False)  # then the wait for a trailing #
+    got, port, _ = await entry(["1", "2", "A", "#"])  # GET DATA returns A-D as digits
+    assert got == Entry("12A", "bad_key") and len(port.listens) == 1
+    got, port, _ = await entry(["1", "*", "2", "#"], allowed="0123456789*", exit_keys="")
+    assert got == Entry("1*2", "terminator") and len(port.listens) == 1
+
+
+@pytest.mark.parametrize("terminator", ["*", ""])
+async def test_without_hash_as_terminator_the_entry_is_read_key_by_key(terminator: str) -> None:
+    """GET DATA ends on # only: another terminator, or none, is read one key at a time."""
+    got, port, _ = await entry(["1", "2", "*"], terminator=terminator, exit_keys="")
+    assert got == (Entry("12", "terminator") if terminator else Entry("12*", "bad_key"))
+    assert port.listens == []
+    assert port.waits == [(FIRST, True, False), (INTER, False, False), (INTER, False, False)]
 
 
 # --- the type-ahead buffer ------------------------------------------------------------------------

@@ -131,6 +131,19 @@ class ListeningCaller:
             raise _Silent  # the script is over: the caller would hang up (or wait: see below)
         return None
 
+    async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        got = ""
+        while len(got) < most:
+            if not (self.keys and self.keys[0][0] <= self.clock + seconds):
+                self.clock += seconds  # the time-out after the last key
+                return got
+            at, key = self.keys.popleft()
+            self.clock = max(self.clock, at)
+            if key == "#":
+                return got + key
+            got += key
+        return got
+
     async def record(
         self, name: str, *, max_seconds: int, terminator: str, silence_seconds: int
     ) -> Recording | None:
