@@ -5,11 +5,14 @@ busy, with one record, ``refused``. Placed first in the folder: it leaves every 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
+from ivr.store import models
 from tests.cluster.kit import Cluster
 from tests.cluster.load import Wave
 from tests.cluster.test_cluster_failures import FINISH, SETTLE, place
@@ -17,6 +20,14 @@ from tests.cluster.test_cluster_failures import FINISH, SETTLE, place
 pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="package")]
 
 FULL = "dialplan set global HOTLINE_MAX_CALLS 0"  # no room: every new call is past the cap
+
+
+async def records(wave: Wave[Cluster], count: int, within: float = 20) -> list[models.Call]:
+    """The wave's records once there are ``count`` (a refused call's is written at its end)."""
+    deadline = time.monotonic() + within
+    while len(rows := await wave.records()) < count and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.3)
+    return rows
 
 
 @pytest_asyncio.fixture(loop_scope="package")
@@ -47,7 +58,7 @@ async def test_with_every_node_full_callers_hear_the_lines_are_busy(
     wave = Wave(cluster, "capacity-all-nodes-full")
     await place(wave, balance=2)
     assert await wave.finish(FINISH) == {"failed": 2}  # never answered
-    rows = await wave.settled(SETTLE)
+    rows = await records(wave, 2)
     assert [(r.outcome, r.hangup_cause, r.billsec) for r in rows] == [("refused", 17, 0)] * 2
     for placed in wave.placed:
         messages = placed.sipp.text("messages")
