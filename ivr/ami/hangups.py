@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from ivr.ami.reducer import HangupFacts
+from ivr.domain.outcomes import Outcome
 
 __all__ = ["HangupRecorder", "HangupStore"]
 
@@ -55,9 +56,18 @@ class HangupStore(Protocol):
 
 
 class HangupRecorder:
-    def __init__(self, store: HangupStore, *, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+    def __init__(
+        self,
+        store: HangupStore,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        call_ended: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """``call_ended(hotline, outcome)``: told of each refused call (the node's metrics; the
+        call runner tells them of the calls it took)."""
         self.store = store
         self.retry_delays = tuple(retry_delays)
+        self.call_ended = call_ended
         self.completed = 0  # call records completed with a hang-up cause
         self.refused = 0  # records written for calls refused by the dialplan
         self.unmatched = 0  # hang-ups of channels that ran the AGI but had no record
@@ -103,6 +113,8 @@ class HangupRecorder:
     async def _record_refused(self, facts: HangupFacts) -> None:
         refused = facts.refused
         assert refused is not None
+        if self.call_ended is not None:
+            self.call_ended(refused.hotline, Outcome.REFUSED.value)
         try:
             await self.store.record_refused(
                 hotline=refused.hotline,

@@ -343,7 +343,10 @@ async def test_a_call_refused_by_the_dialplan_gets_one_record_counted_as_refused
     records: Records,
 ) -> None:
     clock = Clock()
-    bridge = make_bridge(records, clock)
+    ended: list[tuple[str, str]] = []
+    client = AMIClient("127.0.0.1", 1, "hotline", "x")
+    hangups = HangupRecorder(records, call_ended=lambda *call: ended.append(call))
+    bridge = AMIBridge(client, publish=LiveBoard().publish, hangups=hangups, clock=clock)
     base = [("Channel", "PJSIP/6001-00000009"), ("Uniqueid", "1.9"), ("Linkedid", "1.9")]
     caller = [("CallerIDNum", "13800000009")]
     bridge.feed(Message([("Event", "Newchannel"), *base, *caller, ("ChannelState", "4")]))
@@ -355,7 +358,7 @@ async def test_a_call_refused_by_the_dialplan_gets_one_record_counted_as_refused
     clock.now += 4  # the busy prompt, as early media
     bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "17"), ("Cause-txt", "User busy")]))
     await bridge.settle()
-    assert bridge.hangups.refused == 1
+    assert bridge.hangups.refused == 1 and ended == [("12333", "refused")]  # node metrics
     (row,) = await records.recent_calls()
     assert (row.hotline, row.caller_id, row.language) == ("12333", "13800000009", "en")
     assert row.outcome == Outcome.REFUSED and row.ended_at is not None

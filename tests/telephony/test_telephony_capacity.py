@@ -71,6 +71,8 @@ async def test_past_the_cap_the_caller_hears_the_lines_are_busy_and_the_call_is_
     assert refused.ended_at is not None and refused.billsec == 0
     assert refused.hangup_cause == 17 and refused.language == "zh"
     assert line.bridge.hangups.refused == 1
+    counted = {"hotline": "96102", "outcome": "refused"}  # the node's /metrics
+    assert line.app.metrics.registry.get_sample_value("hotline_calls_total", counted) == 1
 
     # The first caller is still in the flow, unaffected; its record is its own.
     assert line.server.active_calls == 1
