@@ -11,7 +11,9 @@ provisional loss reports on 96102. Both processes' CPU use while idle is measure
 Reported per step:
 
 - calls offered / answered (sipp saw the 200 OK) / completed (sipp ended well and the record says
-  served) / failed, and whether every call has exactly one record;
+  served) / refused (the node was full, ``max_calls``: the caller was told the lines are busy and
+  the call was not answered; a clean refusal, not a failure) / failed, and whether every call has
+  exactly one record;
 - CPU seconds per call of Asterisk and of the hotline process (``/proc/<pid>/stat``, over the
   steady part: from one call length after the first arrival to the last; calls counted as the
   share of each record's span inside that window), the hotline's event-loop thread apart, and
@@ -20,10 +22,12 @@ Reported per step:
 - peak RSS of both, and each one's CPU use in cores.
 
 The steps run in the order given and stop at the first with a failed call: the highest rate with
-none is what this machine holds. Which process saturates first: each one's use against what it
-can have (the hotline's event loop one core; Asterisk, threaded, every core), extrapolated to the
-rate at which it would be used up. ``--profile RATE`` samples the hotline process with py-spy
-during that step (``bench/results/e2e_profile.txt``, collapsed stacks, and a summary).
+none is what this machine holds. ``--max-calls`` sets the node's cap (default: the node's own,
+60 calls at once per core); above the saturation load calls should then be refused, not fail.
+Which process saturates first: each one's use against what it can have (the hotline's event loop
+one core; Asterisk, threaded, every core), extrapolated to the rate at which it would be used up.
+``--profile RATE`` samples the hotline process with py-spy during that step
+(``bench/results/e2e_profile.txt``, collapsed stacks, and a summary).
 
     .venv/bin/python bench/e2e_load.py --rates 0.5 1 2 --duration 60
 """
@@ -264,6 +268,7 @@ async def step(
     answered = sum(1 for p in wave.placed if "answered" in p.sipp.text("logs"))
     outcomes = Counter(r.outcome for r in rows)
     completed = min(sipp.get("ok", 0), outcomes["served"])
+    refused = outcomes["refused"]
     offered = len(wave.placed)
 
     # The steady part: one call length after the first arrival, to the last arrival.
@@ -296,7 +301,8 @@ async def step(
         "kinds": dict(kinds),
         "answered": answered,
         "completed": completed,
-        "failed": offered - completed,
+        "refused": refused,
+        "failed": offered - completed - refused,
         "sipp": dict(sipp),
         "records": len(rows),
         "one_record_each": len(rows) == offered,
@@ -425,8 +431,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if data_dir.exists():
         fresh_records(data_dir)
     # The default heartbeat (the acceptance tests' UpStack beats every second).
+    cap = {} if args.max_calls is None else {"max_calls": str(args.max_calls)}
     stack = UpStack(
-        data_dir, asterisk_key_log="1", heartbeat_seconds=str(Settings.heartbeat_seconds)
+        data_dir, asterisk_key_log="1", heartbeat_seconds=str(Settings.heartbeat_seconds), **cap
     )
     await stack.up()
     try:
@@ -480,16 +487,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def table(report: dict[str, Any]) -> str:
     head = (
-        "| calls/s | offered | answered | completed | failed | Asterisk CPU/call | hotline "
-        "CPU/call | ratio | without verification | key→prompt p50 / p99 | peak RSS Asterisk / "
-        "hotline |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| calls/s | offered | answered | completed | refused | failed | Asterisk CPU/call | "
+        "hotline CPU/call | ratio | without verification | key→prompt p50 / p99 | peak RSS "
+        "Asterisk / hotline |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for s in report["steps"]:
         cpu, lat, rss = s["cpu_per_call_s"], s["key_to_prompt_ms"], s["peak_rss_mib"]
         rows.append(
             f"| {s['rate_per_s']:g} | {s['offered']} | {s['answered']} | {s['completed']} | "
-            f"{s['failed']} | {cpu['asterisk'] * 1000:.0f} ms | {cpu['hotline'] * 1000:.0f} ms | "
+            f"{s['refused']} | {s['failed']} | {cpu['asterisk'] * 1000:.0f} ms | "
+            f"{cpu['hotline'] * 1000:.0f} ms | "
             f"{s['hotline_over_asterisk']} | {s['hotline_over_asterisk_without_verification']} | "
             f"{lat['p50']} / {lat['p99']} ms | {rss['asterisk']:.0f} / {rss['hotline']:.0f} MiB |"
         )
@@ -511,6 +519,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of arrivals a step")
     parser.add_argument("--loss-share", type=float, default=0.2, help="share of loss reports")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--max-calls", type=int, help="the node's cap on calls at once")
     parser.add_argument("--profile", type=float, help="py-spy on the hotline during this rate")
     parser.add_argument("--profile-out", type=Path, default=RESULTS / "e2e_profile.txt")
     parser.add_argument("--data", type=Path, default=ROOT / "test-output" / "bench-e2e" / "var")

@@ -93,6 +93,13 @@ class Settings:
     # Connections at once, beyond which one is refused (the dialplan's fallback answers it): the
     # 500 concurrent calls the load benchmark holds within its latency target.
     agi_max_connections: int = 500
+    # The most calls this node's Asterisk takes at once (the dialplan counts them with GROUP()).
+    # Beyond it a caller hears "all lines are busy, please call again later" before the call is
+    # answered, and the call is recorded as refused. 0: 60 per core of the machine that renders
+    # Asterisk's configuration: the end-to-end load run held 145 calls at once on 2 cores with
+    # none cut, and Asterisk saturated near 216 (183 of 266 calls cut), so 60 a core keeps a
+    # margin below the highest load held.
+    max_calls: int = 0
     # Several nodes (``hotline cluster``). The SIP proxy in front ("host:port", Kamailio): phones
     # register there, Asterisk trusts calls from it and reaches the agents through it. The other
     # nodes' FastAGI servers ("host:port,host:port"): Asterisk hands a call to them in turn when

@@ -222,7 +222,9 @@ async def start_node(
     stack.push_async_callback(agi.stop)  # before the database closes: calls end their records
     bridge = None
     if ami:
-        bridge = await start_bridge(settings, core.records, core.publish)
+        bridge = await start_bridge(
+            settings, core.records, core.publish, call_ended=core.metrics.call_ended
+        )
         stack.push_async_callback(bridge.close)
     ops = await _start_ops(settings, stack, core, ami=ami)
     return Node(core, agi, bridge, ops)

@@ -185,12 +185,15 @@ async def start_bridge(
     records: HangupStore,
     publish: LivePublisher,
     *,
+    call_ended: Callable[[str, str], None] | None = None,
     connect_wait: float = 5.0,
 ) -> AMIBridge:
     """The bridge for ``hotline serve`` / ``hotline up``: its own AMI client, kept connected in
-    the background (Asterisk may start later or restart); ``await bridge.close()`` stops both."""
+    the background (Asterisk may start later or restart); ``await bridge.close()`` stops both.
+    ``call_ended(hotline, outcome)``: told of the calls the dialplan refused (node metrics)."""
     client = AMIClient.from_settings(settings)
-    bridge = AMIBridge(client, publish=publish, hangups=HangupRecorder(records), owns_client=True)
+    hangups = HangupRecorder(records, call_ended=call_ended)
+    bridge = AMIBridge(client, publish=publish, hangups=hangups, owns_client=True)
     bridge.start()  # subscribed before the first login, so no event is missed
     await client.start()
     try:

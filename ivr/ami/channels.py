@@ -20,7 +20,7 @@ __all__ = [
 
 OUTGOING_LINE = "(Outgoing Line)"  # Newexten AppData of a leg Asterisk dialled (AppDial, AppQueue)
 # The channel variables the hotline reads from VarSet events, by prefix: its own (HOTLINE,
-# HOTLINE_FALLBACK, HOTLINE_NEXT, HOTLINE_CALL_ID...) and Asterisk's verdict on the FastAGI
+# HOTLINE_FALLBACK, HOTLINE_REFUSED, HOTLINE_NEXT...) and Asterisk's verdict on the FastAGI
 # session. Asterisk sends no other VarSet (``ivr.ami.subscription``).
 VARIABLES = ("HOTLINE", "AGISTATUS")
 
@@ -60,6 +60,8 @@ class Channel:
     waiting_since: datetime | None = None
     agent: str | None = None  # the agent who took the call
     fallback: bool = False  # the flow did not finish: apology and agents (or a message)
+    # The node was full: the dialplan refused the call (busy) in this language, before the flow.
+    refused_in: str | None = None
     requested_cause: int | None = None  # from HangupRequest: who hung up, and why
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ivr.ami.channels import OUTGOING_LINE, Channel, Now, caller_id_of
 from ivr.ami.protocol import Message
@@ -27,6 +27,7 @@ __all__ = [
     "CallEnded",
     "Effect",
     "HangupFacts",
+    "RefusedCall",
     "apply_event",
     "new_channel",
     "visible",
@@ -62,11 +63,25 @@ class CallEnded:
 
 
 @dataclass(frozen=True)
+class RefusedCall:
+    """A call the dialplan refused because the node was full: it never reached the flow, so its
+    whole record comes from here."""
+
+    hotline: str
+    caller_id: str
+    linkedid: str
+    language: str  # of the busy prompt the caller heard
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
 class HangupFacts:
     """What the call record gets at a hang-up: Asterisk's cause and the lengths measured here.
 
     ``ran_agi``: the channel ran the flow, so its record may be written a moment after the
-    hang-up (a very quick hang-up); completing it is worth retrying.
+    hang-up (a very quick hang-up); completing it is worth retrying. ``refused``: the call never
+    reached the flow, and has no record to complete: this is the whole of it.
     """
 
     uniqueid: str
@@ -76,6 +91,7 @@ class HangupFacts:
     duration_s: int | None
     billsec: int | None
     ran_agi: bool
+    refused: RefusedCall | None = None
 
 
 Effect = CallChanged | CallEnded | HangupFacts
@@ -176,6 +192,8 @@ def _varset(channel: Channel, event: Message, now: Now, hotlines: Collection[str
         return replace(channel, hotline=value)
     if variable == "HOTLINE_FALLBACK" and value == "1":
         return replace(channel, fallback=True)
+    if variable == "HOTLINE_REFUSED" and value:
+        return replace(channel, refused_in=value)
     return channel
 
 
@@ -262,6 +280,20 @@ def _hang_up(channel: Channel | None, event: Message, now: Now) -> list[Effect]:
             duration_s=duration,
             billsec=billsec,
             ran_agi=channel is not None and channel.ran_agi,
+            refused=_refused(channel, now),
         )
     )
     return effects
+
+
+def _refused(channel: Channel | None, now: Now) -> RefusedCall | None:
+    if channel is None or channel.refused_in is None or not channel.is_call:
+        return None
+    return RefusedCall(
+        hotline=channel.hotline or "",
+        caller_id=channel.caller_id,
+        linkedid=channel.linkedid,
+        language=channel.refused_in,
+        started_at=channel.started_at,
+        ended_at=now.wall,
+    )

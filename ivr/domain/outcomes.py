@@ -1,7 +1,8 @@
 """How a call ended, as the call log, the statistics and the console name it.
 
 The flows end a call with one of the first four; the call runtime writes the others when the
-caller or the line went away, or a fault got in the way.
+caller or the line went away, or a fault got in the way; the AMI bridge writes ``refused`` for a
+call the dialplan turned away because the node was full (it never reached the flow).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Outcome(enum.StrEnum):
     ABANDONED = "abandoned"  # the caller hung up before being served
     INTERRUPTED = "interrupted"  # the line went away: the server stopped or died, Asterisk died
     ERROR = "error"  # a technical problem: apology, then an agent
+    REFUSED = "refused"  # the node was full (max_calls): told the lines are busy, not answered
 
 
 # Where a caller was lost: the statistics' drop-off by menu node (an interrupted call is not a

@@ -34,7 +34,7 @@ FLOWS: Mapping[str, Flow] = {
 }
 # Played outside the flows: by the call runner on a fault, by the dialplan when the server is down.
 RUNTIME_PROMPTS = frozenset(
-    {"technical_problem", "fallback_apology", "leave_message", "message_saved"}
+    {"technical_problem", "fallback_apology", "leave_message", "message_saved", "lines_busy"}
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.callers import Recall
+from ivr.domain.outcomes import Outcome
 from ivr.store.base import RecordsBase, clip
 from ivr.store.callers import recall_language
 from ivr.store.errors import NotFound
@@ -128,6 +129,58 @@ class CallLog(RecordsBase):
                         for step in steps
                     ],
                 )
+
+    async def record_refused(
+        self,
+        *,
+        hotline: str,
+        caller_id: str,
+        uniqueid: str,
+        linkedid: str,
+        channel: str,
+        language: str,
+        started_at: datetime,
+        ended_at: datetime,
+        cause: int | None,
+        cause_text: str | None,
+        duration_s: int | None,
+    ) -> int:
+        """A call the dialplan refused, the node being full: one finished row (never answered,
+        no flow, no process), counted in the rollups in the same transaction."""
+        end = CallEnd(
+            hotline=clip(hotline, 8),
+            started_at=started_at,
+            ended_at=ended_at,
+            outcome=Outcome.REFUSED.value,
+            last_node=None,
+            next_action=None,
+            duration_s=duration_s,
+        )
+        async with self.db.write() as session:
+            call_id = await session.scalar(
+                insert(Call)
+                .values(
+                    hotline=end.hotline,
+                    caller_id=clip(caller_id, 40),
+                    uniqueid=clip(uniqueid, 40),
+                    linkedid=clip(linkedid, 40),
+                    channel=clip(channel, 80),
+                    language=clip(language, 8),
+                    started_at=started_at,
+                    ended_at=ended_at,
+                    outcome=end.outcome,
+                    hangup_cause=cause,
+                    hangup_cause_text=clip(cause_text, 64),
+                    duration_s=duration_s,
+                    billsec=0,
+                )
+                .returning(Call.id)
+            )
+            tally = Tally()
+            tally.add(end)
+            await save_tally(session, tally)
+        assert isinstance(call_id, int)
+        return call_id
 
     async def complete_hangup(
         self,

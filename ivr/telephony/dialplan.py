@@ -21,6 +21,7 @@ from ivr.ami.subscription import manager_filters
 from ivr.config import Settings
 from ivr.domain.clock import ZONE_NAME
 from ivr.domain.hotlines import HOTLINES
+from ivr.domain.verifier import core_count
 from ivr.resources import SHIPPED_DIALPLAN
 from ivr.telephony.errors import ConfigError
 from ivr.telephony.layout import ETC_DIR, STATE_DIR, recordings_dir_in_asterisk
@@ -31,6 +32,8 @@ AGENTS: tuple[str, ...] = ("7001", "7002")
 SECRET_FIELDS: tuple[str, ...] = ("ami_secret", "sip_password")
 # Files holding a secret are written readable by their owner only.
 SECRET_FILES: frozenset[str] = frozenset({"manager.conf", "pjsip.conf"})
+# The calls at once a node takes per core when ``max_calls`` is 0 (see ``Settings.max_calls``).
+CALLS_PER_CORE = 60
 # Loaded modules read these; their defaults suit the hotline, but a missing file logs an ERROR
 # at every start that an operator would chase for nothing.
 DEFAULTS_ONLY: tuple[str, ...] = (
@@ -48,6 +51,7 @@ __all__ = [
     "TEMPLATE_DIR",
     "TESTERS",
     "DialplanOptions",
+    "max_calls",
     "render_config",
     "write_config",
 ]
@@ -118,6 +122,13 @@ def agi_urls(settings: Settings) -> list[str]:
     return [own] + ["agi://{}:{}".format(*_host_port(p, "agi_peers")) for p in peers]
 
 
+def max_calls(settings: Settings) -> int:
+    """The most calls this node's Asterisk takes at once: the setting, or a share of the cores."""
+    if settings.max_calls < 0:
+        raise ConfigError(f"max_calls {settings.max_calls}: give a number of calls, or 0 (auto)")
+    return settings.max_calls or CALLS_PER_CORE * core_count()
+
+
 def template_context(settings: Settings, options: DialplanOptions) -> dict[str, Any]:
     options.check()
     for name in ("agi_host", "ami_host", "ami_user", "sip_host", *SECRET_FIELDS):
@@ -145,6 +156,7 @@ def template_context(settings: Settings, options: DialplanOptions) -> dict[str, 
         "phones": phones,
         "proxy": None if proxy is None else {"host": proxy[0], "port": proxy[1]},
         "agi_urls": agi_urls(settings),
+        "max_calls": max_calls(settings),
         "ami_filters": manager_filters(),
         "bind_rtp": _binds_rtp(settings.sip_host),
     }

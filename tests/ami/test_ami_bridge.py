@@ -15,10 +15,13 @@ from ivr.ami.client import AMIClient, Backoff
 from ivr.ami.hangups import HangupRecorder
 from ivr.ami.protocol import Message
 from ivr.config import Settings
+from ivr.domain.clock import local
+from ivr.domain.outcomes import Outcome
 from ivr.live.board import LiveBoard, Stage
 from ivr.live.events import FlowMoved, FlowStarted
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.records import Records
+from ivr.store.stats import Statistics
 from tests.ami.conftest import (
     transcript_bytes,
     transcript_events,
@@ -336,3 +339,44 @@ async def test_a_callers_bye_keeps_the_cause_of_the_hangup_request(records: Reco
     row = await records.call_detail(call_id)
     assert row is not None
     assert (row.hangup_cause, row.hangup_cause_text) == (16, "Normal Clearing")
+
+
+async def test_a_call_refused_by_the_dialplan_gets_one_record_counted_as_refused(
+    records: Records,
+) -> None:
+    clock = Clock()
+    ended: list[tuple[str, str]] = []
+    client = AMIClient("127.0.0.1", 1, "hotline", "x")
+    hangups = HangupRecorder(records, call_ended=lambda *call: ended.append(call))
+    bridge = AMIBridge(client, publish=LiveBoard().publish, hangups=hangups, clock=clock)
+    base = [("Channel", "PJSIP/6001-00000009"), ("Uniqueid", "1.9"), ("Linkedid", "1.9")]
+    caller = [("CallerIDNum", "13800000009")]
+    bridge.feed(Message([("Event", "Newchannel"), *base, *caller, ("ChannelState", "4")]))
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "12333"), ("Application", "Set")]))
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "busy"), ("Application", "Set")]))
+    bridge.feed(
+        Message([("Event", "VarSet"), *base, ("Variable", "HOTLINE_REFUSED"), ("Value", "en")])
+    )
+    clock.now += 4  # the busy prompt, as early media
+    bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "17"), ("Cause-txt", "User busy")]))
+    await bridge.settle()
+    assert bridge.hangups.refused == 1 and ended == [("12333", "refused")]  # node metrics
+    (row,) = await records.recent_calls()
+    assert (row.hotline, row.caller_id, row.language) == ("12333", "13800000009", "en")
+    assert row.outcome == Outcome.REFUSED and row.ended_at is not None
+    assert (row.hangup_cause, row.duration_s, row.billsec) == (17, 4, 0)
+    today = local(row.started_at).date()
+    stats = await Statistics(records.db).call_stats(today, today)
+    assert stats.outcomes == {"12333": {"refused": 1}}
+
+
+async def test_a_call_that_was_not_refused_gets_no_record_of_its_own() -> None:
+    store = NoRecords()
+    bridge = make_bridge(store, retry_delays=())
+    base = [("Channel", "PJSIP/6001-0000000a"), ("Uniqueid", "1.10"), ("Linkedid", "1.10")]
+    bridge.feed(Message([("Event", "Newchannel"), *base, ("ChannelState", "4")]))
+    bridge.feed(Message([("Event", "Newexten"), *base, ("Exten", "12333"), ("Application", "Set")]))
+    bridge.feed(Message([("Event", "VarSet"), *base, ("Variable", "HOTLINE_NEXT"), ("Value", "")]))
+    bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "16")]))
+    await bridge.settle()
+    assert bridge.hangups.refused == 0 and [u for u, _ in store.calls] == ["1.10"]

@@ -32,7 +32,7 @@ def test_a_few_calls_through_the_whole_stack_are_served_recorded_and_measured(
     (step,) = report["steps"]
     assert step["offered"] >= 3
     assert step["answered"] == step["completed"] == step["records"] == step["offered"]
-    assert step["failed"] == 0 and step["one_record_each"]
+    assert step["failed"] == step["refused"] == 0 and step["one_record_each"]
     assert set(step["outcomes"]) == {"served"}
     cpu = step["cpu_per_call_s"]
     assert cpu["asterisk"] > 0 and cpu["hotline"] > 0 and step["hotline_over_asterisk"] > 0

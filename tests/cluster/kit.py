@@ -44,9 +44,11 @@ class Cluster:
     def postgres(self) -> LocalPostgres:
         return LocalPostgres(self.layout.folder, self.layout.postgres_host, PG_PORT)
 
-    async def asterisk_rx(self, command: str) -> None:
-        """``asterisk -rx command`` on every node's Asterisk."""
-        for node in self.layout.nodes:
+    async def asterisk_rx(self, command: str, *, only: int | None = None) -> None:
+        """``asterisk -rx command`` on every node's Asterisk (``only``: that node's, by index)."""
+        for index, node in enumerate(self.layout.nodes):
+            if only is not None and index != only:
+                continue
             pid = int((node.data_dir / "asterisk" / "state" / "run" / "asterisk.pid").read_text())
             await rx(pid, shared_rootfs(), command, within=20)
 

@@ -14,6 +14,7 @@ from ivr.telephony import (
     ConfigError,
     DialplanOptions,
     asterisk_path_of_recording,
+    dialplan,
     host_path_of_recording,
     recordings_dir_in_asterisk,
     render_config,
@@ -199,3 +200,30 @@ def test_the_load_benchmark_alone_logs_keys_beside_the_prompts_with_milliseconds
     logger = render_config(dataclasses.replace(SETTINGS, asterisk_key_log=True))["logger.conf"]
     assert "full.log => notice,warning,error,verbose(3),dtmf" in logger.splitlines()
     assert "dateformat = %F %T.%3q" in logger.splitlines()
+
+
+def test_the_call_cap_comes_from_the_settings_or_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    capped = render_config(dataclasses.replace(SETTINGS, max_calls=7))["extensions.conf"]
+    assert "HOTLINE_MAX_CALLS = 7" in capped
+    monkeypatch.setattr(dialplan, "core_count", lambda: 3)
+    auto = render_config(SETTINGS)["extensions.conf"]
+    assert f"HOTLINE_MAX_CALLS = {3 * dialplan.CALLS_PER_CORE}" in auto
+    loaded = Settings.load(env={"HOTLINE_MAX_CALLS": "12"}, data_dir=Path("/nonexistent"))
+    assert "HOTLINE_MAX_CALLS = 12" in render_config(loaded)["extensions.conf"]
+    with pytest.raises(ConfigError, match="max_calls"):
+        render_config(dataclasses.replace(SETTINGS, max_calls=-1))
+
+
+def test_past_the_cap_a_call_is_refused_before_the_flow() -> None:
+    text = render_config(SETTINGS)["extensions.conf"]
+    flow = text[text.index("[hotline-flow]") :]
+    counted = flow.index("GROUP_COUNT(calls@hotline)} > ${HOTLINE_MAX_CALLS}]?busy,1")
+    assert flow.index("Set(GROUP(hotline)=calls)") < counted < flow.index("Answer()")
+    assert counted < flow.index("AGI(")
+    busy = flow[flow.index("exten => busy,1") :]
+    busy = busy[: busy.index("\n\n")]
+    assert "Gosub(hotline-play-early,s,1(lines_busy," in busy
+    assert "Answer" not in busy and "AGI" not in busy
+    assert busy.rstrip().endswith("Hangup(17)")

@@ -10,12 +10,14 @@ import json
 import os
 import re
 import sys
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
 from ivr.store.models import AuditLogEntry, Call, LossReport, Recording
+from ivr.store.types import utcnow
 from tests.web.support import Client, Env, all_stored_text, csrf_token, login
 
 
@@ -211,3 +213,30 @@ async def test_openapi_describes_the_calls_as_they_are_sent(client: Client) -> N
     extra = schemas["CallDetail"]["allOf"][1]
     assert set(detail) == set(call["properties"]) | set(extra["properties"])
     assert set(detail["path"][0]) == set(schemas["Step"]["properties"])
+
+
+async def test_a_call_refused_at_the_cap_is_in_the_call_log_and_the_statistics(
+    client: Client, env: Env
+) -> None:
+    now = utcnow()
+    await env.hotline.records.record_refused(
+        hotline="12333",
+        caller_id="13700000001",
+        uniqueid="1700000001.7",
+        linkedid="1700000001.7",
+        channel="PJSIP/6001-00000007",
+        language="zh",
+        started_at=now - timedelta(seconds=5),
+        ended_at=now,
+        cause=17,
+        cause_text="User busy",
+        duration_s=5,
+    )
+    assert await login(client, "sup") == 303
+    refused = await (await client.get("/api/calls", params={"outcome": "refused"})).json()
+    assert [c["caller_id"] for c in refused["calls"]] == ["13700000001"]
+    page = await (await client.get("/calls", params={"outcome": "refused"})).text()
+    assert page.count('<tr data-call="') == 1 and "refused: lines busy" in page
+    stats = await (await client.get("/api/stats")).json()
+    assert stats["outcomes"]["12333"]["refused"] == 1
+    assert "refused: lines busy" in await (await client.get("/stats")).text()

@@ -39,6 +39,7 @@ LABELS: Final[Mapping[str, Mapping[str, Text]]] = {
         Outcome.ABANDONED: _l("hung up"),
         Outcome.INTERRUPTED: _l("line lost"),
         Outcome.ERROR: _l("technical error"),
+        Outcome.REFUSED: _l("refused: lines busy"),
     },
     "report": {
         ReportStatus.PROVISIONAL: _l("provisional loss report"),

@@ -1,0 +1,100 @@
+"""The admission cap in the real Asterisk 22, with the real hotline behind it: a node that holds
+``HOTLINE_MAX_CALLS`` calls refuses the next one before the flow. Its caller hears that all lines
+are busy (early media: the call is never answered) and the call is refused as busy; the AMI bridge
+writes its one record (outcome refused); the call already in the flow goes on untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from ivr.domain.outcomes import Outcome
+from ivr.store import models
+from ivr.telephony import LocalAsterisk
+from tests.telephony.callkit import AMIClient, Call, Line
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
+
+BUSY_PROMPT = ("Playback", "hotline/lines_busy,noanswer")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def one_call_at_once(asterisk: LocalAsterisk) -> AsyncIterator[None]:
+    """The node takes one call at once (the rendered cap comes back with a dialplan reload)."""
+    await asterisk.rx("dialplan set global HOTLINE_MAX_CALLS 1")
+    try:
+        yield
+    finally:
+        await asterisk.rx("dialplan reload")
+
+
+async def record_of(line: Line, uniqueid: str, within: float = 10) -> list[models.Call]:
+    """The call records with this uniqueid, once there is one (the bridge writes it after the
+    hang-up)."""
+    deadline = time.monotonic() + within
+    while True:
+        rows = [row for row in await line.call_rows() if row.uniqueid == uniqueid]
+        if rows or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.1)
+
+
+async def test_past_the_cap_the_caller_hears_the_lines_are_busy_and_the_call_is_refused(
+    line: Line, ami: AMIClient, one_call_at_once: None
+) -> None:
+    first = Call(ami, "12333")
+    await first.place()
+    await first.reached("AGI")  # in the flow: the one place is taken
+    await ami.wait_event(
+        lambda e: e.get("Event") == "AGIExecStart" and e.get("Uniqueid") == first.hotline_id
+    )
+
+    second = Call(ami, "96102")
+    await second.place()
+    await second.ended()
+    steps = second.steps()
+    apps = [app for app, _ in steps]
+    assert BUSY_PROMPT in steps, steps  # the built prompt played: no core sound after it
+    assert not any(data.startswith("all-circuits-busy-now") for _, data in steps)
+    assert "AGI" not in apps and "Answer" not in apps, steps
+    hung_up = await ami.wait_event(
+        lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == second.hotline_id
+    )
+    assert hung_up["Cause"] == "17", hung_up  # refused as busy, never answered
+
+    (refused,) = await record_of(line, second.hotline_id)
+    assert (refused.hotline, refused.outcome) == ("96102", Outcome.REFUSED)
+    assert refused.ended_at is not None and refused.billsec == 0
+    assert refused.hangup_cause == 17 and refused.language == "zh"
+    assert line.bridge.hangups.refused == 1
+    counted = {"hotline": "96102", "outcome": "refused"}  # the node's /metrics
+    assert line.app.metrics.registry.get_sample_value("hotline_calls_total", counted) == 1
+
+    # The first caller is still in the flow, unaffected; its record is its own.
+    assert line.server.active_calls == 1
+    assert not any(
+        e.get("Event") == "Hangup" and e.get("Uniqueid") == first.hotline_id for e in ami.events
+    )
+    await first.hang_up(after_s=0)
+    await line.settled()
+    rows = await line.call_rows()
+    assert sorted(row.hotline for row in rows) == ["12333", "96102"], await line.describe()
+    (kept,) = [row for row in rows if row.uniqueid == first.hotline_id]
+    assert kept.outcome != Outcome.REFUSED and kept.ended_at is not None
+
+
+async def test_below_the_cap_a_call_reaches_the_flow(
+    line: Line, ami: AMIClient, one_call_at_once: None
+) -> None:
+    call = Call(ami, "12333")
+    await call.place()
+    await call.reached("AGI")
+    assert BUSY_PROMPT not in call.steps()
+    await call.hang_up(after_s=0)
+    await line.settled()
+    (row,) = await line.call_rows()
+    assert row.outcome != Outcome.REFUSED and line.bridge.hangups.refused == 0
