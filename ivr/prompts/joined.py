@@ -8,8 +8,8 @@ FILE <name> <digits> [offset]`` opens one stream (``ast_openstream`` of ``argv[2
 keys_hint`` cost one AGI round trip per fragment; joined, it costs one.
 
 The built prompts are ``<prompts_dir>/<lang>/hotline/<key>.{wav,sln16,ulaw}``; Asterisk sees that
-folder as ``sounds/<lang>/hotline`` (the chroot's bind of ``PROMPTS_DIR`` and its links, the
-containers' shared ``sounds-N`` volume), so a joined sound goes beside them, in
+folder as ``sounds/<lang>/hotline`` (the chroot's bind of ``PROMPTS_DIR`` and its links; in
+containers, node N's ``sounds-N`` volume), so a joined sound goes beside them, in
 ``<lang>/hotline/joined/<digest>.<ext>``, and is played as ``hotline/joined/<digest>`` from the
 channel language like any prompt. Raw formats have no header: the joined file of ``sln16`` or
 ``ulaw`` is the fragments' bytes end to end. Only the raw formats every fragment has are written
@@ -17,10 +17,19 @@ channel language like any prompt. Raw formats have no header: the joined file of
 
 The digest names the language, the keys in order, and each fragment file's size and modification
 time: a rebuilt prompt (``hotline prompts build`` rewrites its files) gives another name, so a
-joined file never serves stale audio. Each format is written to a temporary name and renamed, and
-the name is handed out only once every format is in place: ``STREAM FILE`` opens a whole file
-(Asterisk reads sound files afresh on each play, ``fopen`` in ``main/file.c``, and caches nothing
-of their contents). A file already there is reused by every later call.
+joined file never serves stale audio. Each format is written to a temporary name and renamed (0600
+as all the hotline writes: Asterisk runs as the hotline's user), and the name is handed out only
+once every format is in place. Asterisk opens a sound afresh on each ``STREAM FILE`` (``fopen`` in
+``main/file.c``, nothing of the contents cached) and takes its length when it opens it (a seek to
+the end in ``handle_streamfile``): a file renamed into place before the command plays whole. A
+file already there is reused by every later call.
+
+What Asterisk answers, and what the port makes of it: ``endpos`` counts samples of the format it
+chose, and a resume names the same sound, so it opens the same format. A sound it cannot open
+gets ``200 result=-1 endpos=<offset>`` (the AGI goes on; only ``AGISTATUS`` ends as ``FAILURE``,
+which the dialplan does not read): so a call that one node's Asterisk handed to the other node's
+hotline (``HOTLINE_AGI_PEERS``), whose folder that Asterisk does not see, costs one failed
+command and a ``NOOP``, then hears the fragments one by one.
 
 Amounts make the sequences countless, so the folder is bounded: the joined files, those found
 at start-up included, form one least-recently-used list of at most ``max_files``; the oldest are
@@ -97,7 +106,7 @@ class JoinedPrompts:
     def unplayable(self, language: str, name: str) -> None:
         """Asterisk could not open a joined sound handed out by ``sound``: it sees another prompt
         folder (a call taken over from another node's Asterisk), or the file was removed since."""
-        self._say_once(f"Asterisk could not open {self._folder(language).parent / name}")
+        self._say_once(f"Asterisk could not open a joined sound of {self._folder(language)}")
 
     def _folder(self, language: str) -> Path:
         return self.prompts_dir / language / PROMPT_FOLDER / JOINED_FOLDER
