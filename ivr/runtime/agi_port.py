@@ -87,24 +87,19 @@ class AgiPort:
         hidden = sensitive or any(key not in interrupt for key in ALL_KEYS)
         pressed: list[str] = []
         async with _hangup_as_caller_gone():
-            joined = await self._joined(sounds)
-            if joined is not None:
+            joiner, language = self._joiner, self.channel.language
+            joined = await joiner.sound(language, sounds) if joiner and len(sounds) > 1 else None
+            if joiner and joined:
                 try:
                     await self._stream(joined, interrupt, hidden, pressed)
                     return "".join(pressed)
-                except AGICommandError:  # not in the folder this Asterisk sees: one by one
-                    assert self._joiner is not None
-                    self._joiner.unplayable(self.channel.language, joined)
+                except AGICommandError:  # not in the folder this Asterisk sees: one by one,
+                    joiner.unplayable(language, joined)  # from the first (keys pressed kept)
                     self._joiner = None
             for sound in sounds:
                 if await self._stream(sound, interrupt, hidden, pressed):
                     break
         return "".join(pressed)
-
-    async def _joined(self, sounds: Sequence[str]) -> str | None:
-        if self._joiner is None or len(sounds) < 2:
-            return None
-        return await self._joiner.sound(self.channel.language, sounds)
 
     async def _stream(self, sound: str, interrupt: str, hidden: bool, pressed: list[str]) -> bool:
         """Stream one sound to its end (False) or to a key in ``interrupt`` (True); other keys
