@@ -103,7 +103,7 @@ class JoinedPrompts:
         await self._evict()
         return joined.name
 
-    def unplayable(self, language: str, name: str) -> None:
+    def unplayable(self, language: str) -> None:
         """Asterisk could not open a joined sound handed out by ``sound``: it sees another prompt
         folder (a call taken over from another node's Asterisk), or the file was removed since."""
         self._say_once(f"Asterisk could not open a joined sound of {self._folder(language)}")

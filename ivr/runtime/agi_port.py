@@ -67,8 +67,8 @@ class SoundJoiner(Protocol):
     async def sound(self, language: str, keys: Sequence[str]) -> str | None:
         """The joined sound's name under the prompt folder; None: play them one by one."""
 
-    def unplayable(self, language: str, name: str) -> None:
-        """Asterisk could not open ``name``."""
+    def unplayable(self, language: str) -> None:
+        """Asterisk could not open a joined sound of ``language`` it was given."""
 
 
 class AgiPort:
@@ -94,7 +94,7 @@ class AgiPort:
                     await self._stream(joined, interrupt, hidden, pressed)
                     return "".join(pressed)
                 except AGICommandError:  # not in the folder this Asterisk sees: one by one,
-                    joiner.unplayable(language, joined)  # from the first (keys pressed kept)
+                    joiner.unplayable(language)  # from the first prompt (keys pressed kept)
                     self._joiner = None
             for sound in sounds:
                 if await self._stream(sound, interrupt, hidden, pressed):

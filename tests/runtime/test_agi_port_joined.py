@@ -9,6 +9,7 @@ prompt folder holds stand-in bytes as the prompt build lays them out.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import TypeVar
@@ -110,9 +111,10 @@ async def test_a_key_the_prompts_take_stops_the_joined_sound(call: RawCall, prom
 
 
 async def test_a_joined_sound_asterisk_cannot_open_is_played_prompt_by_prompt(
-    call: RawCall, prompts: Path
+    call: RawCall, prompts: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A call taken over from another node's Asterisk: it sees another prompt folder."""
+    caplog.set_level(logging.WARNING, "ivr.prompts.joined")
     port = port_of(call, prompts)
     commands, pressed = await asterisk(
         call,
@@ -132,6 +134,8 @@ async def test_a_joined_sound_asterisk_cannot_open_is_played_prompt_by_prompt(
     ]
     commands, _ = await asterisk(call, port.play(["u_yuan", "d3"], ""), PLAYED, PLAYED)
     assert commands == [f'STREAM FILE "hotline/u_yuan" {KEYS}', f'STREAM FILE "hotline/d3" {KEYS}']
+    told = [r.getMessage() for r in caplog.records if "could not open" in r.getMessage()]
+    assert len(told) == 1 and "one by one" in told[0], told
 
 
 async def test_a_prompt_not_built_means_prompt_by_prompt(call: RawCall, prompts: Path) -> None:
