@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 
 JOINED_FOLDER = "joined"  # under each language's prompt folder: played as "joined/<digest>"
 RAW_FORMATS = tuple(ext for ext in FORMATS if ext != "wav")  # headerless: bytes concatenate
-# A balance read-back is ~5-8 s, 200-320 kB in sln16 and ulaw: 1000 of them take up to ~300 MB.
-DEFAULT_MAX_FILES = 1000
+# A balance read-back (~13 s) joined is ~0.5 MB in sln16 and ulaw: 500 take ~250 MB. At 4 calls/s
+# (what a node holds) one stays a few minutes after its last use, far longer than it plays.
+DEFAULT_MAX_FILES = 500
 
 
 @dataclass(frozen=True)
