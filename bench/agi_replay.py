@@ -4,7 +4,7 @@
 
 This process plays Asterisk: it connects every call at once, sends each one's header block, then
 answers each command with the reply Asterisk gave in the recorded call (``agi_replay_call.json``,
-36 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
+NN commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
 project's Asterisk emulator). Three servers, each in its own process on loopback, send the same
 commands with no database, no hashing and no flow, so what differs is the AGI layer alone:
 
@@ -425,11 +425,17 @@ def report(result: dict[str, Any]) -> None:
 
 async def record() -> dict[str, Any]:
     """Derive the call again: one real balance call through ``hotline serve`` (seeded demo
-    database), its commands as received and the emulator's replies to them."""
+    database, the Mandarin prompts built so that prompts in a row are joined as in production),
+    its commands as received and the emulator's replies to them."""
     import tempfile
     from datetime import date
 
+    from sqlalchemy import func, select
+
     from bench.agi_load import entries_for, free_port, wait_for_port
+    from ivr.prompts import build_prompts
+    from ivr.speech.catalog import Catalog
+    from ivr.store import models
     from ivr.store.database import open_database, upgrade_database
     from ivr.store.seed import seed_demo
     from tests.agipeer import CallerScript, run_call
@@ -439,6 +445,9 @@ async def record() -> dict[str, Any]:
     env["HOTLINE_LOG_LEVEL"] = "WARNING"
     settings = Settings.load(env=env)
     settings.data_dir.mkdir(parents=True)
+    built = await build_prompts(settings, Catalog.load(), languages=("zh",), engine="espeak")
+    if not built.ok:
+        raise RuntimeError(built.summary())
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     citizens = await seed_demo(
@@ -452,11 +461,19 @@ async def record() -> dict[str, Any]:
     try:
         await wait_for_port(port, hotline)
         entries = entries_for(citizens[0])
-        probe = await run_call("127.0.0.1", port, SCRIPT, entries, hang_up_when_done=True)
+        probe = await run_call(  # the dialplan sets the channel language (zh) before the AGI
+            "127.0.0.1", port, SCRIPT, entries, language="zh", hang_up_when_done=True
+        )
     finally:
         hotline.terminate()
         await hotline.wait()
-    if not any(sound.endswith("pension_balance_is") for sound in probe.heard):
+    database = await open_database(settings.database_url)
+    try:
+        async with database.read() as session:
+            queries = await session.scalar(select(func.count()).select_from(models.BalanceQuery))
+    finally:
+        await database.close()
+    if queries != 1:
         raise RuntimeError("the call did not reach the balance")
     caller = CallerScript(entries)  # the emulator again, to read back each reply it gave
     exchanges = [[line, caller.respond(line)] for line in probe.commands]

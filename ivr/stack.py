@@ -45,6 +45,7 @@ from ivr.ops.metrics import NodeMetrics
 from ivr.ops.readiness import BuiltPrompts, Readiness
 from ivr.ops.server import OpsServer, start_ops
 from ivr.prompts.build import build_prompts
+from ivr.prompts.joined import JoinedPrompts
 from ivr.runtime.agi_routes import AgiHandler, agi_routes
 from ivr.runtime.call import CallRunner
 from ivr.runtime.dialplan_messages import DialplanMessages
@@ -93,9 +94,10 @@ class Core:
     calendar: WorkCalendar  # Chinese working days, read once: the console's card steps use it
     metrics: NodeMetrics  # this process's registry: what the parts tell, what the board shows
     verifier: PasswordVerifier  # query passwords, on threads of their own
+    joined: JoinedPrompts  # prompts played in a row, joined into one sound for every call
 
     def agi_routes(self) -> dict[str, AgiHandler]:
-        return agi_routes(self.runner, self.settings)
+        return agi_routes(self.runner, self.settings, self.joined)
 
 
 async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
@@ -165,7 +167,10 @@ async def open_core(settings: Settings, stack: AsyncExitStack) -> Core:
         node=settings.node,
         languages=languages,
     )
-    return Core(settings, database, records, board, publish, runner, calendar, metrics, verifier)
+    joined = JoinedPrompts(settings.prompts_dir)
+    return Core(
+        settings, database, records, board, publish, runner, calendar, metrics, verifier, joined
+    )
 
 
 def _no_console(node: str) -> None:

@@ -34,6 +34,14 @@ than ``<n>`` keys without ``(timeout)`` means ``#`` ended them, which the port r
 trailing ``#``. The keys are a secret entry's when ``sensitive``: the channel's debug log then
 shows neither the reply nor the arguments (``GET DATA *** *** ***``).
 
+Several prompts in a row (the greeting, a balance read back as ``pension_balance_is d3 n_shi ...
+u_fen keys_hint``) are one sound: AGI streams one file per command, so the prompts are joined
+into one file (``ivr.prompts.joined``, given as ``joined``) and played with one ``STREAM FILE``,
+type-ahead and barge-in as above, on the joined file's ``endpos``. When no joined sound can be
+made (a fragment missing, the folder not writable) or Asterisk cannot open it (a call taken over
+from another node's Asterisk, which sees another prompt folder), the prompts are streamed one by
+one, and the call stops trying to join.
+
 Keys pressed during a prompt that does not take them may belong to a secret entry to come, so
 such prompts are streamed as sensitive: the AGI debug log shows neither their arguments nor the
 key (``***``), as for the prompts of a password or an ID number.
@@ -45,9 +53,10 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 from ivr.agi.channel import AGIChannel
-from ivr.agi.errors import AGIConnectionLost, AGIHangup, AGIProtocolError
+from ivr.agi.errors import AGICommandError, AGIConnectionLost, AGIHangup, AGIProtocolError
 from ivr.config import Settings
 from ivr.engine.model import ALL_KEYS
 from ivr.engine.port import CallerHungUp, ChannelLost, Recording
@@ -70,10 +79,23 @@ async def _hangup_as_caller_gone() -> AsyncIterator[None]:
         raise ChannelLost(str(exc)) from exc
 
 
+class SoundJoiner(Protocol):
+    """Prompts joined into one sound (``ivr.prompts.joined.JoinedPrompts``)."""
+
+    async def sound(self, language: str, keys: Sequence[str]) -> str | None:
+        """The joined sound's name under the prompt folder; None: play them one by one."""
+
+    def unplayable(self, language: str) -> None:
+        """Asterisk could not open a joined sound of ``language`` it was given."""
+
+
 class AgiPort:
-    def __init__(self, channel: AGIChannel, settings: Settings) -> None:
+    def __init__(
+        self, channel: AGIChannel, settings: Settings, *, joined: SoundJoiner | None = None
+    ) -> None:
         self.channel = channel
         self.settings = settings
+        self._joiner = joined  # None: every prompt is streamed on its own
 
     async def set_language(self, language: str) -> None:
         async with _hangup_as_caller_gone():
@@ -81,24 +103,38 @@ class AgiPort:
 
     async def play(self, sounds: Sequence[str], interrupt: str, *, sensitive: bool = False) -> str:
         hidden = sensitive or any(key not in interrupt for key in ALL_KEYS)
-        pressed = ""
+        pressed: list[str] = []
         async with _hangup_as_caller_gone():
+            joiner, language = self._joiner, self.channel.language
+            joined = await joiner.sound(language, sounds) if joiner and len(sounds) > 1 else None
+            if joiner and joined:
+                try:
+                    await self._stream(joined, interrupt, hidden, pressed)
+                    return "".join(pressed)
+                except AGICommandError:  # not in the folder this Asterisk sees: one by one,
+                    joiner.unplayable(language)  # from the first prompt (keys pressed kept)
+                    self._joiner = None
             for sound in sounds:
-                offset = 0
-                while True:
-                    # Every key ends STREAM FILE; past MAX_KEYS (a stuck key) only those the
-                    # prompt takes do.
-                    listen = ALL_KEYS if len(pressed) < MAX_KEYS else interrupt
-                    digit, endpos = await self.channel.stream_file(
-                        f"hotline/{sound}", listen, offset=offset, sensitive=hidden
-                    )
-                    if digit is None:
-                        break
-                    pressed += digit
-                    if digit in interrupt:
-                        return pressed
-                    offset = endpos  # on from where the key stopped it
-        return pressed
+                if await self._stream(sound, interrupt, hidden, pressed):
+                    break
+        return "".join(pressed)
+
+    async def _stream(self, sound: str, interrupt: str, hidden: bool, pressed: list[str]) -> bool:
+        """Stream one sound to its end (False) or to a key in ``interrupt`` (True); other keys
+        are added to ``pressed`` and the sound goes on from where the key stopped it."""
+        offset = 0
+        while True:
+            # Every key ends STREAM FILE; past MAX_KEYS (a stuck key) only the prompt's own do.
+            listen = ALL_KEYS if len(pressed) < MAX_KEYS else interrupt
+            digit, endpos = await self.channel.stream_file(
+                f"hotline/{sound}", listen, offset=offset, sensitive=hidden
+            )
+            if digit is None:
+                return False
+            pressed.append(digit)
+            if digit in interrupt:
+                return True
+            offset = endpos
 
     async def wait_digit(
         self, seconds: float, *, first: bool, sensitive: bool = False

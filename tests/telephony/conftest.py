@@ -104,6 +104,7 @@ async def prompts(
     finally:
         for path in installed:
             path.unlink(missing_ok=True)
+        shutil.rmtree(target / "joined", ignore_errors=True)  # what the calls had joined
 
 
 @pytest_asyncio.fixture(loop_scope="session")

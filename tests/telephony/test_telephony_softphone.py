@@ -9,9 +9,21 @@ lands in its database. baresip's logs and recordings stay under ``test-output/so
 
 from __future__ import annotations
 
-import pytest
+import array
+from decimal import Decimal
 
+import pytest
+from sqlalchemy import select
+
+from ivr.engine.context import CallContext
+from ivr.engine.model import Say
+from ivr.engine.speak import expand
+from ivr.flows.common import GREETING
+from ivr.flows.hotline12333 import HOTLINE_12333
 from ivr.prompts.build import built_sound_path
+from ivr.store import models
+from ivr.telephony import LocalAsterisk
+from tests.promptmatch import Sound
 from tests.softphone import (
     Account,
     Softphone,
@@ -29,6 +41,8 @@ TESTER = "6001"
 ANSWER_S = 1.0  # from the 200 OK to the greeting: Answer() waits 0.5 s, then the AGI connection
 AFTER_S = 2.0  # how long the phone stays on after the greeting
 ENGLISH = "7"  # the main menu's key for English (offered by the greeting)
+LEAD = 2.0  # how long after a prompt that takes an entry starts the phone keys it
+KEY_GAP_S = 0.25  # the phone's keys are this far apart (Softphone.send_keys)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,3 +96,68 @@ async def test_softphone_keys_reach_the_flow(line: Line, prompts: PromptClock) -
     assert row.language == "en", described
     inputs = [(s.node, s.key) for s in await line.steps(row.id) if s.kind == "input"]
     assert ("12333:main", ENGLISH) in inputs, described
+
+
+def joined_reference(line: Line, keys: list[str]) -> Sound:
+    """The prompts ``keys`` as built, end to end: what a caller should hear, whole."""
+    samples = array.array("h")
+    for key in keys:
+        samples.extend(read_wav(built_sound_path(line.settings, "zh", key)).samples)
+    return Sound(samples, 8000)
+
+
+def playbacks(asterisk: LocalAsterisk, channel: str) -> list[str]:
+    """The sounds Asterisk played on ``channel``, from its full log (verbose 3: ``Playing``)."""
+    played = []
+    for row in asterisk.layout.asterisk_log.read_text(errors="replace").splitlines():
+        if f"<{channel}> Playing '" in row:
+            played.append(row.partition(" Playing '")[2].partition("'")[0].rpartition(".")[0])
+    return played
+
+
+async def test_softphone_hears_the_balance_whole(
+    line: Line, prompts: PromptClock, asterisk: LocalAsterisk
+) -> None:
+    """A balance is read back from ``pension_balance_is``, a dozen digit and unit prompts and
+    ``keys_hint``: joined into one sound file written just before its ``STREAM FILE``, the caller
+    hears all of it, and Asterisk played it as one sound."""
+    citizen = line.citizens[0]
+    async with line.app.database.read() as session:
+        balance = await session.scalar(
+            select(models.PensionAccount.balance)
+            .join(models.Citizen)
+            .where(models.Citizen.id_masked == citizen.masked)
+        )
+    assert isinstance(balance, Decimal)
+    say, greets = HOTLINE_12333.nodes["pension_say"], GREETING.nodes["zh"]
+    assert isinstance(say, Say) and isinstance(greets, Say)
+    context = CallContext(hotline="12333", language="zh")
+    context.vars["pension_balance"] = balance
+    read_back = list(expand(say.prompts, context))
+    assert len(read_back) > 10, read_back
+    greeting = prompts.says(greets.prompts, hotline="12333")
+    entries = ["1", citizen.id_number.replace("X", "*") + "#", citizen.initial_password + "#", "1"]
+    keys, at = [], ANSWER_S + greeting
+    for entry in entries:  # each keyed LEAD after the prompt that takes it starts
+        at += LEAD
+        keys.append((at, entry))
+        at += len(entry) * KEY_GAP_S
+    phone = phone_of_tester(line)
+    await phone.start()
+    recording = await phone.call(
+        "12333", seconds=at + prompts.seconds(*read_back) + AFTER_S, keys=keys
+    )
+
+    row = await line.only_call("12333")
+    described = await line.describe()
+    assert row.outcome == "served", described
+    async with line.app.database.read() as session:
+        kinds = list(await session.scalars(select(models.BalanceQuery.kind)))
+    assert kinds == ["pension"], described
+    heard = read_wav(recording)
+    match = match_prompt(heard, joined_reference(line, read_back))
+    assert match.found, (match, phone.report())
+    played = playbacks(asterisk, row.channel)
+    joined = [sound for sound in played if sound.startswith("hotline/joined/")]
+    assert len(joined) >= 2, played  # the greeting, the read-back
+    assert not set(read_back) & {sound.removeprefix("hotline/") for sound in played}, played
