@@ -224,9 +224,10 @@ class HotlineActions:
 
     async def recall_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:
         """The language this number chose last time, if still remembered; else Mandarin. The
-        runner looked it up with the call's start (one transaction: ``CallRunner.run``)."""
-        if ctx.language not in LANGUAGES:
-            ctx.language = DEFAULT_LANGUAGE
+        runner looked it up with the call's start (one transaction: ``CallRunner.run``); set
+        here, by an action, it is the language the engine switches the channel to."""
+        remembered = ctx.vars.get("remembered_language")
+        ctx.language = remembered if remembered in LANGUAGES else DEFAULT_LANGUAGE
         return ctx.language
 
     async def choose_language(self, ctx: CallContext, args: Mapping[str, str]) -> str:

@@ -23,7 +23,7 @@ from ivr.engine.context import CallContext
 from ivr.engine.port import CallerHungUp, CallPort, ChannelLost
 from ivr.engine.runner import Engine
 from ivr.live.events import FlowEnded, FlowMoved, FlowStarted, LiveEvent
-from ivr.speech.catalog import DEFAULT_LANGUAGE, LANGUAGES
+from ivr.speech.catalog import DEFAULT_LANGUAGE
 from ivr.store.records import Records, StepRecord
 
 __all__ = ["TECHNICAL_PROBLEM", "CallRunner", "live_key"]
@@ -149,8 +149,8 @@ class CallRunner:
             self.on_call_ended(ctx.hotline, _final_outcome(ctx))
             return ctx
         ctx.call_id = opened.call_id
-        if opened.remembered_language in LANGUAGES:  # the greeting speaks it
-            ctx.language = opened.remembered_language
+        # The greeting's recall_language takes it up, so the engine switches the channel to it.
+        ctx.vars["remembered_language"] = opened.remembered_language
         self.publish(
             FlowStarted(
                 uniqueid=live_key(ctx),

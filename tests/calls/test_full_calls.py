@@ -302,8 +302,13 @@ async def test_the_language_keys_work_in_the_main_menu_and_are_remembered(
     assert "hotline/enter_id" in first.heard
     # The next call from that phone (sent in the domestic form) is greeted in English, offering
     # the other two; another phone still hears Mandarin.
-    again = await call(hotline, "12333", ["0"], caller_id="13911112222")
+    # The channel starts in the dialplan's Mandarin; the flow switches it to English before
+    # the greeting, so Asterisk plays the English sounds.
+    again = await call(hotline, "12333", ["0"], caller_id="13911112222", language="zh")
     assert (await last_call(hotline)).language == "en"
+    assert again.variables["CHANNEL(language)"] == "en"
+    switched = again.commands.index('SET VARIABLE CHANNEL(language) "en"')
+    assert switched < min(i for i, c in enumerate(again.commands) if c.startswith("STREAM FILE"))
     assert {"hotline/offer_mandarin", "hotline/offer_spanish"} <= set(again.heard)
     other = await call(hotline, "12333", ["0"], caller_id="13800000000")
     assert (await last_call(hotline)).language == "zh" and "hotline/offer_english" in other.heard

@@ -20,14 +20,13 @@ import wave
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, suppress
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from ivr.config import Settings
-from ivr.domain.callers import number_hash
 from ivr.domain.cards import CardStatus
 from ivr.engine.context import CallContext
 from ivr.engine.model import Flow, Menu, Say
@@ -182,11 +181,10 @@ async def core(sqlite_url: str, tmp_path: Path) -> AsyncIterator[tuple[Core, lis
 
 
 async def listen(core: Core, line: str, caller: ListeningCaller, language: str) -> None:
-    if language != "zh":  # a caller who chose the language before: the greeting speaks it
-        hashed = number_hash(core.settings.hash_key(), CALLER)
-        assert hashed is not None
-        await core.records.remember_language(hashed, language, now=datetime.now(UTC))
     ctx = CallContext(hotline=line, caller_id=CALLER)
+    # A caller who chose the language before: the call runner finds it as the call starts, and
+    # the greeting speaks it.
+    ctx.vars["remembered_language"] = language
     ctx.vars["hotline"] = line  # as the call runner sets it
     with suppress(_Silent):  # the caller's script ran out: they would go on, or hang up
         await core.runner.engine.run(line, caller, ctx)
