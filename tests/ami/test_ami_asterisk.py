@@ -169,7 +169,12 @@ async def test_12333_balance_check(hotline: Running) -> None:
     # What AMI showed of the call.
     names = {event.event for event in result.events}
     assert {"Newchannel", "Newstate", "VarSet", "AGIExecStart", "AGIExecEnd", "Hangup"} <= names
-    assert any(c.startswith('STREAM FILE "hotline/pension_balance_is"') for c in result.commands)
+    # The balance was read back between two query menus ("pension_balance_is", the amount and
+    # the keys hint, played as joined sounds: several prompts, one STREAM FILE).
+    streamed = [c.split('"')[1] for c in result.commands if c.startswith("STREAM FILE")]
+    menus = [i for i, sound in enumerate(streamed) if sound == "hotline/query_menu"]
+    between = streamed[menus[0] + 1 : menus[1]]
+    assert between and all(sound.startswith("hotline/joined/") for sound in between), streamed
     assert result.variables["HOTLINE"] == "12333"
     hangups = {e["Uniqueid"]: e["Cause"] for e in result.events if e.event == "Hangup"}
     assert hangups == {result.caller_uniqueid: "16", result.hotline_uniqueid: "16"}
