@@ -81,6 +81,7 @@ class JoinedPrompts:
         self.prompts_dir = prompts_dir
         self.max_files = max_files
         self._recent: OrderedDict[Path, tuple[Path, ...]] = OrderedDict()  # stem -> its files
+        self._keys: dict[str, tuple[str, ...]] = {}  # name -> the prompts joined, while kept
         self._scanned: set[str] = set()  # languages whose folder was read into the list
         self._said: set[str] = set()  # reasons to play fragment by fragment, logged once each
 
@@ -100,9 +101,15 @@ class JoinedPrompts:
             return None
         stem = self._folder(language) / joined.name.rpartition("/")[2]
         self._recent[stem] = joined.files
+        self._keys[joined.name] = tuple(keys)
         self._recent.move_to_end(stem)
         await self._evict()
         return joined.name
+
+    def keys_of(self, name: str) -> tuple[str, ...] | None:
+        """The prompts a joined sound handed out by this process plays, in order (what the
+        caller heard); None for another name, or one dropped from the bound."""
+        return self._keys.get(name)
 
     def unplayable(self, language: str) -> None:
         """Asterisk could not open a joined sound handed out by ``sound``: it sees another prompt
@@ -140,7 +147,8 @@ class JoinedPrompts:
     async def _evict(self) -> None:
         gone: list[Path] = []
         while len(self._recent) > self.max_files:
-            _, files = self._recent.popitem(last=False)
+            stem, files = self._recent.popitem(last=False)
+            self._keys.pop(f"{JOINED_FOLDER}/{stem.name}", None)
             gone.extend(files)
         if gone:
             await asyncio.to_thread(_remove, gone)

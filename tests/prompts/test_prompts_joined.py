@@ -118,6 +118,9 @@ def test_the_folder_keeps_the_most_recently_used_sounds_only(prompts: Path) -> N
     stems = {name.partition(".")[0] for name in joined_names(prompts)}
     assert stems == {ab.removeprefix("joined/"), ca.removeprefix("joined/")}
     assert len(joined_names(prompts)) == 4  # two sounds, two formats each
+    # What each one plays, while it is kept: the sound dropped tells nothing any more.
+    assert (joiner.keys_of(ab), joiner.keys_of(ca)) == (("a", "b"), ("c", "a"))
+    assert joiner.keys_of(bc) is None and joiner.keys_of("joined/unknown") is None
 
 
 def test_files_left_by_an_earlier_run_count_against_the_bound(prompts: Path) -> None:
