@@ -28,6 +28,8 @@ __all__ = ["EVENTS", "LOCAL_CONTEXT", "ScriptedCall", "ScriptedCallResult"]
 
 log = logging.getLogger(__name__)
 
+KEY_GAP_S = 0.25
+
 LOCAL_CONTEXT = "hotline-local"  # the dialplan's context for Local-channel test calls
 _UP = "6"  # ChannelState of an answered channel
 # The events a scripted call follows (``ivr.ami.subscription``: what Asterisk sends the hotline).
@@ -111,6 +113,7 @@ class ScriptedCall:
         self._created: float | None = None
         self._answered: float | None = None
         self._send_lock = asyncio.Lock()
+        self._last_key_at = 0.0  # monotonic time the last key was sent
         self._sends: set[asyncio.Task[None]] = set()
         self._recording: asyncio.Task[None] | None = None
         self._hanging_up = False
@@ -260,6 +263,12 @@ class ScriptedCall:
             self.trace(f"  (speaking {send.after:g} s)")
             await asyncio.sleep(send.after)
         async with self._send_lock:  # keys reach the flow in the order they were scheduled
+            # A key sent right after a run of keys reached the flow only once the command
+            # listening for it had ended (Asterisk held it back); a phone's keys come at
+            # least this far apart anyway.
+            since = time.monotonic() - self._last_key_at
+            if since < KEY_GAP_S:
+                await asyncio.sleep(KEY_GAP_S - since)
             for digit in send.digits:
                 if self._caller_channel is None:
                     log.warning("scripted call: caller channel unknown, key not sent")
@@ -272,6 +281,7 @@ class ScriptedCall:
                     log.info("scripted call: key not delivered: %s", exc)
                     return
                 self.result.keys_sent += 1
+                self._last_key_at = time.monotonic()
         self.trace(f"  keyed {len(send.digits)} key(s)")  # never the keys: they may be a PIN
 
     def _schedule_hangup(self) -> None:
