@@ -7,10 +7,12 @@ import asyncio
 import os
 import time
 import wave
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from ivr.config import Settings
@@ -63,68 +65,68 @@ def test_the_uniqueid_is_read_back_from_the_file_name() -> None:
     assert uniqueid_of("message-12333-.wav") is None
 
 
-async def test_a_finished_message_becomes_the_calls_recording_and_a_call_back_task(
-    database_url: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
     await upgrade_database(database_url)
-    db = await open_database(database_url)
+    database = await open_database(database_url)
     try:
-        records = Records(db)
-        data = tmp_path / "var"
-        folder = data / "recordings"
-        call = (
-            await records.start_call("12333", "13800138000", "1764535231.42", "L/1", "zh", STARTED)
-        ).call_id
-        short = (
-            await records.start_call("96102", "13900139000", "1764535231.43", "L/2", "zh", STARTED)
-        ).call_id
-        said = write_message(folder, "1764535231.42", 2.5)
-        cough = write_message(folder, "1764535231.43", 0.4)
-        recording = write_message(folder, "1764535231.44", 3.0, age_s=0)  # still being recorded
-        orphan = write_message(folder, "1764535231.45", 3.0)  # its flow never opened a record
-        sweep = DialplanMessages(records, folder, data, archive=False)
-
-        assert await sweep.sweep() == 1
-        assert await tasks(db) == [
-            (
-                call,
-                "13800138000",
-                "recordings/message-12333-1764535231.42.wav",
-                2.5,
-                "voice_message",
-            )
-        ]
-        assert said.exists() and recording.exists() and orphan.exists()
-        assert not cough.exists()  # nothing said: nothing kept
-        assert short not in [row[0] for row in await tasks(db)]
-        open_tasks = await CallbackTasks(db).tasks(closed_since=STARTED - timedelta(days=1))
-        assert [(t.call_id, t.status.value) for t in open_tasks] == [(call, "new")]
-
-        # Swept again, by this process or after a restart: still one task.
-        assert await sweep.sweep() == 0
-        assert await DialplanMessages(records, folder, data, archive=False).sweep() == 0
-        assert len(await tasks(db)) == 1
+        yield database
     finally:
-        await db.close()
+        await database.close()
+
+
+async def test_a_finished_message_becomes_the_calls_recording_and_a_call_back_task(
+    db: Database, tmp_path: Path
+) -> None:
+    records = Records(db)
+    data = tmp_path / "var"
+    folder = data / "recordings"
+    call = (
+        await records.start_call("12333", "13800138000", "1764535231.42", "L/1", "zh", STARTED)
+    ).call_id
+    short = (
+        await records.start_call("96102", "13900139000", "1764535231.43", "L/2", "zh", STARTED)
+    ).call_id
+    said = write_message(folder, "1764535231.42", 2.5)
+    cough = write_message(folder, "1764535231.43", 0.4)
+    recording = write_message(folder, "1764535231.44", 3.0, age_s=0)  # still being recorded
+    orphan = write_message(folder, "1764535231.45", 3.0)  # its flow never opened a record
+    sweep = DialplanMessages(records, folder, data, archive=False)
+
+    assert await sweep.sweep() == 1
+    assert await tasks(db) == [
+        (
+            call,
+            "13800138000",
+            "recordings/message-12333-1764535231.42.wav",
+            2.5,
+            "voice_message",
+        )
+    ]
+    assert said.exists() and recording.exists() and orphan.exists()
+    assert not cough.exists()  # nothing said: nothing kept
+    assert short not in [row[0] for row in await tasks(db)]
+    open_tasks = await CallbackTasks(db).tasks(closed_since=STARTED - timedelta(days=1))
+    assert [(t.call_id, t.status.value) for t in open_tasks] == [(call, "new")]
+
+    # Swept again, by this process or after a restart: still one task.
+    assert await sweep.sweep() == 0
+    assert await DialplanMessages(records, folder, data, archive=False).sweep() == 0
+    assert len(await tasks(db)) == 1
 
 
 async def test_on_a_shared_database_the_sound_is_kept_with_the_row(
-    database_url: str, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
-    await upgrade_database(database_url)
-    db = await open_database(database_url)
-    try:
-        records = Records(db)
-        folder = tmp_path / "var" / "recordings"
-        await records.start_call("12333", "13800138000", "node1-99.1", "L/1", "zh", STARTED)
-        path = write_message(folder, "node1-99.1", 1.5)
-        assert await DialplanMessages(records, folder, tmp_path / "var", archive=True).sweep() == 1
-        async with db.read() as session:
-            stored = await session.scalar(select(RecordingAudio.audio))
-            count = await session.scalar(select(func.count()).select_from(RecordingAudio))
-        assert stored == path.read_bytes() and count == 1
-    finally:
-        await db.close()
+    records = Records(db)
+    folder = tmp_path / "var" / "recordings"
+    await records.start_call("12333", "13800138000", "node1-99.1", "L/1", "zh", STARTED)
+    path = write_message(folder, "node1-99.1", 1.5)
+    assert await DialplanMessages(records, folder, tmp_path / "var", archive=True).sweep() == 1
+    async with db.read() as session:
+        stored = await session.scalar(select(RecordingAudio.audio))
+        count = await session.scalar(select(func.count()).select_from(RecordingAudio))
+    assert stored == path.read_bytes() and count == 1
 
 
 async def test_a_running_core_attaches_the_messages_of_its_calls(
