@@ -49,6 +49,7 @@ class MessageStore(Protocol):
 @dataclass(frozen=True)
 class _Found:
     path: Path
+    stored_as: str  # the recording's path as the records keep it: under the data folder
     uniqueid: str
     age_s: float
 
@@ -107,10 +108,10 @@ class DialplanMessages:
         if not finished:
             return 0
         # Attached before this process started: known without reading their sound again.
-        known = await self._store.recorded_paths([self._relative(f.path) for f in finished])
+        known = await self._store.recorded_paths([f.stored_as for f in finished])
         attached = 0
         for found in finished:
-            if self._relative(found.path) in known:
+            if found.stored_as in known:
                 self._done.add(found.path.name)
             elif await self._take(found):
                 attached += 1
@@ -128,7 +129,7 @@ class DialplanMessages:
             except FileNotFoundError:  # deleted meanwhile (the retention prune)
                 continue
             if age >= SETTLE_S:
-                found.append(_Found(path, uniqueid, age))
+                found.append(_Found(path, self._relative(path), uniqueid, age))
         return found
 
     async def _take(self, found: _Found) -> bool:
@@ -145,7 +146,7 @@ class DialplanMessages:
             return False
         audio = await asyncio.to_thread(found.path.read_bytes) if self._archive else None
         attached = await self._store.attach_dialplan_message(
-            found.uniqueid, self._relative(found.path), seconds, audio=audio
+            found.uniqueid, found.stored_as, seconds, audio=audio
         )
         if attached is not None:
             self._done.add(name)
@@ -159,6 +160,7 @@ class DialplanMessages:
         return False
 
     def _relative(self, path: Path) -> str:
+        """Blocking (``resolve`` reads the file system): run in the folder-listing thread."""
         try:
             return str(path.resolve().relative_to(self._data_dir.resolve()))
         except ValueError:
