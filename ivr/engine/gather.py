@@ -7,14 +7,20 @@ inter-digit time-out, keeping the digits already keyed when time runs out. Keys 
 buffer. Silence before the first key is a no-input, told apart from a wrong entry (no-match) by
 the caller of ``read_entry``.
 
-The first key is read alone (from the buffer, or one wait with the first-key time-out), so an exit
-key leaves at once and silence stays a no-input. Once the buffer is empty, an entry ended by ``#``
-reads the rest of its keys in one listen (``CallPort.keys_until_hash``: Asterisk's ``GET DATA``),
-with the inter-digit time-out and the digits it may still take: no key is lost between two
-commands, and one round trip replaces one per key. Those keys are then taken one by one exactly
-as single keys are: a key not allowed ends the entry (the keys after it are dropped, as a failure
-drops type-ahead), ``#`` ends it, the last digit allowed ends it (then the wait for a trailing
-``#``), silence ends it keeping the digits.
+When no key waits, an entry ended by ``#`` whose only exit key, if any, is ``#`` is heard in one
+listen from its prompt on (``CallPort.entry``: Asterisk's ``GET DATA <prompt>``): the first key
+stops the prompt and the rest follow with no gap between commands, however slow the server is to
+answer. A listen waits the inter-digit time-out for the first key too; when it hears nothing, the
+rest of the first-key time-out is waited as below.
+
+Otherwise the first key is read alone (from the buffer, or one wait with the first-key time-out),
+so an exit key leaves at once and silence stays a no-input. Once the buffer is empty, an entry
+ended by ``#`` reads the rest of its keys in one listen (``CallPort.keys_until_hash``: ``GET DATA
+""``), with the inter-digit time-out and the digits it may still take: one round trip replaces one
+per key, but a key pressed within the round trip after the first is lost. Keys heard in one
+listen are taken one by one exactly as single keys are: a key not allowed ends the entry (the keys
+after it are dropped, as a failure drops type-ahead), ``#`` ends it, the last digit allowed ends
+it (then the wait for a trailing ``#``), silence ends it keeping the digits.
 """
 
 from __future__ import annotations
@@ -47,15 +53,27 @@ async def read_entry(
     inter_timeout: float,
     term_timeout: float,
     sensitive: bool,
+    heard: str | None = None,
 ) -> Entry:
-    """Read one entry. ``sensitive``: the port keeps the keys out of its logs."""
-    key = await keys.key(first_timeout, first=True, sensitive=sensitive)
+    """Read one entry. ``sensitive``: the port keeps the keys out of its logs. ``heard``: what
+    the port's listen from the prompt on returned (``CallPort.entry``); None: no such listen."""
+    # keys read in one listen, not taken yet; None: time ran out
+    run: list[str | None] = [*heard, None] if heard else []
+    if run:
+        key = run.pop(0)
+    else:
+        if heard == "":  # silent through the listen's inter-digit wait: the rest of the first
+            first_timeout -= inter_timeout
+        key = (
+            await keys.key(first_timeout, first=True, sensitive=sensitive)
+            if first_timeout > 0
+            else None
+        )
     if key is None:
         return Entry("", "no_input")
     if key in exit_keys:
         return Entry(key, "exit")
     digits = ""
-    run: list[str | None] = []  # keys read in one listen, not taken yet; None: time ran out
     while True:
         if terminator and key == terminator:
             return Entry(digits, "terminator" if digits else "no_input")
@@ -80,6 +98,12 @@ async def read_entry(
         if next_key is None:
             return Entry(digits, "timeout")
         key = next_key
+
+
+def listens_through(terminator: str, exit_keys: str) -> bool:
+    """Whether an entry can be heard in one listen from its prompt on: ``#`` ends it (the
+    listen's only terminator) and no other key leaves it at once (a listen takes every key)."""
+    return terminator == HASH and all(key == HASH for key in exit_keys)
 
 
 async def _rest(keys: TypeAhead, seconds: float, most: int, sensitive: bool) -> list[str | None]:

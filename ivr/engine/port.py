@@ -49,6 +49,14 @@ class CallPort(Protocol):
     ) -> str | None:
         """One key, or None after ``seconds``. ``first``: the first key of a new entry."""
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool = False
+    ) -> str:
+        """Play ``sounds``, any key stopping them, and hear an entry in the same listen: keys
+        until ``#``, ``most`` keys, or ``seconds`` without a key (the first counted from the
+        prompts' end), none lost between two of them. Returned as ``keys_until_hash`` returns
+        them ("": no key at all)."""
+
     async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
         """The rest of an entry whose first key was read, in one listen: keys until ``#``,
         ``most`` keys, or ``seconds`` without a key (before the first of them too), no key lost

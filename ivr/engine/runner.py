@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ivr.engine.checks import check_flows
 from ivr.engine.context import CallContext
-from ivr.engine.gather import read_entry
+from ivr.engine.gather import listens_through, read_entry
 from ivr.engine.model import (
     ALL_KEYS,
     Action,
@@ -169,7 +169,14 @@ class Engine:
         while True:
             body = node.reprompt if (lead and node.reprompt) else node.prompts
             line.start_input()
-            await line.play(expand(lead + body, ctx), interrupt, sensitive=node.sensitive)
+            sounds = expand(lead + body, ctx)
+            heard = None
+            if node.barge_in and listens_through(node.terminator, exit_keys):
+                heard = await line.entry(
+                    sounds, node.inter_timeout, node.max_digits, sensitive=node.sensitive
+                )
+            if heard is None:
+                await line.play(sounds, interrupt, sensitive=node.sensitive)
             entry = await read_entry(
                 line,
                 allowed=node.allowed,
@@ -180,6 +187,7 @@ class Engine:
                 inter_timeout=node.inter_timeout,
                 term_timeout=node.term_timeout,
                 sensitive=node.sensitive,
+                heard=heard,
             )
             shown = self._shown(node, entry.digits)
             if entry.ending == "exit":  # one of the keys the node lists: a choice, not an entry

@@ -49,6 +49,15 @@ class TypeAhead:
         pressed = await self.port.play(sounds, interrupt, sensitive=sensitive)
         self._add(pressed)
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool
+    ) -> str | None:
+        """An entry heard in one listen from its prompt on (``CallPort.entry``), when no key
+        waits for it; None: keys wait, and the entry takes them first (its prompt unplayed)."""
+        if self._keys:
+            return None
+        return await self.port.entry(sounds, seconds, most, sensitive=sensitive)
+
     def start_input(self) -> None:
         """A new input starts (a menu, an entry): keys pressed from now on are its own."""
         self._stale = False

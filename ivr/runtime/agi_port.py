@@ -11,15 +11,19 @@ them, DTMF included. So every prompt is streamed with all twelve keys as escape 
 prompt takes (barge-in) ends it as before; any other key ends ``STREAM FILE`` too, with the
 position reached (``endpos``), and the port streams the same file on from there (``STREAM FILE``'s
 sample offset): the caller hears the prompt through, with a break of one AGI round trip, and the
-key waits for the next input. After a prompt, the first key of an entry (or a menu's key) is read
-by ``WAIT FOR DIGIT``; the rest of an entry by one ``GET DATA`` (``keys_until_hash``), which
-listens from key to key without a gap, so an ID number costs three commands (first key, the rest,
-the wait for a trailing ``#``) instead of twenty, and a server slower to answer than the caller's
-key spacing loses no key inside it. What is left uncovered is the server's own work between two
-commands: after a prompt, after the first key of an entry (one round trip, no database work),
-after an entry (tens of milliseconds for the password's argon2 check, which starts when the caller
-presses ``#`` or the sixth digit). A key pressed in such a window is lost, and a phone's keys
-come a quarter of a second or more apart.
+key waits for the next input. An entry is heard with its prompt in one ``GET DATA <prompt>``
+(``entry``): the first key stops the prompt and the command listens on from key to key, so an ID
+number costs one command (two with the wait for a trailing ``#``), and a server slower to answer
+than the caller's key spacing loses no key of it. Several prompts before an entry (a reason, then
+the question) are joined into one sound for it; when they cannot be, all but the last are
+streamed, and a key that stops one of those is followed by a ``GET DATA ""`` for the rest
+(``keys_until_hash``). An entry whose prompt already played (keys waited for it, or a first key
+that may leave it at once, read by ``WAIT FOR DIGIT``) is read that way too. What is left
+uncovered is the server's own work between two commands: after a prompt that is not an entry's,
+after a first key read alone (one round trip, no database work), after an entry (tens of
+milliseconds for the password's argon2 check, which starts when the caller presses ``#`` or the
+sixth digit). A key pressed in such a window is lost, and a phone's keys come a quarter of a
+second or more apart.
 
 ``GET DATA`` as Asterisk 22 runs it (``res/res_agi.c`` ``handle_getdata``, ``main/app.c``
 ``ast_app_getdata_full``, ``main/channel.c`` ``ast_readstring_full``), the facts the port relies
@@ -105,19 +109,28 @@ class AgiPort:
         hidden = sensitive or any(key not in interrupt for key in ALL_KEYS)
         pressed: list[str] = []
         async with _hangup_as_caller_gone():
-            joiner, language = self._joiner, self.channel.language
-            joined = await joiner.sound(language, sounds) if joiner and len(sounds) > 1 else None
-            if joiner and joined:
+            if joined := await self._joined(sounds):
                 try:
                     await self._stream(joined, interrupt, hidden, pressed)
                     return "".join(pressed)
                 except AGICommandError:  # not in the folder this Asterisk sees: one by one,
-                    joiner.unplayable(language)  # from the first prompt (keys pressed kept)
-                    self._joiner = None
+                    self._unplayable()  # from the first prompt (keys pressed kept)
             for sound in sounds:
                 if await self._stream(sound, interrupt, hidden, pressed):
                     break
         return "".join(pressed)
+
+    async def _joined(self, sounds: Sequence[str]) -> str | None:
+        """The sounds' joined sound, when there are several and they can be joined."""
+        if self._joiner is None or len(sounds) < 2:
+            return None
+        return await self._joiner.sound(self.channel.language, sounds)
+
+    def _unplayable(self) -> None:
+        """Asterisk could not open a joined sound: this call plays prompts one by one."""
+        if self._joiner is not None:
+            self._joiner.unplayable(self.channel.language)
+            self._joiner = None
 
     async def _stream(self, sound: str, interrupt: str, hidden: bool, pressed: list[str]) -> bool:
         """Stream one sound to its end (False) or to a key in ``interrupt`` (True); other keys
@@ -142,10 +155,30 @@ class AgiPort:
         async with _hangup_as_caller_gone():
             return await self.channel.wait_for_digit(int(seconds * 1000), sensitive=sensitive)
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool = False
+    ) -> str:
+        if joined := await self._joined(sounds):
+            try:
+                return await self._get_data(f"hotline/{joined}", seconds, most, sensitive)
+            except AGICommandError:  # Asterisk could not open it: nothing played, no key taken
+                self._unplayable()
+        *before, last = sounds
+        if before:  # GET DATA plays one file: the prompts before the last are streamed
+            pressed = await self.play(before, ALL_KEYS, sensitive=True)
+            if pressed == "#" or (pressed and most == 1):
+                return pressed
+            if pressed:  # the rest after a round trip, as an entry's first key read alone
+                return pressed + await self.keys_until_hash(seconds, most - 1, sensitive=sensitive)
+        return await self._get_data(f"hotline/{last}", seconds, most, sensitive)
+
     async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
+        return await self._get_data("", seconds, most, sensitive)
+
+    async def _get_data(self, sound: str, seconds: float, most: int, sensitive: bool) -> str:
         async with _hangup_as_caller_gone():
             keys, timed_out = await self.channel.get_data(
-                "", int(seconds * 1000), most, sensitive=sensitive
+                sound, int(seconds * 1000), most, sensitive=sensitive
             )
         return keys if timed_out or len(keys) >= most else keys + "#"
 

@@ -67,6 +67,17 @@ class ConsolePort:
             self.buffer = "" if entry == SILENCE else entry
         return self._pop() if self.buffer else None
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool = False
+    ) -> str:
+        if not self.buffer:  # keys typed on with the last entry answer this prompt unheard
+            if sounds:
+                self.heard.extend(sounds)
+                self.say("♪ " + self.catalog.render(self.language, sounds))
+            entry = await self._next_entry("keys> ", sensitive=sensitive)
+            self.buffer = "" if entry == SILENCE else entry
+        return await self.keys_until_hash(seconds, most, sensitive=sensitive)
+
     async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
         keys = ""
         while self.buffer and len(keys) < most:

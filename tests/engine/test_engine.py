@@ -19,6 +19,7 @@ from ivr.engine.model import (
     End,
     Flow,
     Menu,
+    Node,
     Once,
     Record,
     Retries,
@@ -42,6 +43,7 @@ class FakePort:
         self.interrupts: list[str] = []  # for each prompt played, the keys that cut it short
         self.waits: list[tuple[float, bool]] = []
         self.listens: list[tuple[float, int]] = []  # the rest of an entry read in one go
+        self.entries: list[tuple[float, int]] = []  # entries heard with their prompt in one go
         self.sensitive_keys: list[str] = []  # keys the port was told to keep out of its logs
         self.language = "zh"
         self.variables: dict[str, str] = {}
@@ -65,9 +67,22 @@ class FakePort:
             raise CallerHungUp("script over")
         return self._key(self.keys.pop(0), sensitive)
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool = False
+    ) -> str:
+        """GET DATA with a prompt: the prompt (any key stops it), then the same events as
+        ``keys_until_hash``; a time-out first is silence ("")."""
+        self.played.append(list(sounds))
+        self.interrupts.append(ALL_KEYS)
+        self.entries.append((seconds, most))
+        return await self._listen(most, sensitive)
+
     async def keys_until_hash(self, seconds: float, most: int, *, sensitive: bool = False) -> str:
         """GET DATA over the same events: keys until #, ``most`` of them, or a time-out."""
         self.listens.append((seconds, most))
+        return await self._listen(most, sensitive)
+
+    async def _listen(self, most: int, sensitive: bool) -> str:
         got = ""
         while len(got) < most:
             if not self.keys:
@@ -864,3 +879,51 @@ def test_each_problem_of_a_definition_is_on_its_own_line() -> None:
         "  b:act: unknown action 'missing_action'",
         "  b: unreachable nodes ['act']",
     ]
+
+
+def entry_flow(exits: Mapping[str, str]) -> Flow:
+    """``collect_flow``'s entry, no check, with only ``exits`` (to ``star``) as ways out."""
+    ask = collect_flow(check=None, exits=exits).nodes["ask"]
+    nodes: dict[str, Node] = {"ask": ask, "done": End("done"), "failed": End("failed")}
+    if exits:
+        nodes["star"] = End("star")
+    return Flow("c", "entry test", "ask", nodes)
+
+
+async def test_an_entry_ended_by_hash_is_heard_with_its_prompt_in_one_listen() -> None:
+    flow = entry_flow({})
+    port = FakePort(["4", "2", "#"])
+    ctx = CallContext(hotline="c")
+    assert (await Engine({"c": flow}, {}, {}).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "42"
+    assert port.entries == [(2.0, 4)]  # the inter-digit time-out, the most digits
+    assert port.played == [["enter"]]
+    assert port.interrupts == [ALL_KEYS]  # the first key stops the prompt, whatever it is
+    assert port.waits == [] and port.listens == []  # no key read alone, no second listen
+
+
+async def test_silence_through_the_listen_waits_out_the_rest_of_the_first_key_time() -> None:
+    flow = entry_flow({})
+    port = FakePort([None, "6", "4", "#"])  # nothing within 2 s, then the caller keys
+    ctx = CallContext(hotline="c")
+    assert (await Engine({"c": flow}, {}, {}).run("c", port, ctx)).outcome == "done"
+    assert ctx.vars["number"] == "64"
+    assert port.waits == [(5.0, True)]  # 7 s first-key time-out, 2 of them already waited
+    assert port.listens == [(2.0, 3)]
+
+
+async def test_an_entry_a_key_may_leave_at_once_reads_its_first_key_alone() -> None:
+    flow = entry_flow({"*": "star"})  # * must not wait for more keys
+    port = FakePort(["*"])
+    ctx = CallContext(hotline="c")
+    assert (await Engine({"c": flow}, {}, {}).run("c", port, ctx)).outcome == "star"
+    assert port.entries == []
+    assert port.waits == [(7.0, True)]
+
+
+async def test_a_hash_alone_in_the_listen_is_the_entry_s_hash_exit() -> None:
+    flow = entry_flow({"#": "star"})  # # alone: a choice (call back here)
+    port = FakePort(["#"])
+    ctx = CallContext(hotline="c")
+    assert (await Engine({"c": flow}, {}, {}).run("c", port, ctx)).outcome == "star"
+    assert port.entries == [(2.0, 4)]

@@ -29,7 +29,7 @@ import pytest
 from ivr.config import Settings
 from ivr.domain.cards import CardStatus
 from ivr.engine.context import CallContext
-from ivr.engine.model import Flow, Menu, Say
+from ivr.engine.model import ALL_KEYS, Flow, Menu, Say
 from ivr.engine.port import Recording
 from ivr.flows import FLOWS
 from ivr.prompts import built_sound_path
@@ -83,6 +83,7 @@ class ListeningCaller:
         self.language = "zh"
         self.keys: deque[tuple[float, str]] = deque()
         self.heard: list[Heard] = []
+        self.hushed = False
         if practised:
             self._schedule("".join(e for e in self.entries if e != "-"), START)
             self.entries.clear()
@@ -114,9 +115,29 @@ class ListeningCaller:
         self.heard.append(Heard(tuple(sounds), start, end))
         return pressed
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool = False
+    ) -> str:
+        pressed = await self.play(sounds, ALL_KEYS)
+        if pressed:  # the first key stopped the prompt: the rest follow in the same listen
+            self.keys.appendleft((self.clock, pressed))
+        elif not self.keys and self.entries:
+            entry = self.entries.popleft()
+            if entry == "-":
+                self.hushed = True  # silent through this input's whole first-key wait
+            else:
+                self._schedule(entry, self.clock + REACTION)
+        elif not self.keys:
+            raise _Silent
+        return await self.keys_until_hash(seconds, most)
+
     async def wait_digit(
         self, seconds: float, *, first: bool, sensitive: bool = False
     ) -> str | None:
+        if first and self.hushed:
+            self.hushed = False
+            self.clock += seconds
+            return None
         if first and not self.keys and self.entries:
             entry = self.entries.popleft()
             if entry != "-":

@@ -1,6 +1,6 @@
-"""An entry's keys through the real Asterisk: what ``GET DATA`` without a prompt answers (the facts
-``ivr/runtime/agi_port.py`` relies on), and an ID number keyed at a phone's pace reaching a slow
-server whole.
+"""An entry's keys through the real Asterisk: what ``GET DATA`` answers, with and without a prompt
+(the facts ``ivr/runtime/agi_port.py`` relies on), and an ID number keyed at a phone's pace
+reaching a slow server whole, from its first key on.
 
 The caller is the first half of a Local channel keying RFC 4733-style DTMF frames with AMI's
 ``PlayDTMF``; the hotline's side is this test, on the session's FastAGI listener.
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+import wave
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 import pytest_asyncio
@@ -128,6 +129,12 @@ class SlowPort(AgiPort):
         await asyncio.sleep(SLOW)
         return await super().keys_until_hash(seconds, most, sensitive=sensitive)
 
+    async def entry(
+        self, sounds: Sequence[str], seconds: float, most: int, *, sensitive: bool = False
+    ) -> str:
+        await asyncio.sleep(SLOW)
+        return await super().entry(sounds, seconds, most, sensitive=sensitive)
+
 
 async def test_an_id_number_keyed_at_a_phone_s_pace_reaches_a_slow_server_whole(
     placed: tuple[Caller, AGIConnection],
@@ -157,6 +164,68 @@ async def test_an_id_number_keyed_at_a_phone_s_pace_reaches_a_slow_server_whole(
         inter_timeout=3.0,
         term_timeout=1.5,
         sensitive=True,
+    )
+    await keyed
+    assert entry == Entry(ID_KEYS, "max")
+    await channel.set_variable("HOTLINE_NEXT", "hangup")
+
+
+def silent_prompt(settings: Settings, name: str, seconds: float) -> None:
+    """A prompt of ``seconds`` of silence where the session's Asterisk finds ``hotline/<name>``."""
+    prompt = settings.prompts_dir / "zh" / "hotline" / f"{name}.wav"
+    prompt.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(prompt), "wb") as out:  # 8 kHz 16-bit mono
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * int(8000 * seconds))
+
+
+async def test_get_data_with_a_prompt_as_asterisk_answers_it(
+    placed: tuple[Caller, AGIConnection], asterisk_settings: Settings
+) -> None:
+    caller, connection = placed
+    silent_prompt(asterisk_settings, "entry_prompt", 2.0)
+    asking = asyncio.create_task(connection.command("GET DATA hotline/entry_prompt 1500 4"))
+    await caller.listening()
+    await caller.key("12#")  # the first key stops the prompt; the others belong to the entry
+    assert await asking == "200 result=12"
+    # A prompt Asterisk cannot open: result=-1, as for a hang-up, but the call goes on.
+    missing = await connection.command("GET DATA hotline/no_such_prompt 1500 4")
+    assert missing == "200 result=-1"
+    assert await connection.command("NOOP") == "200 result=0"
+    await connection.command("SET VARIABLE HOTLINE_NEXT hangup")
+
+
+async def test_an_id_number_keyed_from_its_prompt_on_reaches_a_slow_server_whole(
+    placed: tuple[Caller, AGIConnection], asterisk_settings: Settings
+) -> None:
+    """The caller keys the whole number and ``#`` a quarter of a second apart, starting while
+    the prompt plays. Were the first key read alone (it stops the prompt) and the rest asked for
+    after it, the slow server's round trip would lose the second key; heard in one listen from
+    the prompt on, the entry is whole."""
+    caller, connection = placed
+    silent_prompt(asterisk_settings, "entry_prompt", 2.0)
+    channel = AGIChannel(connection.reader, connection.writer, connection.headers)
+    port = SlowPort(channel, Settings())
+
+    async def keying() -> None:
+        assert (await caller.listening()).startswith("GET DATA")
+        await caller.key(ID_KEYS + "#")
+
+    keyed = asyncio.create_task(keying())
+    heard = await port.entry(["entry_prompt"], 3.0, 18, sensitive=True)
+    entry = await read_entry(
+        TypeAhead(port),
+        allowed=DIGITS + "*",
+        max_digits=18,
+        terminator="#",
+        exit_keys="",
+        first_timeout=10.0,
+        inter_timeout=3.0,
+        term_timeout=1.5,
+        sensitive=True,
+        heard=heard,
     )
     await keyed
     assert entry == Entry(ID_KEYS, "max")
