@@ -6,6 +6,7 @@ events, Hangup) and keeps one ``Channel`` per channel, each event applied by the
 
 - a caller's channel appeared, changed or ended -> ``ChannelChanged`` / ``ChannelEnded`` to
   ``publish`` (the live board's ``publish``, given at construction);
+- the dialplan refused a caller's channel, the node full -> ``ChannelRefused`` (lines busy);
 - a hang-up -> the ``HangupRecorder`` completes the call record with the cause and lengths;
 - the AMI link up or lost -> ``TelephonyChanged`` (can calls come in at all).
 
@@ -28,14 +29,28 @@ from ivr.ami.channels import Channel, Now
 from ivr.ami.client import AMIClient
 from ivr.ami.hangups import HangupRecorder, HangupStore
 from ivr.ami.protocol import Message
-from ivr.ami.reducer import EVENTS, CallChanged, CallEnded, Effect, HangupFacts, apply_event
+from ivr.ami.reducer import (
+    EVENTS,
+    CallChanged,
+    CallEnded,
+    CallRefused,
+    Effect,
+    HangupFacts,
+    apply_event,
+)
 from ivr.ami.resync import list_channels, redacted
 from ivr.config import Settings
 from ivr.domain.hotlines import HOTLINES
 
 # The one import outside config: what masks ID numbers in logs must mask them here too.
 from ivr.domain.idnumber import mask_ids_in_text
-from ivr.live.events import ChannelChanged, ChannelEnded, LiveEvent, TelephonyChanged
+from ivr.live.events import (
+    ChannelChanged,
+    ChannelEnded,
+    ChannelRefused,
+    LiveEvent,
+    TelephonyChanged,
+)
 
 __all__ = ["AMIBridge", "start_bridge"]
 
@@ -126,6 +141,8 @@ class AMIBridge:
         match effect:
             case CallChanged(channel=channel):
                 self.publish(_changed(channel))
+            case CallRefused(channel=channel, at=at):
+                self.publish(ChannelRefused(channel.uniqueid, channel.hotline or "", at))
             case CallEnded(channel=channel, cause=cause, cause_text=text):
                 self.publish(ChannelEnded(channel.uniqueid, cause, text))
             case HangupFacts():

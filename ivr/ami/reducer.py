@@ -2,8 +2,9 @@
 
 ``apply_event(channel, event, now, hotlines)`` returns the channel's new state (None once it hung
 up) and what the event means beyond it: a caller's channel appeared or changed in a way a
-supervisor sees (``CallChanged``), a caller's channel ended (``CallEnded``), and the facts of a
-hang-up the call record wants (``HangupFacts``). No I/O, no clock, no globals: tested on events
+supervisor sees (``CallChanged``), the dialplan refused a caller's channel because the node was
+full (``CallRefused``), a caller's channel ended (``CallEnded``), and the facts of a hang-up the
+call record wants (``HangupFacts``). No I/O, no clock, no globals: tested on events
 recorded from Asterisk 22.
 
 A channel is a *call* once its hotline is known (it entered the dialplan at 12333/96102, or
@@ -25,6 +26,7 @@ __all__ = [
     "Q850_TEXTS",
     "CallChanged",
     "CallEnded",
+    "CallRefused",
     "Effect",
     "HangupFacts",
     "RefusedCall",
@@ -63,6 +65,15 @@ class CallEnded:
 
 
 @dataclass(frozen=True)
+class CallRefused:
+    """The dialplan began to refuse a caller's channel (the node full): from now on it is no call
+    in progress, its caller hears that the lines are busy and the call ends refused."""
+
+    channel: Channel
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RefusedCall:
     """A call the dialplan refused because the node was full: it never reached the flow, so its
     whole record comes from here."""
@@ -94,7 +105,7 @@ class HangupFacts:
     refused: RefusedCall | None = None
 
 
-Effect = CallChanged | CallEnded | HangupFacts
+Effect = CallChanged | CallRefused | CallEnded | HangupFacts
 Result = tuple[Channel | None, list[Effect]]
 
 
@@ -147,7 +158,13 @@ def apply_event(
     effects: list[Effect] = []
     if after.is_call and (channel is None or visible(after) != visible(channel)):
         effects.append(CallChanged(after))
+    if _refusing(after) and not (channel is not None and _refusing(channel)):
+        effects.append(CallRefused(after, now.wall))
     return after, effects
+
+
+def _refusing(channel: Channel) -> bool:
+    return channel.is_call and channel.refused_in is not None
 
 
 # -- one function per event: (channel, event, now, hotlines) -> channel ----------------------------

@@ -8,6 +8,11 @@ tests) read snapshots or subscribe; the board never calls a producer back.
 
 A call leaves the board when Asterisk says its channel hung up, or when its flow ends and no
 channel of it is known (no AMI bridge, or a call the bridge never saw).
+
+A call the dialplan refuses because the node is full stays listed, as refused, while its caller
+hears that the lines are busy; it is no call in progress (``LiveSnapshot.counts``), and the board
+counts it among the calls refused over the last minutes (``ivr.live.refusals``), which a surge
+makes climb.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import contextlib
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ivr.live.events import (
     ChannelChanged,
     ChannelEnded,
+    ChannelRefused,
     FlowEnded,
     FlowMoved,
     FlowStarted,
@@ -28,6 +34,7 @@ from ivr.live.events import (
     TelephonyChanged,
 )
 from ivr.live.fanout import Fanout, Subscription
+from ivr.live.refusals import REFUSED_WINDOW, RecentRefusals, RefusedCounts
 
 __all__ = ["LiveBoard", "LiveCall", "LiveChange", "LiveSnapshot", "Stage", "Telephony"]
 
@@ -41,6 +48,7 @@ class Stage(enum.StrEnum):
     AGENT = "agent"  # talking to an agent
     FALLBACK = "fallback"  # the flow did not finish: apology, then agents
     LEAVING = "leaving"  # the flow is over; the dialplan finishes the call (message, goodbye)
+    REFUSED = "refused"  # the node is full: told the lines are busy, then refused (no flow)
 
 
 @dataclass(frozen=True)
@@ -73,18 +81,26 @@ class Telephony:
 @dataclass(frozen=True)
 class LiveSnapshot:
     at: datetime
-    calls: tuple[LiveCall, ...]
+    calls: tuple[LiveCall, ...]  # those being refused too: their callers are still on the line
+    refused: RefusedCounts  # calls refused (lines busy) in the last minutes
     telephony: Telephony | None = None  # None: no AMI bridge tells (the console alone, tests)
 
+    @property
+    def in_progress(self) -> tuple[LiveCall, ...]:
+        """The calls the node took: one being refused is not (the cap does not count it)."""
+        return tuple(call for call in self.calls if call.stage is not Stage.REFUSED)
+
     def counts(self, hotlines: tuple[str, ...]) -> dict[str, int]:
-        return {line: sum(1 for c in self.calls if c.hotline == line) for line in hotlines}
+        """Calls in progress per hotline."""
+        calls = self.in_progress
+        return {line: sum(1 for c in calls if c.hotline == line) for line in hotlines}
 
 
 @dataclass(frozen=True)
 class LiveChange:
     """A call appeared, changed or left; ``cause`` is Asterisk's hang-up cause when it left."""
 
-    kind: str  # "started" | "updated" | "ended" | "telephony"
+    kind: str  # "started" | "updated" | "ended" | "telephony" | "refused" (a call not listed)
     key: str
     cause: int | None = None
     cause_text: str | None = None
@@ -106,6 +122,7 @@ class _Entry:
     caller_id: str = ""
     flow: _Flow | None = None
     channel: ChannelChanged | None = None
+    refused_at: datetime | None = None
 
 
 def _utcnow() -> datetime:
@@ -116,9 +133,16 @@ class LiveBoard:
     source = "board"  # readers may say where the list comes from
     refresh_seconds = 15.0  # a reader with no change to wait for re-reads this often
 
-    def __init__(self, *, clock: Callable[[], datetime] = _utcnow, capacity: int = 100) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        capacity: int = 100,
+        refused_window: timedelta = REFUSED_WINDOW,
+    ) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._refused = RecentRefusals(refused_window)
         self._telephony: Telephony | None = None
         self._changes: Fanout[LiveChange] = Fanout(capacity)
 
@@ -135,6 +159,8 @@ class LiveBoard:
                 self._channel_changed(event)
             case ChannelEnded():
                 self._channel_ended(event)
+            case ChannelRefused():
+                self._channel_refused(event)
             case TelephonyChanged():
                 self._telephony_changed(event)
 
@@ -183,6 +209,15 @@ class LiveBoard:
         if self._entries.pop(event.uniqueid, None) is not None:
             self._changed("ended", event.uniqueid, event.cause, event.cause_text)
 
+    def _channel_refused(self, event: ChannelRefused) -> None:
+        counted = self._refused.add(event.uniqueid, event.hotline, event.at, self._clock())
+        entry = self._entries.get(event.uniqueid)
+        if entry is not None and entry.refused_at is None:
+            self._entries[event.uniqueid] = replace(entry, refused_at=event.at)
+            self._changed("updated", event.uniqueid)
+        elif counted:  # a refusal of a call not listed (told again by a replay): only the count
+            self._changed("refused", event.uniqueid)
+
     def _telephony_changed(self, event: TelephonyChanged) -> None:
         before = self._telephony
         if before is not None and before.up == event.up:
@@ -202,7 +237,7 @@ class LiveBoard:
         calls = sorted(
             (_view(entry, now) for entry in self._entries.values()), key=lambda c: c.started_at
         )
-        return LiveSnapshot(now, tuple(calls), self._telephony)
+        return LiveSnapshot(now, tuple(calls), self._refused.counts(now), self._telephony)
 
     def holds(self, key: str) -> bool:
         """Whether the call ``key`` is on the board."""
@@ -232,6 +267,11 @@ class LiveBoard:
                 )
                 if not flow.running:
                     events.append(FlowEnded(entry.key, None, None))
+        refused = {key: (hotline, at) for key, hotline, at in self._refused}
+        for entry in self._entries.values():
+            if entry.refused_at is not None:
+                refused.setdefault(entry.key, (entry.hotline, entry.refused_at))
+        events.extend(ChannelRefused(key, line, at) for key, (line, at) in refused.items())
         return events
 
     async def snapshot(self) -> LiveSnapshot:
@@ -246,6 +286,8 @@ class LiveBoard:
 
 def _stage(entry: _Entry) -> Stage:
     channel, flow = entry.channel, entry.flow
+    if entry.refused_at is not None:
+        return Stage.REFUSED
     if channel is not None and channel.agent:
         return Stage.AGENT
     if channel is not None and channel.queue:

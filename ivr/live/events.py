@@ -13,6 +13,7 @@ from datetime import datetime
 __all__ = [
     "ChannelChanged",
     "ChannelEnded",
+    "ChannelRefused",
     "FlowEnded",
     "FlowMoved",
     "FlowStarted",
@@ -77,6 +78,17 @@ class ChannelEnded:
 
 
 @dataclass(frozen=True)
+class ChannelRefused:
+    """The dialplan refused a caller's channel because the node was full: the caller hears that
+    the lines are busy (early media), then the call is refused as busy. It never reaches the
+    flow, and it is not a call in progress (the cap no longer counts it either)."""
+
+    uniqueid: str
+    hotline: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TelephonyChanged:
     """Asterisk came up or went away, as far as the AMI bridge can tell (its link's state)."""
 
@@ -85,4 +97,12 @@ class TelephonyChanged:
     reason: str
 
 
-LiveEvent = FlowStarted | FlowMoved | FlowEnded | ChannelChanged | ChannelEnded | TelephonyChanged
+LiveEvent = (
+    FlowStarted
+    | FlowMoved
+    | FlowEnded
+    | ChannelChanged
+    | ChannelEnded
+    | ChannelRefused
+    | TelephonyChanged
+)

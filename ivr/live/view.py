@@ -2,21 +2,23 @@
 
 In the hotline's own process readers get the ``LiveBoard``. The console running alone
 (``hotline web``) has no board; ``DatabaseLiveView`` lists the call records not ended yet, polled,
-whose menu node is known only once they end.
+whose menu node is known only once they end, and counts the calls refused (lines busy) over the
+board's window from their records (written as each hangs up).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ivr.live.board import LiveCall, LiveChange, LiveSnapshot, Stage
 from ivr.live.fanout import Fanout, Subscription
+from ivr.live.refusals import REFUSED_WINDOW, RefusedCounts
 
-__all__ = ["DatabaseLiveView", "LiveView", "UnfinishedCall", "UnfinishedCalls"]
+__all__ = ["DatabaseLiveView", "LiveRecords", "LiveView", "UnfinishedCall"]
 
 
 class LiveView(Protocol):
@@ -54,12 +56,15 @@ class UnfinishedCall(Protocol):
     def started_at(self) -> datetime: ...
 
 
-class UnfinishedCalls(Protocol):
-    """``ivr.store.console.ConsoleRecords`` fits: calls not ended, of processes alive."""
+class LiveRecords(Protocol):
+    """``ivr.store.console.ConsoleRecords`` fits: calls not ended, of processes alive; calls
+    refused (lines busy) per hotline."""
 
     async def unfinished_calls(
         self, *, since: datetime, now: datetime, stale_after: timedelta
     ) -> Sequence[UnfinishedCall]: ...
+
+    async def refused_calls(self, *, since: datetime) -> Mapping[str, int]: ...
 
 
 # Rows written before processes recorded their runs: older unended ones are of a process that died.
@@ -76,12 +81,14 @@ class DatabaseLiveView:
 
     def __init__(
         self,
-        records: UnfinishedCalls,
+        records: LiveRecords,
         *,
         stale_after: timedelta,
         clock: Callable[[], datetime] = _utcnow,
+        refused_window: timedelta = REFUSED_WINDOW,
     ) -> None:
         self._records = records
+        self._refused_window = refused_window
         self._stale_after = stale_after  # a process not heard of for this long is dead
         self._clock = clock
         self._never: Fanout[LiveChange] = Fanout()  # the database signals nothing: readers poll
@@ -108,7 +115,8 @@ class DatabaseLiveView:
             )
             for row in sorted(rows, key=lambda r: r.started_at)
         )
-        return LiveSnapshot(now, calls)
+        refused = await self._records.refused_calls(since=now - self._refused_window)
+        return LiveSnapshot(now, calls, RefusedCounts(self._refused_window, dict(refused)))
 
     @contextlib.contextmanager
     def subscribe(self) -> Iterator[Subscription[LiveChange]]:

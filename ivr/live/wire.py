@@ -11,6 +11,7 @@ from typing import Any
 from ivr.live.events import (
     ChannelChanged,
     ChannelEnded,
+    ChannelRefused,
     FlowEnded,
     FlowMoved,
     FlowStarted,
@@ -41,6 +42,7 @@ _KINDS: dict[str, type[Any]] = {
     "flow_ended": FlowEnded,
     "channel_changed": ChannelChanged,
     "channel_ended": ChannelEnded,
+    "channel_refused": ChannelRefused,
     "telephony_changed": TelephonyChanged,
     "hello": Hello,
     "node_gone": NodeGone,

@@ -168,7 +168,7 @@ class _LiveCollector:
     def collect(self) -> Iterator[Metric]:
         snapshot = self._live()
         counts = dict.fromkeys(self._hotlines, 0)
-        for call in snapshot.calls:
+        for call in snapshot.in_progress:  # a call being refused is none (lines busy)
             counts[call.hotline] = counts.get(call.hotline, 0) + 1
         in_progress = _in_progress()
         for hotline, count in counts.items():

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ivr.domain.cards import OPEN_STATUSES, ReportStatus, effective_status
+from ivr.domain.outcomes import Outcome
 from ivr.domain.retention import Hold
 from ivr.store.base import RecordsBase
 from ivr.store.calls import call_summary
@@ -171,6 +172,17 @@ class ConsoleRecords(RecordsBase):
                 .order_by(Call.started_at)
             )
             return [call_summary(call) for call in calls]
+
+    async def refused_calls(self, *, since: datetime) -> dict[str, int]:
+        """Calls refused because the node was full (lines busy) that started after ``since``,
+        per hotline (hotlines with none left out)."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(Call.hotline, func.count())
+                .where(Call.outcome == Outcome.REFUSED.value, Call.started_at >= since)
+                .group_by(Call.hotline)
+            )
+            return {hotline: count for hotline, count in rows}
 
     async def call_recordings(self, call_id: int, *, today: date) -> list[RecordingView]:
         """The call's recordings, each with what holds it past its retention date ``today``."""

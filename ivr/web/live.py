@@ -1,4 +1,5 @@
-"""Live calls: who is calling now, on which hotline, where in the menus or the queue, for how long.
+"""Live calls: who is calling now, on which hotline, where in the menus or the queue, for how long;
+and, for a surge, how many calls the node refused lately because its lines were full.
 
 The console reads a ``LiveView``: in the hotline's process the live board (a change shows at
 once: the page is pushed a new list over server-sent events from ``/api/live/stream``); running
@@ -49,6 +50,8 @@ def where(call: LiveCall) -> Text | str:
             return (
                 _l("after the menus (last: %(node)s)", node=node) if node else _l("after the menus")
             )
+        case Stage.REFUSED:
+            return label("stage", Stage.REFUSED)  # as the call log says it, once it has ended
     return _l("connecting")
 
 
@@ -73,7 +76,10 @@ def call_json(call: LiveCall, lang: Language) -> dict[str, Any]:
 
 
 def snapshot_json(snap: LiveSnapshot, source: str, lang: Language) -> dict[str, Any]:
+    """The board as readers get it: ``counts`` are the calls in progress per hotline (a call
+    being refused is listed, not counted), ``refused`` the calls refused in the last minutes."""
     telephony = snap.telephony
+    refused = snap.refused
     return {
         "source": source,
         "at": snap.at.isoformat(),
@@ -86,6 +92,11 @@ def snapshot_json(snap: LiveSnapshot, source: str, lang: Language) -> dict[str, 
             "reason": telephony.reason,
         },
         "counts": snap.counts(HOTLINES),
+        "refused": {
+            "minutes": refused.minutes,
+            "counts": refused.counts(HOTLINES),
+            "total": refused.total,
+        },
         "calls": [call_json(call, lang) for call in snap.calls],
     }
 
@@ -109,8 +120,9 @@ async def live_json_api(request: web.Request) -> web.StreamResponse:
 
 
 def _fingerprint(snap: dict[str, Any]) -> str:
-    """What makes a change worth sending."""
-    return json.dumps([{k: v for k, v in c.items() if k not in _TICKING} for c in snap["calls"]])
+    """What makes a change worth sending (the refused count also falls as time passes)."""
+    calls = [{k: v for k, v in c.items() if k not in _TICKING} for c in snap["calls"]]
+    return json.dumps([calls, snap["refused"]])
 
 
 @routes.get("/api/live/stream", roles=SUPERVISORS)

@@ -299,7 +299,24 @@ SPEC: dict[str, Any] = {
                             "reason": _STR,
                         },
                     },
-                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "counts": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                        "description": "calls in progress per hotline (not those being refused)",
+                    },
+                    "refused": {
+                        "type": "object",
+                        "description": "calls refused because the node was full (lines busy), "
+                        "per hotline, in the last `minutes`",
+                        "properties": {
+                            "minutes": {"type": "integer"},
+                            "counts": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                            "total": {"type": "integer"},
+                        },
+                    },
                     "calls": {
                         "type": "array",
                         "items": {

@@ -5,7 +5,10 @@ The transcripts in ``transcripts/`` are bytes read from Asterisk 22 (Debian unst
 ActionIDs: ``queue_call.ami`` is one Local-channel call into 12333 (language menu left to time
 out, ``0`` for an agent, the flow ends, the caller waits in the agent queue while agent 7001
 rings, then the caller is hung up), with a Ping, a CoreShowChannels list and a Logoff;
-``login_refused.ami`` is a login with a wrong secret.
+``refused_call.ami`` is the events of a Local-channel call into 96102 refused past
+``HOTLINE_MAX_CALLS`` (the node held one call; ``tests/telephony/test_telephony_capacity.py``): the
+busy prompt as early media, then cause 17, never answered; ``login_refused.ami`` is a login with a
+wrong secret.
 """
 
 from __future__ import annotations

@@ -370,6 +370,41 @@ async def test_a_call_refused_by_the_dialplan_gets_one_record_counted_as_refused
     assert stats.outcomes == {"12333": {"refused": 1}}
 
 
+async def test_the_board_shows_a_call_refused_past_the_cap_as_refused_not_in_progress(
+    records: Records,
+) -> None:
+    """The events Asterisk 22 sent for a call refused past ``HOTLINE_MAX_CALLS`` (the node held
+    one call, in the flow): the caller hears the busy prompt for a few seconds, then 486."""
+    events = transcript_events("refused_call.ami")
+    refused = "1700000000.202"  # the ;2 half, which runs the dialplan
+    clock = Clock()
+    board = LiveBoard()
+    bridge = make_bridge(records, clock, board=board)
+    # The call the node holds, in the flow.
+    board.publish(FlowStarted("1.1", "12333", 1, "13800000000", "zh", "", datetime.now(UTC)))
+    decided = until_event(events, "VarSet", Variable="HOTLINE_REFUSED")
+    feed(bridge, events[: decided - 1], clock, step=0)
+    # The dialplan has not counted it yet: it may be let in like any other.
+    assert [c.stage for c in board.current().calls] == [Stage.MENUS, Stage.CONNECTING]
+
+    busy = until_event(events, "Newexten", AppData="hotline/lines_busy,noanswer")
+    feed(bridge, events[decided - 1 : busy], clock, step=0)
+    snap = board.current()
+    (call,) = [c for c in snap.calls if c.key == refused]
+    assert call.stage is Stage.REFUSED and call.hotline == "96102"  # listed while the prompt plays
+    assert snap.counts(("12333", "96102")) == {"12333": 1, "96102": 0}  # not in progress
+    assert snap.refused.counts(("12333", "96102")) == {"12333": 0, "96102": 1}
+
+    clock.now += 4  # the busy prompt, as early media
+    feed(bridge, events[busy:], clock, step=0)
+    await bridge.settle()
+    snap = board.current()
+    assert [c.key for c in snap.calls] == ["1.1"]  # refused and gone
+    assert snap.refused.total == 1  # still counted among the calls refused lately
+    (row,) = await records.recent_calls()
+    assert (row.uniqueid, row.outcome, row.hangup_cause) == (refused, Outcome.REFUSED, 17)
+
+
 async def test_a_call_that_was_not_refused_gets_no_record_of_its_own() -> None:
     store = NoRecords()
     bridge = make_bridge(store, retry_delays=())

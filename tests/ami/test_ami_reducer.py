@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from ivr.ami.channels import Channel, Now
 from ivr.ami.protocol import Message
-from ivr.ami.reducer import CallChanged, CallEnded, Effect, HangupFacts, apply_event
+from ivr.ami.reducer import CallChanged, CallEnded, CallRefused, Effect, HangupFacts, apply_event
 from ivr.domain.hotlines import HOTLINES
 from tests.ami.conftest import transcript_events
 
@@ -148,3 +148,20 @@ def test_fallback_and_hotline_from_variables() -> None:
     )
     changed = [e.channel for e in replay.effects if isinstance(e, CallChanged)]
     assert [(c.hotline, c.fallback) for c in changed] == [("96102", False), ("96102", True)]
+
+
+def test_a_call_past_the_cap_is_refused_once_when_the_dialplan_says_so() -> None:
+    """``refused_call.ami``: Asterisk 22 refusing a call to 96102 past ``HOTLINE_MAX_CALLS``."""
+    events = transcript_events("refused_call.ami")
+    caller = "1700000000.202"  # the ;2 half, which runs the dialplan
+    replay = Replay()
+    decided = until_event(events, "VarSet", Variable="HOTLINE_REFUSED")
+    replay.feed(events[: decided - 1])
+    assert replay.channels[caller].is_call  # in the dialplan: a call like any other, so far
+    assert not any(isinstance(e, CallRefused) for e in replay.effects)
+    replay.feed(events[decided - 1 :])
+    (refused,) = [e for e in replay.effects if isinstance(e, CallRefused)]
+    assert refused.channel.uniqueid == caller and refused.channel.hotline == "96102"
+    assert refused.at == WALL + timedelta(seconds=0.5 * decided)  # when the dialplan decided
+    (ended,) = [e for e in replay.effects if isinstance(e, CallEnded)]
+    assert ended.cause == 17 and replay.channels == {}

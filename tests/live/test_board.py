@@ -8,6 +8,7 @@ from ivr.live.board import LiveBoard, Stage
 from ivr.live.events import (
     ChannelChanged,
     ChannelEnded,
+    ChannelRefused,
     FlowEnded,
     FlowMoved,
     FlowStarted,
@@ -15,6 +16,7 @@ from ivr.live.events import (
 )
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+HOTLINES = ("12333", "96102")
 
 
 class Clock:
@@ -92,6 +94,44 @@ def test_fallback_and_the_order_of_calls() -> None:
     assert board.current().counts(("12333", "96102")) == {"12333": 1, "96102": 1}
 
 
+def test_a_refused_call_is_listed_as_refused_not_in_progress_and_counted_for_15_minutes() -> None:
+    clock = Clock()
+    board = LiveBoard(clock=clock)
+    board.publish(started("1.1"))  # a call the node took
+    board.publish(channel("2.2", hotline="96102", state="Ring"))  # the next one: the node is full
+    assert board.current().counts(HOTLINES) == {"12333": 1, "96102": 1}
+    board.publish(ChannelRefused("2.2", "96102", T0))
+    snap = board.current()
+    assert [c.stage for c in snap.calls] == [Stage.REFUSED, Stage.MENUS]  # hearing "lines busy"
+    assert snap.counts(HOTLINES) == {"12333": 1, "96102": 0}
+    assert [c.key for c in snap.in_progress] == ["1.1"]
+    assert snap.refused.counts(HOTLINES) == {"12333": 0, "96102": 1}
+    board.publish(ChannelRefused("2.2", "96102", T0))  # told twice (a replay): counted once
+    board.publish(ChannelEnded("2.2", 17, "User busy"))
+    clock.now = T0 + timedelta(minutes=14, seconds=59)
+    snap = board.current()
+    assert [c.key for c in snap.calls] == ["1.1"] and snap.refused.total == 1
+    assert snap.refused.minutes == 15
+    clock.now = T0 + timedelta(minutes=15, seconds=1)
+    assert board.current().refused.total == 0
+
+
+def test_refusals_out_of_order_and_from_long_ago() -> None:
+    """Several nodes' events reach a console's board in any order; a replay may tell old ones."""
+    clock = Clock()
+    board = LiveBoard(clock=clock)
+    clock.now = T0 + timedelta(minutes=20)
+    for key, minutes in (("a", 19), ("b", 10), ("c", 2), ("d", 12)):
+        board.publish(ChannelRefused(key, "12333", T0 + timedelta(minutes=minutes)))
+    assert board.current().refused.total == 3  # "c" (18 minutes ago) is too old
+    clock.now = T0 + timedelta(minutes=26)
+    assert board.current().refused.total == 2  # "b" went out of the window, "d" and "a" not
+    board.publish(ChannelRefused("e", "96102", T0 + timedelta(minutes=25)))
+    assert board.current().refused.by_hotline == {"12333": 2, "96102": 1}
+    clock.now = T0 + timedelta(minutes=39)
+    assert board.current().refused.by_hotline == {"96102": 1}
+
+
 def test_a_hung_up_call_ignores_late_moves_of_its_flow() -> None:
     board = LiveBoard(clock=Clock())
     board.publish(channel())
@@ -125,6 +165,9 @@ def test_replay_rebuilds_the_same_calls_and_telephony_on_another_board() -> None
     board.publish(channel("2.2", hotline="96102", queue="agents", waiting_since=T0))
     board.publish(started("2.2", hotline="96102"))
     board.publish(FlowEnded("2.2", "transferred", "agent"))
+    board.publish(channel("3.3", state="Ring", started_at=T0 + timedelta(seconds=10)))
+    board.publish(ChannelRefused("3.3", "12333", T0 + timedelta(seconds=10)))  # hearing it
+    board.publish(ChannelRefused("4.4", "96102", T0 - timedelta(minutes=3)))  # refused, gone
     clock.now = T0 + timedelta(seconds=30)
 
     copy = LiveBoard(clock=clock)
@@ -132,6 +175,7 @@ def test_replay_rebuilds_the_same_calls_and_telephony_on_another_board() -> None
         copy.publish(event)
 
     assert copy.current() == board.current()
-    assert [c.stage for c in copy.current().calls] == [Stage.WAITING, Stage.MENUS]
+    assert [c.stage for c in copy.current().calls] == [Stage.WAITING, Stage.MENUS, Stage.REFUSED]
+    assert copy.current().refused.by_hotline == {"12333": 1, "96102": 1}
     telephony = copy.current().telephony
     assert telephony is not None and not telephony.up

@@ -17,7 +17,7 @@ from ivr.agi.protocol import COMMAND_NAMES
 from ivr.domain.hotlines import HOTLINES
 from ivr.domain.outcomes import Outcome
 from ivr.live.board import LiveBoard
-from ivr.live.events import TelephonyChanged
+from ivr.live.events import ChannelChanged, ChannelRefused, TelephonyChanged
 from ivr.ops.metrics import NodeMetrics
 from ivr.stack import start_node
 from ivr.store.observe import OPERATIONS
@@ -117,6 +117,19 @@ async def test_calls_in_progress_are_read_from_the_live_board(node: RunningNode)
     await call
     await node.settled()
     assert await in_progress(0)
+
+
+def test_a_call_the_dialplan_refuses_is_no_call_in_progress() -> None:
+    """Past ``HOTLINE_MAX_CALLS`` the caller hears that the lines are busy for a few seconds: the
+    dialplan's cap no longer counts the call, nor does the gauge."""
+    board = LiveBoard()
+    metrics = NodeMetrics(board.current, commands=COMMAND_NAMES, operations=OPERATIONS)
+    at = board.current().at
+    board.publish(ChannelChanged("1.1", "96102", "13800000000", "Ring", at))
+    board.publish(ChannelChanged("1.2", "96102", "13800000001", "Ring", at))
+    board.publish(ChannelRefused("1.2", "96102", at))
+    sample = metrics.registry.get_sample_value("hotline_calls_in_progress", {"hotline": "96102"})
+    assert sample == 1
 
 
 async def test_a_connection_beyond_the_cap_is_counted_as_refused(

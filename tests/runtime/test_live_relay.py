@@ -15,6 +15,7 @@ from ivr.live.board import LiveBoard, Stage
 from ivr.live.events import (
     ChannelChanged,
     ChannelEnded,
+    ChannelRefused,
     FlowEnded,
     FlowMoved,
     FlowStarted,
@@ -114,6 +115,23 @@ async def test_a_console_that_starts_late_is_told_the_calls_already_up(
                 on(console) == {"a.1": ("12333", "query:identity"), "b.1": ("12333", "main:menu")}
             )
         )
+
+
+async def test_a_console_that_starts_late_is_told_the_calls_refused_lately(
+    postgresql_url: str, nodes: tuple[Node, Node]
+) -> None:
+    """A surge that began before the console: the nodes' refusals (lines busy) reach it too."""
+    one, two = nodes
+    now = datetime.now(UTC)
+    one.publish(ChannelRefused("a.9", "96102", now))  # refused and gone: no call listed
+    two.publish(ChannelChanged("b.9", "12333", "138****0001", "Ring", now))
+    two.publish(ChannelRefused("b.9", "12333", now))  # its caller still hears "lines busy"
+    await asyncio.sleep(0.5)  # told before any console listened: nobody heard it
+
+    async with console_of(postgresql_url) as console:
+        await eventually(lambda: console.current().refused.total == 2)
+        assert console.current().refused.by_hotline == {"12333": 1, "96102": 1}
+        assert [(c.key, c.stage) for c in console.current().calls] == [("b.9", Stage.REFUSED)]
 
 
 async def test_a_dead_node_s_calls_leave_the_console_and_the_others_stay(

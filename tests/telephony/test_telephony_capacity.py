@@ -1,18 +1,21 @@
 """The admission cap in the real Asterisk 22, with the real hotline behind it: a node that holds
 ``HOTLINE_MAX_CALLS`` calls refuses the next one before the flow. Its caller hears that all lines
 are busy (early media: the call is never answered) and the call is refused as busy; the AMI bridge
-writes its one record (outcome refused); the call already in the flow goes on untouched."""
+writes its one record (outcome refused) and shows it on the live board as refused, not as a call in
+progress; the call already in the flow goes on untouched."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.domain.outcomes import Outcome
+from ivr.live.board import LiveBoard, LiveSnapshot, Stage
 from ivr.store import models
 from ivr.telephony import LocalAsterisk
 from tests.telephony.callkit import AMIClient, Call, Line
@@ -43,6 +46,18 @@ async def record_of(line: Line, uniqueid: str, within: float = 10) -> list[model
         await asyncio.sleep(0.1)
 
 
+async def board_when(
+    board: LiveBoard, check: Callable[[LiveSnapshot], bool], within: float = 5
+) -> LiveSnapshot:
+    """The live board's snapshot once ``check`` holds (the bridge reads AMI on its own link)."""
+    deadline = time.monotonic() + within
+    with board.subscribe() as changes:
+        while not check(snap := board.current()) and time.monotonic() < deadline:
+            await changes.wait(deadline - time.monotonic())
+            changes.drain()
+    return snap
+
+
 async def test_past_the_cap_the_caller_hears_the_lines_are_busy_and_the_call_is_refused(
     line: Line, ami: AMIClient, one_call_at_once: None
 ) -> None:
@@ -55,6 +70,15 @@ async def test_past_the_cap_the_caller_hears_the_lines_are_busy_and_the_call_is_
 
     second = Call(ami, "96102")
     await second.place()
+    await second.reached("Playback")  # the busy prompt, as early media: a few seconds
+    snap = await board_when(
+        line.app.board,
+        lambda s: any(c.key == second.hotline_id and c.stage is Stage.REFUSED for c in s.calls),
+    )
+    stages = {call.key: call.stage for call in snap.calls}
+    assert stages == {first.hotline_id: Stage.MENUS, second.hotline_id: Stage.REFUSED}, snap
+    assert snap.counts(HOTLINES) == {"12333": 1, "96102": 0}  # the one in progress
+    assert snap.refused.by_hotline == {"96102": 1}
     await second.ended()
     steps = second.steps()
     apps = [app for app, _ in steps]
@@ -71,6 +95,9 @@ async def test_past_the_cap_the_caller_hears_the_lines_are_busy_and_the_call_is_
     assert refused.ended_at is not None and refused.billsec == 0
     assert refused.hangup_cause == 17 and refused.language == "zh"
     assert line.bridge.hangups.refused == 1
+    snap = await board_when(line.app.board, lambda s: len(s.calls) == 1)
+    assert [call.key for call in snap.calls] == [first.hotline_id]
+    assert snap.refused.by_hotline == {"96102": 1}  # gone from the list, still counted
     counted = {"hotline": "96102", "outcome": "refused"}  # the node's /metrics
     assert line.app.metrics.registry.get_sample_value("hotline_calls_total", counted) == 1
 

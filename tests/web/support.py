@@ -13,6 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from ivr.ami.bridge import AMIBridge
+from ivr.ami.client import AMIClient
+from ivr.ami.hangups import HangupRecorder
 from ivr.config import Settings
 from ivr.domain.account_password import hash_password_async
 from ivr.engine.context import CallContext
@@ -62,6 +65,16 @@ class Env:
 
     async def close(self) -> None:
         await self.stack.aclose()
+
+
+def ami_bridge(env: Env) -> AMIBridge:
+    """An AMI bridge into the hotline's live board and records, as ``start_bridge`` builds one,
+    whose client never connects: the test feeds it recorded events."""
+    return AMIBridge(
+        AMIClient("127.0.0.1", 1, "hotline", "x"),
+        publish=env.hotline.publish,
+        hangups=HangupRecorder(env.hotline.records),
+    )
 
 
 def keyed(citizen: DemoCitizen) -> str:

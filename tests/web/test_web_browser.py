@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import re
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -20,8 +21,9 @@ from ivr.domain.clock import local_today
 from ivr.sim.console import ConsolePort
 from ivr.store.models import Call, LossReport
 from ivr.web import WebServer
+from tests.ami.conftest import transcript_events
 from tests.paths import REPO_ROOT
-from tests.web.support import PASSWORD, Env, keyed
+from tests.web.support import PASSWORD, Env, ami_bridge, keyed
 
 SHOTS = REPO_ROOT / "test-output" / "web"
 MIN_SHOT_BYTES = 5_000
@@ -199,3 +201,34 @@ async def test_staff_move_a_card_case_forward_and_the_auditor_sees_it(
     await shot(auditor, "audit")
     denied = await auditor.goto(f"{server.url}/cases")
     assert denied is not None and denied.status == 403
+
+
+async def test_supervisor_sees_a_call_refused_past_the_cap_and_the_count_of_refusals(
+    served: tuple[Env, WebServer], browser: Browser
+) -> None:
+    """The node is full: a call it refuses (the AMI events Asterisk 22 sent for one) is shown
+    refused while its caller hears that the lines are busy, and counted apart."""
+    env, server = served
+    page = await log_in(browser, server, "sup")
+    await expect(page.locator("#live-status")).to_contain_text("connected")
+    events = transcript_events("refused_call.ami")
+    busy = next(i for i, e in enumerate(events) if e.get("Application") == "Playback")
+    bridge = ami_bridge(env)
+    for event in events[: busy + 1]:
+        bridge.feed(event)
+
+    row = page.locator('#live-calls tbody tr[data-key="1700000000.202"]')
+    await expect(row.locator("td.node")).to_have_text("refused: lines busy", timeout=10_000)
+    await expect(row).to_have_attribute("data-stage", "refused")
+    await expect(page.locator("#live-total")).to_have_text("0")  # no call in progress
+    await expect(page.locator('.n[data-hotline="96102"]')).to_have_text("0")
+    await expect(page.locator("#refused-total")).to_have_text("1")
+    await expect(page.locator('#refused-count [data-refused="96102"]')).to_have_text("1")
+    await expect(page.locator("#refused-count")).to_have_class(re.compile(r"\bsome\b"))
+    await shot(page, "live-refused")
+
+    for event in events[busy + 1 :]:  # the prompt ends; the call is refused (486)
+        bridge.feed(event)
+    await bridge.settle()
+    await expect(row).to_have_count(0, timeout=10_000)
+    await expect(page.locator("#refused-total")).to_have_text("1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -13,12 +14,22 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, CookieJar
 
+from ivr.domain.account_password import hash_password_async
 from ivr.flows import FLOWS
-from ivr.live.events import ChannelChanged, ChannelEnded, FlowEnded, FlowMoved, FlowStarted
+from ivr.live.events import (
+    ChannelChanged,
+    ChannelEnded,
+    ChannelRefused,
+    FlowEnded,
+    FlowMoved,
+    FlowStarted,
+)
 from ivr.sim.console import write_tone
 from ivr.stack import start_console
 from ivr.store.types import utcnow
-from tests.web.support import Client, Env, login
+from ivr.store.users import Role
+from tests.ami.conftest import transcript_events
+from tests.web.support import PASSWORD, Client, Env, ami_bridge, login
 
 
 async def test_statistics_figures_and_dropoff_in_flow_order(client: Client) -> None:
@@ -74,6 +85,76 @@ async def test_live_calls_in_process(client: Client, env: Env) -> None:
     assert (await (await client.get("/api/live")).json())["calls"] == []
 
 
+BUSY_PROMPT = "hotline/lines_busy,noanswer"  # what a refused caller hears (early media)
+
+
+def text_of(html: str, element_id: str) -> str:
+    """The text of the element with this id (one with no element inside)."""
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
+    assert found, f"no #{element_id} in the page"
+    return found.group(1).strip()
+
+
+def live_row(html: str, key: str) -> str:
+    found = re.search(rf'<tr data-key="{re.escape(key)}".*?</tr>', html, re.S)
+    assert found, f"no live row {key}"
+    return found.group(0)
+
+
+async def test_a_call_refused_past_the_cap_shows_as_refused_and_counts_as_refused(
+    client: Client, env: Env
+) -> None:
+    """The node is full: the AMI events Asterisk 22 sent for a call it refused (recorded in
+    ``tests/telephony/test_telephony_capacity.py``), through the node's AMI bridge."""
+    events = transcript_events("refused_call.ami")
+    refused = "1700000000.202"  # the ;2 half, which runs the dialplan
+    bridge = ami_bridge(env)
+    # The call the node holds.
+    env.hotline.publish(FlowStarted("taken-1", "12333", None, "13800000000", "zh", "", utcnow()))
+    busy = next(i for i, e in enumerate(events) if e.get("AppData") == BUSY_PROMPT)
+    for event in events[: busy + 1]:
+        bridge.feed(event)
+    assert await login(client, "sup") == 303
+
+    snap = await (await client.get("/api/live")).json()
+    calls = {call["key"]: call for call in snap["calls"]}
+    assert set(calls) == {"taken-1", refused}  # the caller hears "lines busy": still listed
+    assert (calls[refused]["stage"], calls[refused]["hotline"]) == ("refused", "96102")
+    assert calls[refused]["where"] == "refused: lines busy"
+    assert snap["counts"] == {"12333": 1, "96102": 0}  # in progress: the one the node took
+    assert snap["refused"] == {"minutes": 15, "counts": {"12333": 0, "96102": 1}, "total": 1}
+    html = await (await client.get("/live")).text()
+    row = live_row(html, refused)
+    assert 'data-stage="refused"' in row and "refused: lines busy" in row
+    assert text_of(html, "live-total") == "1" and text_of(html, "refused-total") == "1"
+    assert "refused: lines busy, last 15 min" in html
+    # The console speaks Chinese to its staff, as the call log says the outcome.
+    await env.accounts().add_user(
+        "xiaoming", Role.SUPERVISOR, await hash_password_async(PASSWORD), now=utcnow()
+    )
+    chinese = await env.client()
+    try:
+        assert await login(chinese, "xiaoming") == 303
+        html = await (await chinese.get("/live")).text()
+        assert "线路已满，拒接" in live_row(html, refused)
+        assert "线路已满，拒接（近 15 分钟）" in html
+        live = await (await chinese.get("/api/live")).json()
+        assert {c["key"]: c["where"] for c in live["calls"]}[refused] == "线路已满，拒接"
+    finally:
+        await chinese.close()
+
+    for event in events[busy + 1 :]:  # the prompt ends; the call is refused (486, cause 17)
+        bridge.feed(event)
+    await bridge.settle()
+    snap = await (await client.get("/api/live")).json()
+    assert [call["key"] for call in snap["calls"]] == ["taken-1"]
+    assert snap["refused"]["total"] == 1  # gone from the list, still counted
+    html = await (await client.get("/live")).text()
+    assert text_of(html, "refused-total") == "1" and refused not in html
+    log = await (await client.get("/api/calls", params={"outcome": "refused"})).json()
+    assert [row["uniqueid"] for row in log["calls"]] == [refused]  # its one record
+
+
 async def test_live_stream_sends_the_list_and_each_change(client: Client, env: Env) -> None:
     assert await login(client, "sup") == 303
     response = await client.get("/api/live/stream")
@@ -100,6 +181,10 @@ async def test_live_stream_sends_the_list_and_each_change(client: Client, env: E
     assert event["calls"][0]["node"] == "12333:query_menu"
     board.publish(FlowEnded("live-2", "served", None))
     assert (await next_event())["calls"] == []
+    # A refusal told of a call not listed (another node's, replayed): the count alone changes.
+    board.publish(ChannelRefused("gone-1", "96102", utcnow()))
+    event = await next_event()
+    assert event["calls"] == [] and event["refused"]["counts"]["96102"] == 1
     response.close()
 
 
@@ -154,6 +239,35 @@ async def test_live_calls_of_a_node_elsewhere_reach_a_console_running_alone(
     # A 5-hour-old row without a run is not live, nor is a call of a process that went silent.
     assert [c["call_id"] for c in snap["calls"]] == [call_id]
     assert snap["calls"][0]["seconds"] >= 30
+
+
+async def test_a_console_running_alone_counts_the_calls_refused_lately(
+    alone: ClientSession, env: Env
+) -> None:
+    """On SQLite the console reads the refused calls' records (the AMI bridge writes each as it
+    hangs up); on PostgreSQL each node tells its refusals through the database (live relay)."""
+    relayed = env.hotline.database.dialect == "postgresql"
+    now = utcnow()
+    refusals = (("old", "12333", 16), ("r1", "12333", 14), ("r2", "96102", 1))  # minutes ago
+    for uniqueid, hotline, minutes_ago in refusals:
+        started = now - timedelta(minutes=minutes_ago)
+        await env.hotline.records.record_refused(
+            hotline=hotline, caller_id="13900000000", uniqueid=uniqueid, linkedid=uniqueid,
+            channel="PJSIP/6001-1", language="zh", started_at=started,
+            ended_at=started + timedelta(seconds=4), cause=17, cause_text="User busy", duration_s=4,
+        )  # fmt: skip
+        if relayed:  # what the node's AMI bridge pushes when the dialplan refuses the call
+            env.hotline.publish(ChannelRefused(uniqueid, hotline, started))
+    assert await login(alone, "sup") == 303  # type: ignore[arg-type]
+    async with asyncio.timeout(10):
+        while True:
+            snap: dict[str, Any] = await (await alone.get("/api/live")).json()
+            if snap["refused"]["total"] >= 2:
+                break
+            await asyncio.sleep(0.1)
+    assert snap["source"] == ("board" if relayed else "database")
+    assert snap["refused"] == {"minutes": 15, "counts": {"12333": 1, "96102": 1}, "total": 2}
+    assert snap["calls"] == [] and snap["counts"] == {"12333": 0, "96102": 0}
 
 
 async def test_openapi_describes_every_api_route(client: Client) -> None:

@@ -68,6 +68,7 @@ LABELS: Final[Mapping[str, Mapping[str, Text]]] = {
         Stage.AGENT: _l("with an agent"),
         Stage.FALLBACK: _l("fallback to the agents"),
         Stage.LEAVING: _l("after the menus"),
+        Stage.REFUSED: _l("refused: lines busy"),
     },
     "hold": {
         Hold.OPEN_CASE: _l("the loss report is open"),

@@ -9,6 +9,7 @@
   var total = document.getElementById("live-total");
   var status = document.getElementById("live-status");
   var down = document.getElementById("telephony-down");
+  var refused = document.getElementById("refused-count");
   if (!body) { return; }
   var received = Date.now();
 
@@ -50,11 +51,19 @@
       rows.appendChild(tr);
     });
     body.replaceChildren(rows);
+    var inProgress = 0; // a call being refused is listed, not counted
     Object.keys(snap.counts).forEach(function (line) {
       var n = document.querySelector('.n[data-hotline="' + line + '"]');
       if (n) { n.textContent = snap.counts[line]; }
+      inProgress += snap.counts[line];
     });
-    total.textContent = snap.calls.length;
+    total.textContent = inProgress;
+    document.getElementById("refused-total").textContent = snap.refused.total;
+    refused.classList.toggle("some", snap.refused.total > 0);
+    Object.keys(snap.refused.counts).forEach(function (line) {
+      var n = refused.querySelector('[data-refused="' + line + '"]');
+      if (n) { n.textContent = snap.refused.counts[line]; }
+    });
     empty.hidden = snap.calls.length > 0;
     var telephony = snap.telephony;
     down.hidden = !telephony || telephony.up;
