@@ -115,6 +115,25 @@ async def test_get_data_without_a_prompt_as_asterisk_answers_it(
     await connection.command("SET VARIABLE HOTLINE_NEXT hangup")
 
 
+INTER_DIGIT_S = 3.0
+
+
+async def read_id(port: AgiPort, heard: str | None = None) -> Entry:
+    """An ID number's entry as the flow reads it; ``heard``: the port's listen from its prompt."""
+    return await read_entry(
+        TypeAhead(port),
+        allowed=DIGITS + "*",
+        max_digits=18,
+        terminator="#",
+        exit_keys="",
+        first_timeout=10.0,
+        inter_timeout=INTER_DIGIT_S,
+        term_timeout=1.5,
+        sensitive=True,
+        heard=heard,
+    )
+
+
 class SlowPort(AgiPort):
     """The hotline's port on a loaded server: each command leaves ``SLOW`` seconds after the
     reply before it, more than a phone's key spacing."""
@@ -154,17 +173,7 @@ async def test_an_id_number_keyed_at_a_phone_s_pace_reaches_a_slow_server_whole(
         await caller.key(ID_KEYS[1:] + "#")
 
     keyed = asyncio.create_task(keying())
-    entry = await read_entry(
-        TypeAhead(port),
-        allowed=DIGITS + "*",
-        max_digits=18,
-        terminator="#",
-        exit_keys="",
-        first_timeout=10.0,
-        inter_timeout=3.0,
-        term_timeout=1.5,
-        sensitive=True,
-    )
+    entry = await read_id(port)
     await keyed
     assert entry == Entry(ID_KEYS, "max")
     await channel.set_variable("HOTLINE_NEXT", "hangup")
@@ -214,19 +223,8 @@ async def test_an_id_number_keyed_from_its_prompt_on_reaches_a_slow_server_whole
         await caller.key(ID_KEYS + "#")
 
     keyed = asyncio.create_task(keying())
-    heard = await port.entry(["entry_prompt"], 3.0, 18, sensitive=True)
-    entry = await read_entry(
-        TypeAhead(port),
-        allowed=DIGITS + "*",
-        max_digits=18,
-        terminator="#",
-        exit_keys="",
-        first_timeout=10.0,
-        inter_timeout=3.0,
-        term_timeout=1.5,
-        sensitive=True,
-        heard=heard,
-    )
+    heard = await port.entry(["entry_prompt"], INTER_DIGIT_S, 18, sensitive=True)
+    entry = await read_id(port, heard)
     await keyed
     assert entry == Entry(ID_KEYS, "max")
     await channel.set_variable("HOTLINE_NEXT", "hangup")
