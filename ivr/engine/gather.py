@@ -58,7 +58,7 @@ async def read_entry(
     """Read one entry. ``sensitive``: the port keeps the keys out of its logs. ``heard``: what
     the port's listen from the prompt on returned (``CallPort.entry``); None: no such listen."""
     # keys read in one listen, not taken yet; None: time ran out
-    run: list[str | None] = [*heard, None] if heard else []
+    run = _then_time_out(heard) if heard else []
     if run:
         key = run.pop(0)
     else:
@@ -108,7 +108,11 @@ def listens_through(terminator: str, exit_keys: str) -> bool:
 
 async def _rest(keys: TypeAhead, seconds: float, most: int, sensitive: bool) -> list[str | None]:
     """The rest of the entry as the port reads it in one listen, as the single keys it stands
-    for: its keys, then a time-out (None), reached only when neither ``#`` nor the last digit
-    allowed ended the entry first."""
-    got = await keys.port.keys_until_hash(seconds, most, sensitive=sensitive)
+    for."""
+    return _then_time_out(await keys.port.keys_until_hash(seconds, most, sensitive=sensitive))
+
+
+def _then_time_out(got: str) -> list[str | None]:
+    """A listen's keys as single keys, then a time-out (None), reached only when neither ``#``
+    nor the last digit allowed ended the entry first."""
     return [*got, None]
