@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from ivr.agi.protocol import COMMAND_NAMES
 from ivr.agi.server import FastAGIServer
+from ivr.ami.admission import AdmissionGate
 from ivr.ami.bridge import AMIBridge, start_bridge
 from ivr.config import PRIVATE_DIR_MODE, Settings
 from ivr.domain.callers import LanguageMemory
@@ -201,12 +202,13 @@ async def running_core(settings: Settings) -> AsyncIterator[Core]:
 
 @dataclasses.dataclass(frozen=True)
 class Node:
-    """A hotline node: the core, its FastAGI server, the AMI bridge when it follows Asterisk,
-    and its ops server (None when ``HOTLINE_OPS_HOST`` is empty)."""
+    """A hotline node: the core, its FastAGI server, the AMI bridge and the admission gate when
+    it follows Asterisk, and its ops server (None when ``HOTLINE_OPS_HOST`` is empty)."""
 
     core: Core
     agi: FastAGIServer
     bridge: AMIBridge | None
+    gate: AdmissionGate | None
     ops: OpsServer | None
 
 
@@ -225,14 +227,22 @@ async def start_node(
     )
     await agi.start()
     stack.push_async_callback(agi.stop)  # before the database closes: calls end their records
-    bridge = None
+    bridge = gate = None
     if ami:
         bridge = await start_bridge(
             settings, core.records, core.publish, call_ended=core.metrics.call_ended
         )
         stack.push_async_callback(bridge.close)
+        # Past saturation new calls are refused while password checks queue (on the bridge's
+        # AMI link); stopped before it.
+        verifier = core.verifier
+        gate = AdmissionGate(
+            bridge.client, lambda: verifier.crowded, closed=core.metrics.admission_closed
+        )
+        gate.start()
+        stack.push_async_callback(gate.close)
     ops = await _start_ops(settings, stack, core, ami=ami)
-    return Node(core, agi, bridge, ops)
+    return Node(core, agi, bridge, gate, ops)
 
 
 async def _start_ops(

@@ -30,6 +30,7 @@ from typing import Generic, TypeVar
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -124,6 +125,12 @@ class NodeMetrics:
             registry=self.registry,
         )
         self._db_errors = _Children(db_errors, operations)
+        self._admission_closed = Gauge(
+            "hotline_admission_closed",
+            "1 while Asterisk refuses new calls because this node's password checks are queued "
+            "(the admission gate's lease), else 0.",
+            registry=self.registry,
+        )
         self.registry.register(_LiveCollector(live, tuple(hotlines)))
 
     # -- what the parts are given ----------------------------------------------------------------
@@ -145,6 +152,9 @@ class NodeMetrics:
 
     def db_error(self, operation: str) -> None:
         self._db_errors[operation].inc()
+
+    def admission_closed(self, closed: bool) -> None:
+        self._admission_closed.set(1 if closed else 0)
 
     # -- what Prometheus reads -------------------------------------------------------------------
     def exposition(self, accept: str = "") -> tuple[bytes, str]:

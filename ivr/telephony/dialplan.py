@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from ivr.ami.admission import SHED_UNTIL
 from ivr.ami.subscription import manager_filters
 from ivr.config import Settings
 from ivr.domain.clock import ZONE_NAME
@@ -157,6 +158,7 @@ def template_context(settings: Settings, options: DialplanOptions) -> dict[str, 
         "proxy": None if proxy is None else {"host": proxy[0], "port": proxy[1]},
         "agi_urls": agi_urls(settings),
         "max_calls": max_calls(settings),
+        "shed_until": SHED_UNTIL,
         "ami_filters": manager_filters(),
         "bind_rtp": _binds_rtp(settings.sip_host),
     }

@@ -46,6 +46,16 @@ async def record_of(line: Line, uniqueid: str, within: float = 10) -> list[model
         await asyncio.sleep(0.1)
 
 
+async def door_closed(line: Line, within: float, until: float = 1) -> float | None:
+    """The node's ``hotline_admission_closed`` gauge once it reads ``until`` (or the time is up)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = line.app.metrics.registry.get_sample_value("hotline_admission_closed")
+        if value == until or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
 async def board_when(
     board: LiveBoard, check: Callable[[LiveSnapshot], bool], within: float = 5
 ) -> LiveSnapshot:
@@ -125,3 +135,39 @@ async def test_below_the_cap_a_call_reaches_the_flow(
     await line.settled()
     (row,) = await line.call_rows()
     assert row.outcome != Outcome.REFUSED and line.bridge.hangups.refused == 0
+
+
+async def test_while_password_checks_are_queued_new_calls_hear_the_lines_are_busy(
+    line: Line, ami: AMIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saturated below the cap: while the node's password checks queue, its admission gate keeps
+    Asterisk's lease ahead of the clock and a new caller is refused as past the cap; once they
+    catch up the lease runs out and callers reach the flow again."""
+    verifier = line.app.verifier
+    # Every caller would be told to hold: the queue is past its limit (the hold limit is the
+    # setting a node runs with; nothing else of the pool changes).
+    monkeypatch.setattr(verifier, "hold_after", -1)
+    assert await door_closed(line, within=5) == 1  # /metrics tells the door is closed
+
+    refused = Call(ami, "12333")
+    await refused.place()
+    await refused.ended()
+    steps = refused.steps()
+    assert BUSY_PROMPT in steps, steps
+    assert ("Verbose", "1,hotline 12333: refused, password checks queued on the hotline") in steps
+    apps = [app for app, _ in steps]
+    assert "AGI" not in apps and "Answer" not in apps, steps
+    (row,) = await record_of(line, refused.hotline_id)
+    assert (row.hotline, row.outcome, row.billsec) == ("12333", Outcome.REFUSED, 0)
+
+    monkeypatch.undo()  # the checks caught up: the lease is no longer renewed
+    assert await door_closed(line, within=10, until=0) == 0
+    let_in = Call(ami, "12333")
+    await let_in.place()
+    await let_in.reached("AGI")
+    assert BUSY_PROMPT not in let_in.steps()
+    await let_in.hang_up(after_s=0)
+    await line.settled()
+    outcomes = sorted((r.uniqueid == let_in.hotline_id, r.outcome) for r in await line.call_rows())
+    assert [served for served, _ in outcomes] == [False, True]
+    assert outcomes[1][1] != Outcome.REFUSED

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from ivr.ami.admission import SHED_UNTIL
 from ivr.ami.subscription import EVENTS
 from ivr.config import Settings
 from ivr.telephony import (
@@ -219,9 +220,16 @@ def test_the_call_cap_comes_from_the_settings_or_the_cores(
 def test_past_the_cap_a_call_is_refused_before_the_flow() -> None:
     text = render_config(SETTINGS)["extensions.conf"]
     flow = text[text.index("[hotline-flow]") :]
-    counted = flow.index("GROUP_COUNT(calls@hotline)} > ${HOTLINE_MAX_CALLS}]?busy,1")
+    counted = flow.index("GROUP_COUNT(calls@hotline)} > ${HOTLINE_MAX_CALLS}]?full,1")
     assert flow.index("Set(GROUP(hotline)=calls)") < counted < flow.index("Answer()")
     assert counted < flow.index("AGI(")
+    # The admission gate's lease (ivr/ami/admission.py): none until the hotline sets one.
+    assert f"\n{SHED_UNTIL} = 0\n" in text[: text.index("[hotline-inbound]")]
+    shed = flow.index(f"GotoIf($[${{EPOCH}} < ${{{SHED_UNTIL}}}]?shed,1)")
+    assert counted < shed < flow.index("Answer()")
+    for reason in ("full", "shed"):  # each says why in the log, then refuses the same way
+        exten = flow[flow.index(f"exten => {reason},1") :]
+        assert exten.index("Set(HOTLINE_REFUSAL=") < exten.index("Goto(busy,1)")
     busy = flow[flow.index("exten => busy,1") :]
     busy = busy[: busy.index("\n\n")]
     assert "Gosub(hotline-play-early,s,1(lines_busy," in busy
