@@ -142,7 +142,9 @@ class AMIBridge:
             case CallChanged(channel=channel):
                 self.publish(_changed(channel))
             case CallRefused(channel=channel, at=at):
-                self.publish(ChannelRefused(channel.uniqueid, channel.hotline or "", at))
+                self.publish(
+                    ChannelRefused(channel.uniqueid, channel.hotline or "", at, channel.refused_in)
+                )
             case CallEnded(channel=channel, cause=cause, cause_text=text):
                 self.publish(ChannelEnded(channel.uniqueid, cause, text))
             case HangupFacts():

@@ -392,6 +392,7 @@ async def test_the_board_shows_a_call_refused_past_the_cap_as_refused_not_in_pro
     snap = board.current()
     (call,) = [c for c in snap.calls if c.key == refused]
     assert call.stage is Stage.REFUSED and call.hotline == "96102"  # listed while the prompt plays
+    assert call.language == "zh"  # the busy prompt's (HOTLINE_REFUSED): no flow tells it
     assert snap.counts(("12333", "96102")) == {"12333": 1, "96102": 0}  # not in progress
     assert snap.refused.counts(("12333", "96102")) == {"12333": 0, "96102": 1}
 
