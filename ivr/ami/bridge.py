@@ -10,7 +10,8 @@ events, Hangup) and keeps one ``Channel`` per channel, each event applied by the
 - a hang-up -> the ``HangupRecorder`` completes the call record with the cause and lengths;
 - the AMI link up or lost -> ``TelephonyChanged`` (can calls come in at all).
 
-After every (re)connection the channels are rebuilt from ``CoreShowChannels`` (``ivr.ami.resync``).
+After every (re)connection the channels are rebuilt from ``CoreShowChannels`` (``ivr.ami.resync``);
+a caller found hearing the busy prompt comes back refused.
 Everything taken from AMI goes through ``redact`` (ID-number masking): AGI commands carry prompt
 names and variables, never the caller's keys, but nothing here relies on that.
 """
@@ -21,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -142,7 +144,7 @@ class AMIBridge:
             case CallChanged(channel=channel):
                 self.publish(_changed(channel))
             case CallRefused(channel=channel, at=at):
-                self.publish(ChannelRefused(channel.uniqueid, channel.hotline or "", at))
+                self.publish(_refused(channel, at))
             case CallEnded(channel=channel, cause=cause, cause_text=text):
                 self.publish(ChannelEnded(channel.uniqueid, cause, text))
             case HangupFacts():
@@ -175,12 +177,24 @@ class AMIBridge:
             self._channels.setdefault(channel.uniqueid, channel)
             if channel.is_call:
                 self.publish(_changed(channel))
+        for uniqueid, language in found.refused.items():
+            refusing = self._channels.get(uniqueid)
+            if refusing is None or refusing.refused_in is not None:
+                continue  # ended meanwhile, or its VarSet came after the listing: told already
+            refusing = replace(refusing, refused_in=language)
+            self._channels[uniqueid] = refusing
+            # Refused as it came in: the busy path is the dialplan's first step.
+            self.publish(_refused(refusing, refusing.started_at))
         log.info("AMI bridge: %d channel(s) up", len(self._channels))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _refused(channel: Channel, at: datetime) -> ChannelRefused:
+    return ChannelRefused(channel.uniqueid, channel.hotline or "", at, channel.refused_in)
 
 
 def _changed(channel: Channel) -> ChannelChanged:

@@ -1,13 +1,15 @@
 """Rebuilding the bridge's channels after a (re)connection, from ``CoreShowChannels``.
 
 Calls that ended while AMI was down are dropped (their cause is unknown); calls already up are
-adopted, with their length from the listing. Whatever comes from AMI is masked by ``redact``.
+adopted, with their length from the listing. The listing names a channel's place in the dialplan,
+not its variables: those the reducer reads from ``VarSet`` (the hotline, the refusal) are asked
+with ``Getvar``. Whatever comes from AMI is masked by ``redact``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ivr.ami.channels import OUTGOING_LINE, Channel, Now, hms_seconds
 from ivr.ami.client import AMIClient
@@ -29,6 +31,9 @@ def redacted(event: Message, redact: Callable[[str], str]) -> Message:
 class Resync:
     gone: list[Channel]  # known before the listing was asked for, and not listed
     adopted: list[Channel]  # listed, not known before
+    # Listed callers the dialplan is refusing (HOTLINE_REFUSED set), by uniqueid: the busy
+    # prompt's language. Known ones too: their VarSet may have come while AMI was down.
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def vanished(
@@ -80,21 +85,34 @@ async def list_channels(
     moment = now()
     listed = {raw.get("Uniqueid", "") for raw in listing.events}
     adopted = []
+    refused = {}
     for raw in listing.events:
-        if raw.event != "CoreShowChannel" or raw.get("Uniqueid", "") in known:
+        if raw.event != "CoreShowChannel":
             continue
-        channel = adopt(redacted(raw, redact), moment, hotlines)
-        if channel.hotline is None and channel.dialplan:
-            # Asterisk's own name for the channel: the masked copy may differ
-            hotline = await _hotline_var(client, raw.get("Channel", ""), redact)
-            channel = replace(channel, hotline=hotline)
-        adopted.append(channel)
-    return Resync(vanished(known, listed, asked), adopted)
+        uniqueid = raw.get("Uniqueid", "")
+        name = raw.get("Channel", "")  # Asterisk's own name for it: the masked copy may differ
+        channel = known.get(uniqueid)
+        if channel is None:
+            channel = adopt(redacted(raw, redact), moment, hotlines)
+            if channel.hotline is None and channel.dialplan:
+                hotline = await _variable(client, name, "HOTLINE", redact)
+                channel = replace(channel, hotline=hotline)
+            adopted.append(channel)
+        if channel.is_call and channel.refused_in is None:
+            # The variable says the call is refused, as the reducer has it from the VarSet; the
+            # extension would not: a call handed back to the proxy passes through ``busy`` too.
+            language = await _variable(client, name, "HOTLINE_REFUSED", redact)
+            if language is not None:
+                refused[uniqueid] = language
+    return Resync(vanished(known, listed, asked), adopted, refused)
 
 
-async def _hotline_var(client: AMIClient, channel: str, redact: Callable[[str], str]) -> str | None:
+async def _variable(
+    client: AMIClient, channel: str, variable: str, redact: Callable[[str], str]
+) -> str | None:
+    """The channel's ``variable``; None when it is not set or cannot be read."""
     try:
-        reply = await client.action("Getvar", Channel=channel, Variable="HOTLINE")
+        reply = await client.action("Getvar", Channel=channel, Variable=variable)
     except AMIError:
         return None
     value = redact(reply.get("Value", ""))

@@ -123,6 +123,7 @@ class _Entry:
     flow: _Flow | None = None
     channel: ChannelChanged | None = None
     refused_at: datetime | None = None
+    refused_in: str | None = None  # the busy prompt's language: a refused call has no flow
 
 
 def _utcnow() -> datetime:
@@ -213,7 +214,9 @@ class LiveBoard:
         counted = self._refused.add(event.uniqueid, event.hotline, event.at, self._clock())
         entry = self._entries.get(event.uniqueid)
         if entry is not None and entry.refused_at is None:
-            self._entries[event.uniqueid] = replace(entry, refused_at=event.at)
+            self._entries[event.uniqueid] = replace(
+                entry, refused_at=event.at, refused_in=event.language
+            )
             self._changed("updated", event.uniqueid)
         elif counted:  # a refusal of a call not listed (told again by a replay): only the count
             self._changed("refused", event.uniqueid)
@@ -267,11 +270,15 @@ class LiveBoard:
                 )
                 if not flow.running:
                     events.append(FlowEnded(entry.key, None, None))
-        refused = {key: (hotline, at) for key, hotline, at in self._refused}
+        refused: dict[str, ChannelRefused] = {}
         for entry in self._entries.values():
             if entry.refused_at is not None:
-                refused.setdefault(entry.key, (entry.hotline, entry.refused_at))
-        events.extend(ChannelRefused(key, line, at) for key, (line, at) in refused.items())
+                refused[entry.key] = ChannelRefused(
+                    entry.key, entry.hotline, entry.refused_at, entry.refused_in
+                )
+        for key, hotline, at in self._refused:
+            refused.setdefault(key, ChannelRefused(key, hotline, at))
+        events.extend(refused.values())
         return events
 
     async def snapshot(self) -> LiveSnapshot:
@@ -310,7 +317,7 @@ def _view(entry: _Entry, now: datetime) -> LiveCall:
         stage=_stage(entry),
         call_id=flow.call_id if flow else None,
         caller_id=entry.caller_id,
-        language=flow.language if flow else None,
+        language=flow.language if flow else entry.refused_in,
         node=flow.node if flow else None,
         queue=channel.queue if channel else None,
         agent=channel.agent if channel else None,

@@ -86,6 +86,9 @@ class ChannelRefused:
     uniqueid: str
     hotline: str
     at: datetime
+    # The busy prompt's language (HOTLINE_REFUSED): the flow never ran to tell the caller's.
+    # None: not known (a replay of a refusal only counted, no call listed).
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,15 @@ not finish, the dialplan records a message itself (``voicemail`` in ``extensions
 then, so nothing in the call writes it down. This job looks at the folder every ``interval``
 seconds and attaches each finished file (unchanged for ``SETTLE_S``) to the call with that
 uniqueid, as the flow's own messages are: a recording and a call-back task on the caller ID, so
-supervisors hear it and call back. A file too short to hold a word is deleted. A file whose call
-has no record (the FastAGI server was down, so the flow never opened one) is retried for
-``ORPHAN_AFTER_S``, then reported once in the log and left on disk.
+supervisors hear it and call back. A file too short to hold a word is deleted.
+
+A file whose call has no record is a call no process of the hotline took: none ran (the message
+is found by the first sweep when one starts again), or its FastAGI server did not answer. The
+flow opens its record as the call starts, long before its message ends, so once the file has been
+left ``ORPHAN_AFTER_S`` the message gets a call of its own (outcome ``voice_message``, the
+hotline from the file name, the caller unknown: nothing on disk tells it, in the language the
+dialplan speaks before any flow, at the file's time), so that supervisors find it in the call log
+and the call-back queue all the same.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ import time
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ivr.domain.hotlines import HOTLINES
 from ivr.domain.recordings import MIN_RECORDING_SECONDS
+from ivr.speech.catalog import DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +41,9 @@ __all__ = ["DialplanMessages", "MessageStore"]
 
 # Asterisk has closed the file when it has not changed for this long (Record writes every 20 ms).
 SETTLE_S = 10.0
-ORPHAN_AFTER_S = 3600.0
+# A message with no call record after this long has none to wait for (a write held up in a busy
+# database takes seconds, not minutes).
+ORPHAN_AFTER_S = 120.0
 _NAME = re.compile(r"message-(?P<hotline>\d+)-(?P<uniqueid>.+)\.wav")
 
 
@@ -45,13 +56,27 @@ class MessageStore(Protocol):
         self, uniqueid: str, path: str, duration_s: float, *, audio: bytes | None = None
     ) -> tuple[int, bool] | None: ...
 
+    async def record_unattended_message(
+        self,
+        *,
+        hotline: str,
+        uniqueid: str,
+        language: str,
+        left_at: datetime,
+        path: str,
+        duration_s: float,
+        audio: bytes | None = None,
+    ) -> tuple[int, bool]: ...
+
 
 @dataclass(frozen=True)
 class _Found:
     path: Path
     stored_as: str  # the recording's path as the records keep it: under the data folder
+    hotline: str
     uniqueid: str
     age_s: float
+    left_at: datetime  # the file's last change: when the caller stopped speaking
 
 
 def uniqueid_of(name: str) -> str | None:
@@ -121,15 +146,24 @@ class DialplanMessages:
         now = time.time()
         found = []
         for path in sorted(self._dir.glob("message-*.wav")):
-            uniqueid = uniqueid_of(path.name)
-            if uniqueid is None or path.name in self._done:
+            match = _NAME.fullmatch(path.name)
+            if match is None or path.name in self._done:
                 continue
             try:
-                age = now - path.stat().st_mtime
+                mtime = path.stat().st_mtime
             except FileNotFoundError:  # deleted meanwhile (the retention prune)
                 continue
-            if age >= SETTLE_S:
-                found.append(_Found(path, self._relative(path), uniqueid, age))
+            if now - mtime >= SETTLE_S:
+                found.append(
+                    _Found(
+                        path,
+                        self._relative(path),
+                        match["hotline"],
+                        match["uniqueid"],
+                        now - mtime,
+                        datetime.fromtimestamp(mtime, UTC),
+                    )
+                )
         return found
 
     async def _take(self, found: _Found) -> bool:
@@ -154,10 +188,30 @@ class DialplanMessages:
             if new:
                 log.info("dialplan message %s attached as recording %d", name, recording_id)
             return new
-        if found.age_s >= ORPHAN_AFTER_S:
+        if found.age_s < ORPHAN_AFTER_S:
+            return False  # its record may still be on its way: the next sweep looks again
+        if found.hotline not in HOTLINES:
             self._done.add(name)
-            log.warning("dialplan message %s: no call record with its uniqueid; left on disk", name)
-        return False
+            log.warning("dialplan message %s: %s is no hotline; left on disk", name, found.hotline)
+            return False
+        recording_id, new = await self._store.record_unattended_message(
+            hotline=found.hotline,
+            uniqueid=found.uniqueid,
+            language=DEFAULT_LANGUAGE,  # the dialplan's prompts: no flow let the caller choose
+            left_at=found.left_at,
+            path=found.stored_as,
+            duration_s=seconds,
+            audio=audio,
+        )
+        self._done.add(name)
+        if new:
+            log.warning(
+                "dialplan message %s: its call has no record (no hotline process took it); "
+                "recorded as a call of its own, recording %d",
+                name,
+                recording_id,
+            )
+        return new
 
     def _relative(self, path: Path) -> str:
         """Blocking (``resolve`` reads the file system): run in the folder-listing thread."""

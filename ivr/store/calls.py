@@ -251,60 +251,6 @@ class CallLog(RecordsBase):
                 await session.scalars(select(Recording.path).where(Recording.path.in_(paths)))
             )
 
-    async def attach_dialplan_message(
-        self,
-        uniqueid: str,
-        path: str,
-        duration_s: float,
-        *,
-        audio: bytes | None = None,
-        now: datetime | None = None,
-    ) -> tuple[int, bool] | None:
-        """A voice message the dialplan recorded after the flow (no agent could take the call):
-        a recording of the latest call with ``uniqueid`` and a call-back task on its caller ID,
-        in one transaction. The recording's id and whether it is new (False: ``path`` was
-        attached already); None when no call has that uniqueid (yet)."""
-        created = now or utcnow()
-        latest = (
-            select(func.max(Call.id)).where(Call.uniqueid == clip(uniqueid, 40)).scalar_subquery()
-        )
-        async with self.db.write() as session:
-            call = (
-                await session.execute(select(Call.id, Call.caller_id).where(Call.id == latest))
-            ).one_or_none()
-            if call is None:
-                return None
-            attached = await session.scalar(
-                select(Recording.id).where(Recording.call_id == call.id, Recording.path == path)
-            )
-            if attached is not None:
-                return attached, False
-            recording_id = await session.scalar(
-                insert(Recording)
-                .values(
-                    call_id=call.id,
-                    kind="voice_message",
-                    path=path,
-                    duration_s=duration_s,
-                    created_at=created,
-                )
-                .returning(Recording.id)
-            )
-            assert isinstance(recording_id, int)
-            if audio is not None:
-                await session.execute(
-                    insert(RecordingAudio).values(recording_id=recording_id, audio=audio)
-                )
-            await session.execute(
-                insert(VoiceMessage).values(
-                    call_id=call.id,
-                    recording_id=recording_id,
-                    callback_number=clip(call.caller_id, 32),
-                    created_at=created,
-                )
-            )
-            return recording_id, True
-
     async def add_voice_message(
         self,
         call_id: int,

@@ -16,6 +16,7 @@ from ivr.store.callers import CallerLanguages
 from ivr.store.calls import CallLog
 from ivr.store.citizens import CitizenRecords
 from ivr.store.database import Database, open_database
+from ivr.store.dialplan_messages import DialplanMessageLog
 from ivr.store.reports import CardReports
 from ivr.store.runs import RunRecords
 from ivr.store.views import (
@@ -47,7 +48,9 @@ __all__ = [
 ]
 
 
-class Records(CallLog, CitizenRecords, CardReports, RunRecords, CallerLanguages):
+class Records(
+    CallLog, DialplanMessageLog, CitizenRecords, CardReports, RunRecords, CallerLanguages
+):
     """Calls and their steps, citizens and passwords, balances, cards and loss reports, the
     hotline processes (runs) that take the calls, and callers' language choices."""
 

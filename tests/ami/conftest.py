@@ -7,8 +7,11 @@ out, ``0`` for an agent, the flow ends, the caller waits in the agent queue whil
 rings, then the caller is hung up), with a Ping, a CoreShowChannels list and a Logoff;
 ``refused_call.ami`` is the events of a Local-channel call into 96102 refused past
 ``HOTLINE_MAX_CALLS`` (the node held one call; ``tests/telephony/test_telephony_capacity.py``): the
-busy prompt as early media, then cause 17, never answered; ``login_refused.ami`` is a login with a
-wrong secret.
+busy prompt as early media, then cause 17, never answered; ``refused_resync.ami`` is such a call
+(cap 0, caller 13800000007) listed by CoreShowChannels while its caller heard the busy prompt,
+with the Getvar replies (HOTLINE, HOTLINE_REFUSED, an unset HOTLINE_FALLBACK) and a Status with
+``Variables:`` for that channel, then its end; ``login_refused.ami`` is a login with a wrong
+secret.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from ivr.store.seed import DemoCitizen, seed_demo
 from ivr.telephony import LocalAsterisk, recordings_dir_in_asterisk
 from tests.ami.conftest import until
 from tests.ami.sipagent import RingingAgent
+from tests.telephony.callkit import forget_dialplan_messages
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="session")]
 
@@ -105,6 +106,7 @@ async def hotline(
         ops_port=0,
     )
     await upgrade_database(settings.database_url)
+    await asyncio.to_thread(forget_dialplan_messages, settings)
     async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it
         node = await start_node(settings, stack, ami=True)
         assert node.bridge is not None and node.bridge.client.connected

@@ -28,11 +28,14 @@ from tests.ami.conftest import (
     transcript_messages,
     until,
 )
-from tests.ami.fakeami import FakeAMI
+from tests.ami.fakeami import FakeAMI, Handler, Reply
 
 CALLER = "1700000000.102"  # the ;2 half: runs the flow, its uniqueid is in the call record
 LOCAL_ONE = "1700000000.101"  # the ;1 half, dialled by Originate
 AGENT = "1795590808.2"  # agent 7001's phone, rung by the queue
+# refused_resync.ami: a call into 96102 refused past the cap, listed while it hears the busy prompt
+REFUSED_RESYNC = "refused_resync.ami"
+REFUSED = "1700000000.302"  # its ;2 half, which runs the dialplan
 
 
 class Clock:
@@ -248,13 +251,32 @@ def test_id_numbers_from_ami_are_masked() -> None:
 # --- through a real AMI client ----------------------------------------------------------------
 
 
-def recorded_channels() -> list[list[tuple[str, str]]]:
-    """The CoreShowChannel items recorded mid-queue, without Event and ActionID."""
+def recorded_channels(transcript: str = "queue_call.ami") -> list[list[tuple[str, str]]]:
+    """The CoreShowChannel items recorded, without Event and ActionID."""
     return [
         [(k, v) for k, v in m.pairs if k not in ("Event", "ActionID")]
-        for m in transcript_messages("queue_call.ami")
+        for m in transcript_messages(transcript)
         if m.event == "CoreShowChannel"
     ]
+
+
+def answers_getvar(values: dict[str, dict[str, str]]) -> Handler:
+    """A Getvar handler: ``values[channel][variable]``, empty when not set (as Asterisk 22)."""
+
+    def reply(message: Message) -> Reply:
+        value = values.get(message["Channel"], {}).get(message["Variable"], "")
+        return [[("Response", "Success"), ("ActionID", message["ActionID"]),
+                 ("Variable", message["Variable"]), ("Value", value)]]  # fmt: skip
+
+    return reply
+
+
+def recorded_getvar(transcript: str, uniqueid: str) -> Handler:
+    """Getvar answered with the transcript's replies (its Getvar actions asked this channel)."""
+    messages = transcript_messages(transcript)
+    (channel,) = {m["Channel"] for m in messages if m.get("Uniqueid") == uniqueid}
+    replies = [m for m in messages if m.get("Response") and "Variable" in m]
+    return answers_getvar({channel: {m["Variable"]: m.get("Value", "") for m in replies}})
 
 
 def settings_for(server: FakeAMI, records_url: str = "") -> Settings:
@@ -288,10 +310,8 @@ async def test_calls_up_before_the_bridge_are_picked_up_and_dropped_after_a_rest
     fake_ami: FakeAMI,
 ) -> None:
     fake_ami.channels = recorded_channels()
-    fake_ami.handlers["Getvar"] = lambda m: [
-        [("Response", "Success"), ("ActionID", m["ActionID"]), ("Variable", "HOTLINE"),
-         ("Value", "12333" if m["Channel"].endswith(";2") else "")]
-    ]  # fmt: skip
+    caller = "Local/12333@hotline-local-00000000;2"
+    fake_ami.handlers["Getvar"] = answers_getvar({caller: {"HOTLINE": "12333"}})
     client = AMIClient.from_settings(settings_for(fake_ami), backoff=Backoff(0.05, 0.2))
     await client.connect()
     board = LiveBoard()
@@ -392,6 +412,7 @@ async def test_the_board_shows_a_call_refused_past_the_cap_as_refused_not_in_pro
     snap = board.current()
     (call,) = [c for c in snap.calls if c.key == refused]
     assert call.stage is Stage.REFUSED and call.hotline == "96102"  # listed while the prompt plays
+    assert call.language == "zh"  # the busy prompt's (HOTLINE_REFUSED): no flow tells it
     assert snap.counts(("12333", "96102")) == {"12333": 1, "96102": 0}  # not in progress
     assert snap.refused.counts(("12333", "96102")) == {"12333": 0, "96102": 1}
 
@@ -415,3 +436,79 @@ async def test_a_call_that_was_not_refused_gets_no_record_of_its_own() -> None:
     bridge.feed(Message([("Event", "Hangup"), *base, ("Cause", "16")]))
     await bridge.settle()
     assert bridge.hangups.refused == 0 and [u for u, _ in store.calls] == ["1.10"]
+
+
+# --- a refused caller when the AMI link comes back ---------------------------------------------
+
+
+def after_the_listing(transcript: str) -> list[Message]:
+    """The transcript's events that came after its CoreShowChannels listing."""
+    messages = transcript_messages(transcript)
+    listed = next(i for i, m in enumerate(messages) if m.event == "CoreShowChannelsComplete")
+    return [m for m in messages[listed:] if m.event and "ActionID" not in m]
+
+
+def bridge_on(fake_ami: FakeAMI, store: Any, board: LiveBoard, clock: Clock) -> AMIBridge:
+    client = AMIClient.from_settings(settings_for(fake_ami))
+    return AMIBridge(
+        client, publish=board.publish, hangups=HangupRecorder(store), owns_client=True, clock=clock
+    )
+
+
+async def test_a_caller_hearing_the_busy_prompt_at_a_reconnection_is_listed_as_refused(
+    fake_ami: FakeAMI, records: Records
+) -> None:
+    """Asterisk 22 listed a call refused past the cap while its caller heard the busy prompt (in
+    ``hotline-play-early``, not ``busy``: only its HOTLINE_REFUSED tells it is refused); the
+    bridge sees it for the first time in that listing."""
+    fake_ami.channels = recorded_channels(REFUSED_RESYNC)
+    fake_ami.handlers["Getvar"] = recorded_getvar(REFUSED_RESYNC, REFUSED)
+    board, clock = LiveBoard(), Clock()
+    bridge = bridge_on(fake_ami, records, board, clock)
+    await bridge.client.connect()
+    try:
+        bridge.start()  # logged in: the channels are listed
+        await until(lambda: bool(board.current().calls))
+        await bridge.settle()
+        snap = board.current()
+        (call,) = snap.calls
+        assert (call.key, call.hotline, call.caller_id) == (REFUSED, "96102", "13800000007")
+        assert (call.stage, call.language) == (Stage.REFUSED, "zh")
+        assert snap.counts(("12333", "96102")) == {"12333": 0, "96102": 0}  # none in progress
+        assert snap.refused.by_hotline == {"96102": 1}
+        # The prompt ends, the call is refused (486, cause 17): its one record, refused.
+        clock.now += 2
+        for event in after_the_listing(REFUSED_RESYNC):
+            bridge.feed(event)
+        await bridge.settle()
+    finally:
+        await bridge.close()
+    assert board.current().calls == () and board.current().refused.total == 1
+    (row,) = await records.recent_calls()
+    assert (row.uniqueid, row.hotline, row.outcome) == (REFUSED, "96102", Outcome.REFUSED)
+    assert (row.language, row.hangup_cause, row.billsec) == ("zh", 17, 0)
+
+
+async def test_a_call_refused_while_the_link_was_down_comes_back_refused_not_connecting(
+    fake_ami: FakeAMI,
+) -> None:
+    """The bridge saw the call come in, then lost the link before the dialplan refused it: the
+    listing at the reconnection finds its caller hearing the busy prompt."""
+    events = transcript_events(REFUSED_RESYNC)
+    board, clock = LiveBoard(), Clock()
+    bridge = bridge_on(fake_ami, NoRecords(), board, clock)
+    feed(bridge, events[: until_event(events, "VarSet", Variable="HOTLINE_REFUSED") - 1], clock)
+    assert [(c.key, c.stage) for c in board.current().calls] == [(REFUSED, Stage.CONNECTING)]
+
+    fake_ami.channels = recorded_channels(REFUSED_RESYNC)
+    fake_ami.handlers["Getvar"] = recorded_getvar(REFUSED_RESYNC, REFUSED)
+    await bridge.client.connect()  # the link is back
+    try:
+        bridge.start()
+        await until(lambda: board.current().calls[0].stage is not Stage.CONNECTING)
+    finally:
+        await bridge.close()
+    (call,) = board.current().calls
+    assert (call.key, call.stage, call.language) == (REFUSED, Stage.REFUSED, "zh")
+    assert board.current().refused.by_hotline == {"96102": 1}
+    assert fake_ami.count("Getvar") == 1  # known already: only whether it is refused is asked

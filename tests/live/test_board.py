@@ -100,9 +100,10 @@ def test_a_refused_call_is_listed_as_refused_not_in_progress_and_counted_for_15_
     board.publish(started("1.1"))  # a call the node took
     board.publish(channel("2.2", hotline="96102", state="Ring"))  # the next one: the node is full
     assert board.current().counts(HOTLINES) == {"12333": 1, "96102": 1}
-    board.publish(ChannelRefused("2.2", "96102", T0))
+    board.publish(ChannelRefused("2.2", "96102", T0, "es"))
     snap = board.current()
     assert [c.stage for c in snap.calls] == [Stage.REFUSED, Stage.MENUS]  # hearing "lines busy"
+    assert [c.language for c in snap.calls] == ["es", "zh"]  # the busy prompt's, the flow's
     assert snap.counts(HOTLINES) == {"12333": 1, "96102": 0}
     assert [c.key for c in snap.in_progress] == ["1.1"]
     assert snap.refused.counts(HOTLINES) == {"12333": 0, "96102": 1}
@@ -166,7 +167,7 @@ def test_replay_rebuilds_the_same_calls_and_telephony_on_another_board() -> None
     board.publish(started("2.2", hotline="96102"))
     board.publish(FlowEnded("2.2", "transferred", "agent"))
     board.publish(channel("3.3", state="Ring", started_at=T0 + timedelta(seconds=10)))
-    board.publish(ChannelRefused("3.3", "12333", T0 + timedelta(seconds=10)))  # hearing it
+    board.publish(ChannelRefused("3.3", "12333", T0 + timedelta(seconds=10), "en"))  # hearing it
     board.publish(ChannelRefused("4.4", "96102", T0 - timedelta(minutes=3)))  # refused, gone
     clock.now = T0 + timedelta(seconds=30)
 
@@ -176,6 +177,7 @@ def test_replay_rebuilds_the_same_calls_and_telephony_on_another_board() -> None
 
     assert copy.current() == board.current()
     assert [c.stage for c in copy.current().calls] == [Stage.WAITING, Stage.MENUS, Stage.REFUSED]
+    assert copy.current().calls[-1].language == "en"  # the refused caller's busy prompt
     assert copy.current().refused.by_hotline == {"12333": 1, "96102": 1}
     telephony = copy.current().telephony
     assert telephony is not None and not telephony.up

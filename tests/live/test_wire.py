@@ -25,7 +25,7 @@ EVERY_KIND: list[Message] = [
     FlowEnded("1.2", "served", "agent"),
     ChannelChanged("1.2", "96102", "138****0000", "Up", AT, "agents", AT, "PJSIP/7001", True),
     ChannelEnded("1.2", 16, "Normal Clearing"),
-    ChannelRefused("1.3", "96102", AT),
+    ChannelRefused("1.3", "96102", AT, "zh"),
     TelephonyChanged(False, AT, "AMI connection lost"),
     Hello(),
     NodeGone("node2"),

@@ -125,13 +125,14 @@ async def test_a_console_that_starts_late_is_told_the_calls_refused_lately(
     now = datetime.now(UTC)
     one.publish(ChannelRefused("a.9", "96102", now))  # refused and gone: no call listed
     two.publish(ChannelChanged("b.9", "12333", "138****0001", "Ring", now))
-    two.publish(ChannelRefused("b.9", "12333", now))  # its caller still hears "lines busy"
+    two.publish(ChannelRefused("b.9", "12333", now, "en"))  # its caller still hears "lines busy"
     await asyncio.sleep(0.5)  # told before any console listened: nobody heard it
 
     async with console_of(postgresql_url) as console:
         await eventually(lambda: console.current().refused.total == 2)
         assert console.current().refused.by_hotline == {"12333": 1, "96102": 1}
-        assert [(c.key, c.stage) for c in console.current().calls] == [("b.9", Stage.REFUSED)]
+        (call,) = console.current().calls
+        assert (call.key, call.stage, call.language) == ("b.9", Stage.REFUSED, "en")
 
 
 async def test_a_dead_node_s_calls_leave_the_console_and_the_others_stay(

@@ -39,6 +39,14 @@ def shared_rootfs() -> Path:
     return Settings.load().data_dir.resolve() / "asterisk" / "rootfs"
 
 
+def forget_dialplan_messages(settings: Settings) -> None:
+    """Delete the messages the dialplan recorded for earlier tests' calls. The recordings folder
+    is the session's, each test's database its own: a node starting on a fresh one would take
+    those messages for calls no hotline process took, and give each a call record there."""
+    for message in settings.recordings_dir.glob("message-*.wav"):
+        message.unlink(missing_ok=True)
+
+
 def make_settings(data_dir: Path) -> Settings:
     return Settings(
         data_dir=data_dir,

@@ -29,7 +29,14 @@ from ivr.store.database import upgrade_database
 from ivr.store.seed import seed_demo
 from ivr.telephony import LocalAsterisk, TelephonyError, recordings_dir_in_asterisk
 from ivr.telephony.rootfs import require_tools
-from tests.telephony.callkit import AGIListener, AMIClient, Line, make_settings, shared_rootfs
+from tests.telephony.callkit import (
+    AGIListener,
+    AMIClient,
+    Line,
+    forget_dialplan_messages,
+    make_settings,
+    shared_rootfs,
+)
 from tests.telephony.sipkit import PromptClock
 
 LANGUAGE_CODE = "zh"  # the prompts built for SIP calls: silence at the greeting keeps Mandarin
@@ -123,6 +130,7 @@ async def line(
         ops_port=0,
     )
     await upgrade_database(sqlite_url)
+    await asyncio.to_thread(forget_dialplan_messages, settings)
     async with AsyncExitStack() as stack:  # the node as `hotline serve --ami` builds it
         node = await start_node(settings, stack, ami=True)  # the bridge: hang-up causes, lengths
         assert node.bridge is not None

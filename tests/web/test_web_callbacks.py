@@ -3,7 +3,9 @@ person, called back, closed; every step audited, a count on the live page."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 import wave
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,6 +19,7 @@ from ivr.domain.callbacks import (
 )
 from ivr.domain.clock import BEIJING
 from ivr.domain.workdays import shipped_calendar
+from ivr.runtime.dialplan_messages import DialplanMessages
 from ivr.speech.catalog import Catalog
 from ivr.store.models import AuditLogEntry
 from ivr.store.types import utcnow
@@ -157,3 +160,39 @@ async def test_an_overdue_task_is_highlighted_and_counted_on_the_live_page(
     count = live.split('id="callback-count"')[1].split("</a>")[0]
     assert '<span class="n">2</span>' in count and "1 overdue" in count
     assert "overdue" in live.split('id="callback-count"')[0].rsplit("<a", 1)[1]
+
+
+async def test_a_message_left_while_no_hotline_ran_is_a_task_and_a_call_in_the_console(
+    env: Env, client: Client
+) -> None:
+    """The dialplan recorded a message for a call no hotline process took (none ran): the node's
+    sweep, once it runs again, makes it a call of its own, found in the log and the queue."""
+    folder = env.settings.recordings_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    message = folder / "message-96102-1764600000.5.wav"
+    with wave.open(str(message), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\1\0" * 8000 * 3)
+    left = time.time() - 3 * 3600
+    os.utime(message, (left, left))
+    sweep = DialplanMessages(
+        env.hotline.records, folder, env.settings.data_dir, archive=False
+    )  # as the node's own, which sweeps at start and every 30 s
+    assert await sweep.sweep() == 1
+
+    assert await login(client, "sup") == 303
+    found = await (await client.get("/api/calls", params={"outcome": "voice_message"})).json()
+    (call,) = [c for c in found["calls"] if c["uniqueid"] == "1764600000.5"]
+    assert (call["hotline"], call["caller_id"], call["language"]) == ("96102", "", "zh")
+    detail = await (await client.get(f"/api/calls/{call['id']}")).json()
+    (recording,) = detail["recordings"]
+    assert recording["kind"] == "voice_message" and recording["duration_s"] == 3.0
+    html = await (await client.get("/callbacks")).text()
+    (task_id,) = re.findall(rf'id="task-(\d+)"[^>]*>(?:(?!</tr>).)*?call {call["id"]}<', html, re.S)
+    mine = row(html, int(task_id))
+    assert 'data-status="new"' in mine and f'src="/recordings/{recording["id"]}"' in mine
+    due = callback_due_day(datetime.fromtimestamp(left, UTC), env.hotline.calendar)
+    assert f'data-date="{due.isoformat()}"' in mine  # due from when it was left
+    assert (await client.get(f"/recordings/{recording['id']}")).status == 200

@@ -121,11 +121,15 @@ async def test_a_call_refused_past_the_cap_shows_as_refused_and_counts_as_refuse
     assert set(calls) == {"taken-1", refused}  # the caller hears "lines busy": still listed
     assert (calls[refused]["stage"], calls[refused]["hotline"]) == ("refused", "96102")
     assert calls[refused]["where"] == "refused: lines busy"
+    # In the language of the busy prompt it hears, like any caller in the flow.
+    language = (calls[refused]["language"], calls[refused]["language_name"])
+    assert language == ("zh", "Mandarin")
     assert snap["counts"] == {"12333": 1, "96102": 0}  # in progress: the one the node took
     assert snap["refused"] == {"minutes": 15, "counts": {"12333": 0, "96102": 1}, "total": 1}
     html = await (await client.get("/live")).text()
     row = live_row(html, refused)
     assert 'data-stage="refused"' in row and "refused: lines busy" in row
+    assert "<td>Mandarin</td>" in row
     assert text_of(html, "live-total") == "1" and text_of(html, "refused-total") == "1"
     assert "refused: lines busy, last 15 min" in html
     # The console speaks Chinese to its staff, as the call log says the outcome.
@@ -137,6 +141,7 @@ async def test_a_call_refused_past_the_cap_shows_as_refused_and_counts_as_refuse
         assert await login(chinese, "xiaoming") == 303
         html = await (await chinese.get("/live")).text()
         assert "线路已满，拒接" in live_row(html, refused)
+        assert "<td>普通话</td>" in live_row(html, refused)
         assert "线路已满，拒接（近 15 分钟）" in html
         live = await (await chinese.get("/api/live")).json()
         assert {c["key"]: c["where"] for c in live["calls"]}[refused] == "线路已满，拒接"
