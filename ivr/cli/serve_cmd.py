@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from ivr.cli.sdnotify import notify
+from ivr.cli.startup import freeze_start_up
 from ivr.config import Settings
 from ivr.stack import start_node
 
@@ -45,6 +46,7 @@ async def serve(settings: Settings, *, ami: bool = False) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         node = await start_node(settings, stack, ami=ami)
+        freeze_start_up()
         host = settings.agi_host
         log.info(
             "FastAGI listening on %s:%s (agi://%s:%s/12333, /96102); database %s",

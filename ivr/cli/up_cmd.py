@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from ivr.cli.startup import freeze_start_up
 from ivr.config import Settings
 from ivr.runtime.processes import process_runs
 from ivr.stack import Stack, start_stack
@@ -74,6 +75,7 @@ async def _up(
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         running = await start_stack(settings, stack, asterisk=asterisk, web=web, seed=seed)
+        freeze_start_up()
         if welcome_file is None:
             print(welcome(running), flush=True)
         else:

@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from ivr.cli.sdnotify import notify
+from ivr.cli.startup import freeze_start_up
 from ivr.config import Settings
 from ivr.stack import start_console
 from ivr.store.database import upgrade_database
@@ -48,6 +49,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         server = await start_console(settings, stack)
+        freeze_start_up()
         log.info("supervisor console on %s (add accounts with `hotline users add`)", server.url)
         notify("READY=1", f"STATUS=console on {server.url}")
         await stop.wait()
