@@ -45,9 +45,7 @@ def recall_language(connection: Connection, recall: Recall, *, now: datetime) ->
     a write transaction of the call's (its start): found, it counts as used again from ``now``
     (the caller is greeted in it)."""
     number = recall.number_hash
-    language = connection.execute(
-        _REMEMBERED, {"number": number, "since": recall.since}
-    ).scalar()
+    language = connection.execute(_REMEMBERED, {"number": number, "since": recall.since}).scalar()
     if language is not None:
         connection.execute(_USED, {"number": number, "now": now})
     assert language is None or isinstance(language, str)

@@ -225,15 +225,21 @@ class CallLog(RecordsBase):
     ) -> int:
         """``path`` is relative to the data folder; ``audio``, the file's bytes, kept with the
         row (one transaction) when other machines must play it."""
-        recording = Recording(
-            call_id=call_id, kind=kind, path=path, duration_s=duration_s, created_at=now or utcnow()
-        )
-        async with self.db.write() as session:
-            session.add(recording)
-            await session.flush()
+        row = {
+            "call_id": call_id,
+            "kind": kind,
+            "path": path,
+            "duration_s": duration_s,
+            "created_at": now or utcnow(),
+        }
+
+        def add(connection: Connection) -> int:
+            recording_id: int = connection.execute(_INSERT_RECORDING, row).scalar_one()
             if audio is not None:
-                session.add(RecordingAudio(recording_id=recording.id, audio=audio))
-            return recording.id
+                connection.execute(_INSERT_AUDIO, {"recording_id": recording_id, "audio": audio})
+            return recording_id
+
+        return await self.db.run_write(add)
 
     async def recorded_paths(self, paths: Sequence[str]) -> set[str]:
         """Those of ``paths`` (relative to the data folder) that some recording has."""
@@ -256,45 +262,40 @@ class CallLog(RecordsBase):
         in one transaction. The recording's id and whether it is new (False: ``path`` was
         attached already); None when no call has that uniqueid (yet)."""
         created = now or utcnow()
-        latest = (
-            select(func.max(Call.id)).where(Call.uniqueid == clip(uniqueid, 40)).scalar_subquery()
-        )
-        async with self.db.write() as session:
-            call = (
-                await session.execute(select(Call.id, Call.caller_id).where(Call.id == latest))
-            ).one_or_none()
+
+        def attach(connection: Connection) -> tuple[int, bool] | None:
+            call = connection.execute(_LATEST_CALL, {"uniqueid": clip(uniqueid, 40)}).one_or_none()
             if call is None:
                 return None
-            attached = await session.scalar(
-                select(Recording.id).where(Recording.call_id == call.id, Recording.path == path)
-            )
+            attached = connection.execute(
+                _ATTACHED, {"call_id": call.id, "path": path}
+            ).scalar_one_or_none()
             if attached is not None:
                 return attached, False
-            recording_id = await session.scalar(
-                insert(Recording)
-                .values(
-                    call_id=call.id,
-                    kind="voice_message",
-                    path=path,
-                    duration_s=duration_s,
-                    created_at=created,
-                )
-                .returning(Recording.id)
-            )
-            assert isinstance(recording_id, int)
+            recording_id: int = connection.execute(
+                _INSERT_RECORDING,
+                {
+                    "call_id": call.id,
+                    "kind": "voice_message",
+                    "path": path,
+                    "duration_s": duration_s,
+                    "created_at": created,
+                },
+            ).scalar_one()
             if audio is not None:
-                await session.execute(
-                    insert(RecordingAudio).values(recording_id=recording_id, audio=audio)
-                )
-            await session.execute(
-                insert(VoiceMessage).values(
-                    call_id=call.id,
-                    recording_id=recording_id,
-                    callback_number=clip(call.caller_id, 32),
-                    created_at=created,
-                )
+                connection.execute(_INSERT_AUDIO, {"recording_id": recording_id, "audio": audio})
+            connection.execute(
+                _INSERT_MESSAGE,
+                {
+                    "call_id": call.id,
+                    "recording_id": recording_id,
+                    "callback_number": clip(call.caller_id, 32),
+                    "created_at": created,
+                },
             )
             return recording_id, True
+
+        return await self.db.run_write(attach)
 
     async def add_voice_message(
         self,
@@ -304,29 +305,28 @@ class CallLog(RecordsBase):
         *,
         now: datetime | None = None,
     ) -> int:
-        message = VoiceMessage(
-            call_id=call_id,
-            recording_id=recording_id,
-            callback_number=clip(callback_number, 32),
-            created_at=now or utcnow(),
-        )
-        async with self.db.write() as session:
-            session.add(message)
-            await session.flush()
-            return message.id
+        row = {
+            "call_id": call_id,
+            "recording_id": recording_id,
+            "callback_number": clip(callback_number, 32),
+            "created_at": now or utcnow(),
+        }
+
+        def add(connection: Connection) -> int:
+            message_id: int = connection.execute(_INSERT_MESSAGE, row).scalar_one()
+            return message_id
+
+        return await self.db.run_write(add)
 
     async def set_callback_number(self, voice_message_id: int, callback_number: str) -> None:
         """The number the caller keyed to be called back on (replaces the caller ID default)."""
-        async with self.db.write() as session:
-            result = await session.execute(
-                update(VoiceMessage)
-                .where(VoiceMessage.id == voice_message_id)
-                .values(callback_number=clip(callback_number, 32))
-                .returning(VoiceMessage.id)
-                .execution_options(synchronize_session=False)
-            )
-            if result.one_or_none() is None:
+        values = {"message_id": voice_message_id, "callback_number": clip(callback_number, 32)}
+
+        def set_number(connection: Connection) -> None:
+            if connection.execute(_SET_CALLBACK, values).one_or_none() is None:
                 raise NotFound("voice message", voice_message_id)
+
+        await self.db.run_write(set_number)
 
     async def recent_calls(
         self, *, limit: int = 20, hotline: str | None = None
@@ -372,6 +372,7 @@ _LATEST = (
     .where(_CALLS.c.uniqueid == bindparam("uniqueid"))
     .scalar_subquery()
 )
+_LATEST_CALL = select(_CALLS.c.id, _CALLS.c.caller_id).where(_CALLS.c.id == _LATEST)
 _LOCKED_LATEST_END = _END_COLUMNS.where(_CALLS.c.id == _LATEST).with_for_update(key_share=True)
 _END_CALL = (
     update(_CALLS)
@@ -390,6 +391,20 @@ _END_CALL = (
             )
         }
     )
+)
+_RECORDINGS = table_of(Recording)
+_INSERT_RECORDING = insert(_RECORDINGS).returning(_RECORDINGS.c.id)
+_INSERT_AUDIO = insert(table_of(RecordingAudio))
+_ATTACHED = select(_RECORDINGS.c.id).where(
+    _RECORDINGS.c.call_id == bindparam("call_id"), _RECORDINGS.c.path == bindparam("path")
+)
+_MESSAGES = table_of(VoiceMessage)
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_SET_CALLBACK = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values(callback_number=bindparam("callback_number"))
+    .returning(_MESSAGES.c.id)
 )
 _HANGUP_FACTS = (
     update(_CALLS)
