@@ -267,3 +267,42 @@ async def test_the_observers_time_and_count_the_functions_statements(database_ur
         await db.close()
     assert "connect" in timed and "select" in timed
     assert failed == ["update"]
+
+
+async def test_a_cancelled_writer_keeps_its_turn_until_its_transaction_ends(
+    sqlite_url: str,
+) -> None:
+    """Its thread runs on to the commit; the next writer of the process begins only then, on
+    the write lock, not against SQLite's lock on the busy timeout."""
+    await upgrade_database(sqlite_url)
+    db = await open_database(sqlite_url)
+    holding, release = threading.Event(), threading.Event()
+    connected: list[str] = []
+
+    def slow(connection: Connection) -> None:
+        connection.execute(update(CITIZENS).values(password_checks=10))
+        holding.set()
+        release.wait(10)
+
+    def quick(connection: Connection) -> None:
+        connection.execute(update(CITIZENS).values(password_checks=CITIZENS.c.password_checks + 1))
+
+    try:
+        await add_person(db)
+        # Told as a transaction takes its connection, before its BEGIN (which would wait).
+        event.listen(db.engine.sync_engine, "engine_connect", lambda _c: connected.append("write"))
+        cancelled = asyncio.create_task(db.run_write(slow))
+        await asyncio.to_thread(holding.wait, 10)
+        cancelled.cancel()
+        following = asyncio.create_task(db.run_write(quick))
+        await asyncio.sleep(0.3)
+        assert connected == ["write"]  # the following writer waits its turn, unconnected
+        release.set()
+        await following
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        checks = await db.run_read(lambda c: c.execute(select(CITIZENS.c.password_checks)).scalar())
+    finally:
+        release.set()
+        await db.close()
+    assert checks == 11  # the cancelled writer's transaction committed whole, then the next
