@@ -33,7 +33,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -220,13 +220,12 @@ class Database:
     async def run_write(self, fn: Transaction[T]) -> T:
         """``fn``'s result, run in a write transaction: committed when it returns, rolled back
         (all it wrote) when it raises, its error raised here."""
-        if self._write_lock is None:
-            async with self._write_engine.begin() as connection:
+        if self._worker_writes is None:
+            queue = self._write_lock or nullcontext()
+            async with queue, self._write_engine.begin() as connection:
                 return await connection.run_sync(fn)
+        assert self._write_lock is not None
         async with self._write_lock:
-            if self._worker_writes is None:
-                async with self._write_engine.begin() as connection:
-                    return await connection.run_sync(fn)
             written = self._in_thread(_write, self._worker_writes, fn)
             try:
                 return await asyncio.shield(written)
