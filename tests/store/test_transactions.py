@@ -306,3 +306,34 @@ async def test_a_cancelled_writer_keeps_its_turn_until_its_transaction_ends(
         release.set()
         await db.close()
     assert checks == 11  # the cancelled writer's transaction committed whole, then the next
+
+
+async def test_without_a_worker_engine_sqlite_runs_the_functions_on_the_loop(
+    sqlite_url: str,
+) -> None:
+    """A ``Database`` built on the async engine alone (a SQLite in memory): the same functions
+    through the greenlet bridge: concurrent read-modify-writes all land, an error undoes all."""
+    await upgrade_database(sqlite_url)
+    db = await open_database(sqlite_url)
+    bridged = Database(db.engine)
+    try:
+        person = await add_person(db)
+
+        def count_one(connection: Connection) -> None:
+            seen = _failures(connection, person.citizen_id)
+            connection.execute(
+                update(CITIZENS)
+                .where(CITIZENS.c.id == person.citizen_id)
+                .values(password_failures=seen + 1)
+            )
+
+        def half_done(connection: Connection) -> None:
+            count_one(connection)
+            raise RuntimeError("half-way")
+
+        await asyncio.gather(*(bridged.run_write(count_one) for _ in range(30)))
+        with pytest.raises(RuntimeError, match="half-way"):
+            await bridged.run_write(half_done)
+        assert await bridged.run_read(lambda c: _failures(c, person.citizen_id)) == 30
+    finally:
+        await db.close()
