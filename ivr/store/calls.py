@@ -262,40 +262,45 @@ class CallLog(RecordsBase):
         in one transaction. The recording's id and whether it is new (False: ``path`` was
         attached already); None when no call has that uniqueid (yet)."""
         created = now or utcnow()
-
-        def attach(connection: Connection) -> tuple[int, bool] | None:
-            call = connection.execute(_LATEST_CALL, {"uniqueid": clip(uniqueid, 40)}).one_or_none()
+        latest = (
+            select(func.max(Call.id)).where(Call.uniqueid == clip(uniqueid, 40)).scalar_subquery()
+        )
+        async with self.db.write() as session:
+            call = (
+                await session.execute(select(Call.id, Call.caller_id).where(Call.id == latest))
+            ).one_or_none()
             if call is None:
                 return None
-            attached = connection.execute(
-                _ATTACHED, {"call_id": call.id, "path": path}
-            ).scalar_one_or_none()
+            attached = await session.scalar(
+                select(Recording.id).where(Recording.call_id == call.id, Recording.path == path)
+            )
             if attached is not None:
                 return attached, False
-            recording_id: int = connection.execute(
-                _INSERT_RECORDING,
-                {
-                    "call_id": call.id,
-                    "kind": "voice_message",
-                    "path": path,
-                    "duration_s": duration_s,
-                    "created_at": created,
-                },
-            ).scalar_one()
+            recording_id = await session.scalar(
+                insert(Recording)
+                .values(
+                    call_id=call.id,
+                    kind="voice_message",
+                    path=path,
+                    duration_s=duration_s,
+                    created_at=created,
+                )
+                .returning(Recording.id)
+            )
+            assert isinstance(recording_id, int)
             if audio is not None:
-                connection.execute(_INSERT_AUDIO, {"recording_id": recording_id, "audio": audio})
-            connection.execute(
-                _INSERT_MESSAGE,
-                {
-                    "call_id": call.id,
-                    "recording_id": recording_id,
-                    "callback_number": clip(call.caller_id, 32),
-                    "created_at": created,
-                },
+                await session.execute(
+                    insert(RecordingAudio).values(recording_id=recording_id, audio=audio)
+                )
+            await session.execute(
+                insert(VoiceMessage).values(
+                    call_id=call.id,
+                    recording_id=recording_id,
+                    callback_number=clip(call.caller_id, 32),
+                    created_at=created,
+                )
             )
             return recording_id, True
-
-        return await self.db.run_write(attach)
 
     async def add_voice_message(
         self,
@@ -372,7 +377,6 @@ _LATEST = (
     .where(_CALLS.c.uniqueid == bindparam("uniqueid"))
     .scalar_subquery()
 )
-_LATEST_CALL = select(_CALLS.c.id, _CALLS.c.caller_id).where(_CALLS.c.id == _LATEST)
 _LOCKED_LATEST_END = _END_COLUMNS.where(_CALLS.c.id == _LATEST).with_for_update(key_share=True)
 _END_CALL = (
     update(_CALLS)
@@ -395,9 +399,6 @@ _END_CALL = (
 _RECORDINGS = table_of(Recording)
 _INSERT_RECORDING = insert(_RECORDINGS).returning(_RECORDINGS.c.id)
 _INSERT_AUDIO = insert(table_of(RecordingAudio))
-_ATTACHED = select(_RECORDINGS.c.id).where(
-    _RECORDINGS.c.call_id == bindparam("call_id"), _RECORDINGS.c.path == bindparam("path")
-)
 _MESSAGES = table_of(VoiceMessage)
 _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _SET_CALLBACK = (
