@@ -8,10 +8,12 @@ out: argon2id is measured elsewhere), the pension balance, and the call's end wi
 rollups. Calls run one after another on one SQLite file (WAL, as the node opens it), after a
 warm-up; no AGI, no engine, no Asterisk.
 
-Reported per call: transactions begun (SQLAlchemy's ``begin`` event on the store's own engine),
-requests to aiosqlite's connection threads (each a hop there and back: ``Connection._execute``),
-event-loop thread CPU (``time.thread_time`` on the loop's thread), the rest of the process's CPU
-(aiosqlite's connection threads, mostly), and wall time.
+Reported per call: transactions begun (SQLAlchemy's ``begin`` event on the store's own engine,
+which the SQLite worker engine's transactions reach too), hops to other threads and back: requests
+to aiosqlite's connection threads (``Connection._execute``) and functions handed to a thread pool
+(the loop's ``run_in_executor``: the store's SQLite threads, ``Database.run_write``), event-loop
+thread CPU (``time.thread_time`` on the loop's thread), the rest of the process's CPU (the
+database's threads, mostly), and wall time.
 
 The script measures the tree it sits in (its parent folder comes first on ``sys.path``). To
 compare with an earlier commit, run a copy of it placed in that commit's tree, its ``one_call``
@@ -117,15 +119,25 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
         transactions += 1
 
     event.listen(db.engine.sync_engine, "begin", begun)
-    round_trips = 0  # requests queued to aiosqlite's connection threads (each a thread hop)
+    requests = 0  # requests queued to aiosqlite's connection threads (each a thread hop)
     queue = aiosqlite.core.Connection._execute
 
     async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal round_trips
-        round_trips += 1
+        nonlocal requests
+        requests += 1
         return await queue(self, fn, *args, **kwargs)
 
     aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
+    handed_off = 0  # functions run on a thread pool's thread (the store's: one a transaction)
+    loop = asyncio.get_running_loop()
+    hand_off = loop.run_in_executor
+
+    def counted_hand_off(executor: Any, fn: Any, *args: Any) -> Any:
+        nonlocal handed_off
+        handed_off += 1
+        return hand_off(executor, fn, *args)
+
+    loop.run_in_executor = counted_hand_off  # type: ignore[method-assign]
     records = Records(db)
     settings = Settings.load(env={"HOTLINE_ID_HASH_KEY": "bench"}, data_dir=folder)
     languages = LanguageMemory(KEY, RetentionPolicy.from_settings(settings))
@@ -136,7 +148,7 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
     try:
         for n in range(warmup):
             await one_call(records, actions, citizens[n % len(citizens)], n)
-        transactions = round_trips = 0
+        transactions = requests = handed_off = 0
         per_call_loop: list[float] = []
         wall_started, cpu_started, loop_started = (
             time.perf_counter(),
@@ -155,7 +167,9 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
     return {
         "calls": calls,
         "transactions_per_call": transactions / calls,
-        "round_trips_per_call": round_trips / calls,
+        "round_trips_per_call": (requests + handed_off) / calls,  # hops to a thread and back
+        "aiosqlite_requests_per_call": requests / calls,
+        "thread_hand_offs_per_call": handed_off / calls,
         "loop_cpu_ms_per_call": 1000 * loop_cpu / calls,
         "loop_cpu_ms_per_call_median": 1000 * statistics.median(per_call_loop),
         "other_threads_cpu_ms_per_call": 1000 * (process_cpu - loop_cpu) / calls,

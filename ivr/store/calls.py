@@ -1,4 +1,8 @@
-"""The call log: a row per call, its steps, recordings and voice messages; the supervisor's view."""
+"""The call log: a row per call, its steps, recordings and voice messages; the supervisor's view.
+
+A call's own start and end (and Asterisk's facts of it, a refused call) are each one plain function
+a transaction on a connection (``Database.run_write``), in Core statements built once here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.callers import Recall
@@ -15,8 +19,8 @@ from ivr.domain.outcomes import Outcome
 from ivr.store.base import RecordsBase, clip
 from ivr.store.callers import recall_language
 from ivr.store.errors import NotFound
-from ivr.store.models import Call, CallStep, Recording, RecordingAudio, VoiceMessage
-from ivr.store.rollups import CallEnd, Tally, save_tally
+from ivr.store.models import Call, CallStep, Recording, RecordingAudio, VoiceMessage, table_of
+from ivr.store.rollups import CallEnd, Tally, write_tally
 from ivr.store.types import utcnow
 from ivr.store.views import CallSummary, StartedCall, StepRecord, StepView
 
@@ -41,27 +45,25 @@ class CallLog(RecordsBase):
         ``recall``: the caller's remembered language is looked up (and counts as used) in the
         same transaction (a call's database work is counted in transactions: each costs round
         trips to the database)."""
-        # A Core INSERT: the ORM's unit of work costs more than the statement, once per call.
-        async with self.db.write() as session:
+        row = {
+            "hotline": hotline,
+            "caller_id": clip(caller_id, 40),
+            "uniqueid": clip(uniqueid, 40),  # from the wire: a long one must not lose it
+            "linkedid": clip(linkedid, 40),
+            "channel": clip(channel, 80),
+            "language": clip(language, 8),
+            "started_at": started_at,
+            "run_id": run_id,
+        }
+
+        def start(connection: Connection) -> StartedCall:
             remembered = None
             if recall is not None:
-                remembered = await recall_language(session, recall, now=started_at)
-            call_id = await session.scalar(
-                insert(Call)
-                .values(
-                    hotline=hotline,
-                    caller_id=clip(caller_id, 40),
-                    uniqueid=clip(uniqueid, 40),  # from the wire: a long one must not lose it
-                    linkedid=clip(linkedid, 40),
-                    channel=clip(channel, 80),
-                    language=clip(language, 8),
-                    started_at=started_at,
-                    run_id=run_id,
-                )
-                .returning(Call.id)
-            )
-        assert isinstance(call_id, int)
-        return StartedCall(call_id, remembered)
+                remembered = recall_language(connection, recall, now=started_at)
+            call_id = connection.execute(_INSERT_CALL, row).scalar_one()
+            return StartedCall(call_id, remembered)
+
+        return await self.db.run_write(start)
 
     async def finish_call(
         self,
@@ -79,12 +81,21 @@ class CallLog(RecordsBase):
         """Complete the call row, write its buffered steps and count it in the statistics'
         rollups, in one transaction. A call closed already (the sweep took its process for dead)
         is written over, and counted as it ends now instead."""
-        async with self.db.write() as session:
-            row = (
-                await session.execute(
-                    _END_COLUMNS.where(Call.id == call_id).with_for_update(key_share=True)
-                )
-            ).one_or_none()
+        step_rows = [
+            {
+                "call_id": call_id,
+                "seq": step.seq,
+                "at": step.at,
+                "node": clip(step.node, 64),
+                "kind": clip(step.kind, 16),
+                "key": clip(step.key, 32),
+                "detail": clip(step.detail, 200),
+            }
+            for step in steps
+        ]
+
+        def finish(connection: Connection) -> None:
+            row = connection.execute(_LOCKED_END, {"call_id": call_id}).one_or_none()
             if row is None:
                 raise NotFound("call", call_id)
             end = CallEnd(
@@ -96,39 +107,26 @@ class CallLog(RecordsBase):
                 next_action=clip(next_action, 32),
                 duration_s=row.duration_s,
             )
-            await session.execute(
-                update(Call)
-                .where(Call.id == call_id)
-                .values(
-                    ended_at=end.ended_at,
-                    outcome=end.outcome,
-                    last_node=end.last_node,
-                    next_action=end.next_action,
-                    language=language,
-                    id_hash=id_hash,
-                    id_masked=clip(id_masked, 24),
-                )
-                .execution_options(synchronize_session=False)
+            connection.execute(
+                _END_CALL,
+                {
+                    "call_id": call_id,
+                    "ended_at": end.ended_at,
+                    "outcome": end.outcome,
+                    "last_node": end.last_node,
+                    "next_action": end.next_action,
+                    "language": language,
+                    "id_hash": id_hash,
+                    "id_masked": clip(id_masked, 24),
+                },
             )
             tally = Tally()
             tally.replace(_stored_end(row), end)
-            await save_tally(session, tally)
-            if steps:
-                await session.execute(
-                    insert(CallStep),
-                    [
-                        {
-                            "call_id": call_id,
-                            "seq": step.seq,
-                            "at": step.at,
-                            "node": clip(step.node, 64),
-                            "kind": clip(step.kind, 16),
-                            "key": clip(step.key, 32),
-                            "detail": clip(step.detail, 200),
-                        }
-                        for step in steps
-                    ],
-                )
+            write_tally(connection, tally)
+            if step_rows:
+                connection.execute(_INSERT_STEPS, step_rows)
+
+        await self.db.run_write(finish)
 
     async def record_refused(
         self,
@@ -156,31 +154,30 @@ class CallLog(RecordsBase):
             next_action=None,
             duration_s=duration_s,
         )
-        async with self.db.write() as session:
-            call_id = await session.scalar(
-                insert(Call)
-                .values(
-                    hotline=end.hotline,
-                    caller_id=clip(caller_id, 40),
-                    uniqueid=clip(uniqueid, 40),
-                    linkedid=clip(linkedid, 40),
-                    channel=clip(channel, 80),
-                    language=clip(language, 8),
-                    started_at=started_at,
-                    ended_at=ended_at,
-                    outcome=end.outcome,
-                    hangup_cause=cause,
-                    hangup_cause_text=clip(cause_text, 64),
-                    duration_s=duration_s,
-                    billsec=0,
-                )
-                .returning(Call.id)
-            )
+        row = {
+            "hotline": end.hotline,
+            "caller_id": clip(caller_id, 40),
+            "uniqueid": clip(uniqueid, 40),
+            "linkedid": clip(linkedid, 40),
+            "channel": clip(channel, 80),
+            "language": clip(language, 8),
+            "started_at": started_at,
+            "ended_at": ended_at,
+            "outcome": end.outcome,
+            "hangup_cause": cause,
+            "hangup_cause_text": clip(cause_text, 64),
+            "duration_s": duration_s,
+            "billsec": 0,
+        }
+
+        def record(connection: Connection) -> int:
+            call_id: int = connection.execute(_INSERT_CALL, row).scalar_one()
             tally = Tally()
             tally.add(end)
-            await save_tally(session, tally)
-        assert isinstance(call_id, int)
-        return call_id
+            write_tally(connection, tally)
+            return call_id
+
+        return await self.db.run_write(record)
 
     async def complete_hangup(
         self,
@@ -193,34 +190,28 @@ class CallLog(RecordsBase):
     ) -> bool:
         """Add Asterisk's hang-up facts to the latest call with ``uniqueid``; False if none.
         Its duration is the call's handling time: an ended call's rollup follows it."""
-        latest = (
-            select(func.max(Call.id)).where(Call.uniqueid == clip(uniqueid, 40)).scalar_subquery()
-        )
-        async with self.db.write() as session:
-            row = (
-                await session.execute(
-                    _END_COLUMNS.where(Call.id == latest).with_for_update(key_share=True)
-                )
+        facts = {
+            "hangup_cause": cause,
+            "hangup_cause_text": clip(cause_text, 64),
+            "duration_s": duration_s,
+            "billsec": billsec,
+        }
+
+        def complete(connection: Connection) -> bool:
+            row = connection.execute(
+                _LOCKED_LATEST_END, {"uniqueid": clip(uniqueid, 40)}
             ).one_or_none()
             if row is None:
                 return False
-            await session.execute(
-                update(Call)
-                .where(Call.id == row.id)
-                .values(
-                    hangup_cause=cause,
-                    hangup_cause_text=clip(cause_text, 64),
-                    duration_s=duration_s,
-                    billsec=billsec,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            connection.execute(_HANGUP_FACTS, {"call_id": row.id, **facts})
             before = _stored_end(row)
             if before is not None:
                 tally = Tally()
                 tally.replace(before, replace(before, duration_s=duration_s))
-                await save_tally(session, tally)
+                write_tally(connection, tally)
             return True
+
+        return await self.db.run_write(complete)
 
     async def add_recording(
         self,
@@ -234,15 +225,21 @@ class CallLog(RecordsBase):
     ) -> int:
         """``path`` is relative to the data folder; ``audio``, the file's bytes, kept with the
         row (one transaction) when other machines must play it."""
-        recording = Recording(
-            call_id=call_id, kind=kind, path=path, duration_s=duration_s, created_at=now or utcnow()
-        )
-        async with self.db.write() as session:
-            session.add(recording)
-            await session.flush()
+        row = {
+            "call_id": call_id,
+            "kind": kind,
+            "path": path,
+            "duration_s": duration_s,
+            "created_at": now or utcnow(),
+        }
+
+        def add(connection: Connection) -> int:
+            recording_id: int = connection.execute(_INSERT_RECORDING, row).scalar_one()
             if audio is not None:
-                session.add(RecordingAudio(recording_id=recording.id, audio=audio))
-            return recording.id
+                connection.execute(_INSERT_AUDIO, {"recording_id": recording_id, "audio": audio})
+            return recording_id
+
+        return await self.db.run_write(add)
 
     async def recorded_paths(self, paths: Sequence[str]) -> set[str]:
         """Those of ``paths`` (relative to the data folder) that some recording has."""
@@ -259,29 +256,28 @@ class CallLog(RecordsBase):
         *,
         now: datetime | None = None,
     ) -> int:
-        message = VoiceMessage(
-            call_id=call_id,
-            recording_id=recording_id,
-            callback_number=clip(callback_number, 32),
-            created_at=now or utcnow(),
-        )
-        async with self.db.write() as session:
-            session.add(message)
-            await session.flush()
-            return message.id
+        row = {
+            "call_id": call_id,
+            "recording_id": recording_id,
+            "callback_number": clip(callback_number, 32),
+            "created_at": now or utcnow(),
+        }
+
+        def add(connection: Connection) -> int:
+            message_id: int = connection.execute(_INSERT_MESSAGE, row).scalar_one()
+            return message_id
+
+        return await self.db.run_write(add)
 
     async def set_callback_number(self, voice_message_id: int, callback_number: str) -> None:
         """The number the caller keyed to be called back on (replaces the caller ID default)."""
-        async with self.db.write() as session:
-            result = await session.execute(
-                update(VoiceMessage)
-                .where(VoiceMessage.id == voice_message_id)
-                .values(callback_number=clip(callback_number, 32))
-                .returning(VoiceMessage.id)
-                .execution_options(synchronize_session=False)
-            )
-            if result.one_or_none() is None:
+        values = {"message_id": voice_message_id, "callback_number": clip(callback_number, 32)}
+
+        def set_number(connection: Connection) -> None:
+            if connection.execute(_SET_CALLBACK, values).one_or_none() is None:
                 raise NotFound("voice message", voice_message_id)
+
+        await self.db.run_write(set_number)
 
     async def recent_calls(
         self, *, limit: int = 20, hotline: str | None = None
@@ -304,17 +300,68 @@ class CallLog(RecordsBase):
         return call_summary(call, paths.get(call_id, []))
 
 
+_CALLS = table_of(Call)
+_INSERT_CALL = insert(_CALLS).returning(_CALLS.c.id)
+_INSERT_STEPS = insert(table_of(CallStep))
 # What a call's end is counted by in the rollups, as stored. Read with the row locked against other
 # writers until the transaction ends (on PostgreSQL; SQLite's writers take turns anyway).
 _END_COLUMNS = select(
-    Call.id,
-    Call.hotline,
-    Call.started_at,
-    Call.ended_at,
-    Call.outcome,
-    Call.last_node,
-    Call.next_action,
-    Call.duration_s,
+    _CALLS.c.id,
+    _CALLS.c.hotline,
+    _CALLS.c.started_at,
+    _CALLS.c.ended_at,
+    _CALLS.c.outcome,
+    _CALLS.c.last_node,
+    _CALLS.c.next_action,
+    _CALLS.c.duration_s,
+)
+_LOCKED_END = _END_COLUMNS.where(_CALLS.c.id == bindparam("call_id")).with_for_update(
+    key_share=True
+)
+_LATEST = (
+    select(func.max(_CALLS.c.id))
+    .where(_CALLS.c.uniqueid == bindparam("uniqueid"))
+    .scalar_subquery()
+)
+_LOCKED_LATEST_END = _END_COLUMNS.where(_CALLS.c.id == _LATEST).with_for_update(key_share=True)
+_END_CALL = (
+    update(_CALLS)
+    .where(_CALLS.c.id == bindparam("call_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                "ended_at",
+                "outcome",
+                "last_node",
+                "next_action",
+                "language",
+                "id_hash",
+                "id_masked",
+            )
+        }
+    )
+)
+_RECORDINGS = table_of(Recording)
+_INSERT_RECORDING = insert(_RECORDINGS).returning(_RECORDINGS.c.id)
+_INSERT_AUDIO = insert(table_of(RecordingAudio))
+_MESSAGES = table_of(VoiceMessage)
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_SET_CALLBACK = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values(callback_number=bindparam("callback_number"))
+    .returning(_MESSAGES.c.id)
+)
+_HANGUP_FACTS = (
+    update(_CALLS)
+    .where(_CALLS.c.id == bindparam("call_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("hangup_cause", "hangup_cause_text", "duration_s", "billsec")
+        }
+    )
 )
 
 

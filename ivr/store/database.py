@@ -1,4 +1,5 @@
-"""The database handle: an async engine, read and write sessions, and schema upgrades.
+"""The database handle: an async engine, read and write sessions, transactions as plain
+functions, and schema upgrades.
 
 SQLite (aiosqlite) and PostgreSQL (asyncpg) are both supported. On SQLite, concurrent async
 read-modify-write transactions lose updates or fail with "database is locked" (measured at 200
@@ -13,6 +14,14 @@ concurrent calls), so there:
 
 PostgreSQL needs none of that: its row locks serialise single-statement updates.
 
+A call's transactions are plain synchronous functions of a SQLAlchemy ``Connection`` (Core
+statements, no session): ``run_write(fn)`` / ``run_read(fn)``. Through aiosqlite every statement
+is a hop to its connection's thread and back, several a statement (``bench/store_call.py``); so on
+a SQLite file the whole function runs in one hop, on a thread of the database's own, over a
+synchronous pysqlite engine for the same file (``sqlite_worker``: the same PRAGMAs, the same
+BEGIN, its events heard by whoever listens to the async engine). On PostgreSQL (asyncpg) the same
+function runs on the event loop through SQLAlchemy's greenlet bridge (``run_sync``).
+
 The database file is its owner's alone (0600) whatever the umask: it is created so before SQLite
 opens it, because SQLite gives its WAL and shared-memory files the database file's mode; a file
 left more open by an older version is tightened, with its WAL and shared-memory files.
@@ -22,12 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import URL, event, make_url, text
+from sqlalchemy import URL, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -38,17 +48,23 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ivr.config import PRIVATE_FILE_MODE, private_dir
-from ivr.store.observe import ErrorObserver, StatementObserver, observe_engine
+from ivr.store.observe import ErrorObserver, StatementObserver, observe_dialect, observe_engine
 
 __all__ = [
     "SQLITE_ANALYZE",
     "Database",
+    "Transaction",
     "async_url",
     "configure_sqlite",
     "open_database",
     "private_sqlite_file",
+    "sqlite_worker",
     "upgrade_database",
 ]
+
+T = TypeVar("T")
+# One transaction: a plain function of the connection it runs on (``Database.run_write``).
+Transaction = Callable[[Connection], T]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_ANALYSIS_LIMIT = 2000  # rows sampled per index by ANALYZE
@@ -65,6 +81,9 @@ SQLITE_ANALYZE = (
     "ANALYZE sqlite_schema",  # the planner reads the statistics again
 )
 _WRITE_OPTION = "hotline_write"
+# Threads (and connections) for SQLite's transactions: writers take turns on the write lock, so
+# one at a time, with readers beside it (WAL).
+SQLITE_WORKERS = 4
 
 
 def async_url(url: str | URL) -> URL:
@@ -102,7 +121,15 @@ def private_sqlite_file(path: Path) -> None:
 
 def configure_sqlite(engine: Engine, *, immediate_always: bool = False) -> None:
     """Install the connection and transaction hooks described in the module docstring."""
+    _configure_sqlite_connections(engine)
 
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = immediate_always or conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _configure_sqlite_connections(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
@@ -115,22 +142,53 @@ def configure_sqlite(engine: Engine, *, immediate_always: bool = False) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = immediate_always or conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+def sqlite_worker(engine: AsyncEngine) -> Engine:
+    """A synchronous (pysqlite) engine on the SQLite file of ``engine``, for its transactions run
+    on threads (``Database.run_write``): its connections are set up as the async engine's, and
+    every listener of the async engine's connection events hears this one's too, as it would an
+    ``execution_options()`` copy's (the BEGIN of ``configure_sqlite``, the statements' timing of
+    ``observe_engine``, a test's spy): whoever watches the store watches one engine. The hooks
+    SQLAlchemy keeps on the dialect instead (connecting, errors) are installed on it apart
+    (``observe_dialect``)."""
+    worker = create_engine(
+        engine.url.set(drivername="sqlite+pysqlite"),
+        echo=engine.echo,
+        pool_size=SQLITE_WORKERS,
+        max_overflow=0,
+    )
+    _configure_sqlite_connections(worker)
+    # SQLAlchemy's own join (``OptionEngineMixin``); a listener added to the async engine later
+    # is heard too, and its flag says the engine has listeners whatever this one's own say.
+    worker.dispatch = worker.dispatch._join(engine.sync_engine.dispatch)
+    worker._has_events = True
+    return worker
 
 
 class Database:
-    """An engine with two session factories; build it with ``open_database``."""
+    """An engine with two session factories and the transactions' two ways to run; build it with
+    ``open_database``.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``worker``: a synchronous engine on the same SQLite file (``sqlite_worker``), on whose threads
+    ``run_write`` and ``run_read`` run their functions. Without it (PostgreSQL; SQLite in memory),
+    they run on the async engine's connection through SQLAlchemy's greenlet bridge.
+    """
+
+    def __init__(self, engine: AsyncEngine, worker: Engine | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._write_engine = write_engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._worker = worker
+        self._worker_writes = worker.execution_options(**{_WRITE_OPTION: True}) if worker else None
+        self._threads = (
+            ThreadPoolExecutor(SQLITE_WORKERS, thread_name_prefix="hotline-sqlite")
+            if worker is not None
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -159,6 +217,37 @@ class Database:
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
+    async def run_write(self, fn: Transaction[T]) -> T:
+        """``fn``'s result, run in a write transaction: committed when it returns, rolled back
+        (all it wrote) when it raises, its error raised here."""
+        if self._worker_writes is None:
+            queue = self._write_lock or nullcontext()
+            async with queue, self._write_engine.begin() as connection:
+                return await connection.run_sync(fn)
+        assert self._write_lock is not None
+        async with self._write_lock:
+            written = self._in_thread(_write, self._worker_writes, fn)
+            try:
+                return await asyncio.shield(written)
+            except asyncio.CancelledError:
+                # The thread's transaction runs on to its end: the next writer must wait for it
+                # here, not on the busy timeout.
+                await asyncio.wait([written])
+                raise
+
+    async def run_read(self, fn: Transaction[T]) -> T:
+        """``fn``'s result, run in a read transaction (rolled back: whatever it did is undone)."""
+        if self._worker is None:
+            async with self.engine.connect() as connection:
+                return await connection.run_sync(fn)
+        return await self._in_thread(_read, self._worker, fn)
+
+    def _in_thread(
+        self, run: Callable[[Engine, Transaction[T]], T], engine: Engine, fn: Transaction[T]
+    ) -> asyncio.Future[T]:
+        assert self._threads is not None
+        return asyncio.get_running_loop().run_in_executor(self._threads, run, engine, fn)
+
     async def analyze(self) -> None:
         """Refresh the statistics the query planner chooses indexes by (after a bulk load, and
         daily: SQLite has no automatic ANALYZE; ``SQLITE_ANALYZE``)."""
@@ -177,7 +266,26 @@ class Database:
         return True
 
     async def close(self) -> None:
+        if self._threads is not None and self._worker is not None:
+            await asyncio.to_thread(_close_worker, self._threads, self._worker)
         await self.engine.dispose()
+
+
+def _write(engine: Engine, fn: Transaction[T]) -> T:
+    """On a worker thread: ``fn`` in a transaction, committed unless it raises."""
+    with engine.begin() as connection:
+        return fn(connection)
+
+
+def _read(engine: Engine, fn: Transaction[T]) -> T:
+    """On a worker thread: ``fn`` in a transaction rolled back as the connection closes."""
+    with engine.connect() as connection:
+        return fn(connection)
+
+
+def _close_worker(threads: ThreadPoolExecutor, worker: Engine) -> None:
+    threads.shutdown(wait=True)
+    worker.dispose()
 
 
 async def open_database(
@@ -202,7 +310,11 @@ async def open_database(
     if target.get_backend_name() == "sqlite":
         configure_sqlite(engine.sync_engine)
     observe_engine(engine.sync_engine, on_statement=on_statement, on_error=on_error)
-    return Database(engine)
+    worker = None
+    if path is not None:
+        worker = sqlite_worker(engine)
+        observe_dialect(worker, on_statement=on_statement, on_error=on_error)
+    return Database(engine, worker)
 
 
 async def upgrade_database(url: str | URL) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     UniqueConstraint,
     text,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "User",
     "VoiceMessage",
     "WebSession",
+    "table_of",
 ]
 
 NAMING_CONVENTION = {
@@ -86,6 +88,13 @@ def _status_enum(enum_class: type[CardStatus] | type[ReportStatus], name: str) -
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), Decimal: Money()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements (a call's transactions: ``Database.run_write``)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Citizen(Base):

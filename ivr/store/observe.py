@@ -2,7 +2,8 @@
 
 The observers are plain callables given to ``open_database`` by its builder (the composition root
 gives the node's metrics); SQLAlchemy engine events carry them, installed once, on the engine the
-``Database`` is built on. They run on the event loop for every statement: O(1), never blocking.
+``Database`` is built on. They run for every statement, on the event loop or on the thread of a
+SQLite transaction (``Database.run_write``): O(1), never blocking, thread-safe.
 Statements are named by their first SQL word only (``select``, ``update``...): never their text
 or parameters, which may hold personal data.
 """
@@ -22,6 +23,7 @@ __all__ = [
     "OPERATIONS",
     "ErrorObserver",
     "StatementObserver",
+    "observe_dialect",
     "observe_engine",
     "operation",
 ]
@@ -57,10 +59,22 @@ def observe_engine(
     error (the connection's own, which SQLAlchemy's ``handle_error`` does not see, included)."""
     if on_statement is None and on_error is None:
         return
-    timed = on_statement or _untimed
+    observe_dialect(engine, on_statement=on_statement, on_error=on_error)
+    _time_statements(engine, on_statement or _untimed)
+
+
+def observe_dialect(
+    engine: Engine,
+    *,
+    on_statement: StatementObserver | None = None,
+    on_error: ErrorObserver | None = None,
+) -> None:
+    """The part of ``observe_engine`` SQLAlchemy keeps on the engine's dialect (connecting, and
+    errors): for an engine that hears another's connection events (``sqlite_worker``)."""
+    if on_statement is None and on_error is None:
+        return
     failed = on_error or _unreported
-    _watch_connections(engine, timed, failed)
-    _time_statements(engine, timed)
+    _watch_connections(engine, on_statement or _untimed, failed)
     _report_errors(engine, failed)
 
 

@@ -22,14 +22,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.domain.clock import UTC_OFFSET, local
 from ivr.store.models import Call, CallHour, CallNodeDay
 
-__all__ = ["CallEnd", "Tally", "handling_us", "hour_of", "hour_start", "in_progress", "save_tally"]
+__all__ = [
+    "CallEnd",
+    "Tally",
+    "handling_us",
+    "hour_of",
+    "hour_start",
+    "in_progress",
+    "save_tally",
+    "write_tally",
+]
 
 HOUR = timedelta(hours=1)
 # A local day must be a run of whole UTC hours for the hourly rollup to answer for it.
@@ -129,19 +138,25 @@ class Tally:
         ]
 
 
+def write_tally(connection: Connection, tally: Tally) -> None:
+    """Add the tally to the rollups, in the connection's transaction."""
+    dialect = connection.dialect.name
+    _upsert(connection, dialect, CallHour.__table__, tally.hour_rows(), _HOUR_COUNTS)
+    _upsert(connection, dialect, CallNodeDay.__table__, tally.node_rows(), _NODE_COUNTS)
+
+
 async def save_tally(session: AsyncSession, tally: Tally) -> None:
-    """Add the tally to the rollups, in the session's transaction."""
-    dialect = (await session.connection()).dialect.name
-    await _upsert(session, dialect, CallHour.__table__, tally.hour_rows(), _HOUR_COUNTS)
-    await _upsert(session, dialect, CallNodeDay.__table__, tally.node_rows(), _NODE_COUNTS)
+    """``write_tally`` in the session's transaction."""
+    connection = await session.connection()
+    await connection.run_sync(write_tally, tally)
 
 
 _HOUR_COUNTS = ("calls", "transfers", "handling_us")
 _NODE_COUNTS = ("calls",)
 
 
-async def _upsert(
-    session: AsyncSession,
+def _upsert(
+    connection: Connection,
     dialect: str,
     table: Any,
     rows: Sequence[dict[str, Any]],
@@ -149,7 +164,7 @@ async def _upsert(
 ) -> None:
     assert isinstance(table, Table)
     if rows:
-        await session.execute(_upsert_statement(dialect, table, counts), list(rows))
+        connection.execute(_upsert_statement(dialect, table, counts), list(rows))
 
 
 @functools.cache
