@@ -56,6 +56,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from aiohttp import ClientSession  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
 from ivr.config import Settings  # noqa: E402
 from ivr.domain.cards import CardStatus  # noqa: E402
 from ivr.domain.password import hash_password, verify_password  # noqa: E402
@@ -160,6 +163,64 @@ def key_to_prompt(lines: Iterator[str]) -> list[float]:
     return gaps
 
 
+_REFUSAL = re.compile(r"Executing \[busy@hotline-flow:\d+\] Verbose\(.*: refused, (.*)\)")
+
+
+def refusal_reasons(lines: list[str]) -> dict[str, int]:
+    """Why the dialplan refused each call: the cap (``... calls at once already``) or the
+    admission gate (``password checks queued on the hotline``), from its log line in busy."""
+    reasons: Counter[str] = Counter()
+    for line in lines:
+        if found := _REFUSAL.search(line):
+            reason = found.group(1)
+            reasons["cap" if reason.endswith("calls at once already") else reason] += 1
+    return dict(reasons)
+
+
+# The node's own timings (its /metrics histograms, summed over their labels): how long it took to
+# send each AGI command after Asterisk's reply, and each password check with its wait for a thread.
+# Slow callers with fast replies here are Asterisk's (or the load generator's) doing.
+NODE_HISTOGRAMS = {
+    "agi_reply": "hotline_agi_command_seconds",
+    "password_check": "hotline_password_verification_seconds",
+}
+Buckets = dict[str, dict[float, float]]
+
+
+async def node_buckets(settings: Settings) -> Buckets:
+    """Each histogram's cumulative bucket counts, from the node's ``/metrics``."""
+    url = f"http://{settings.ops_host}:{settings.ops_port}/metrics"
+    async with ClientSession() as client, client.get(url) as response:
+        text = await response.text()
+    found: Buckets = {key: defaultdict(float) for key in NODE_HISTOGRAMS}
+    for family in text_string_to_metric_families(text):
+        for key, name in NODE_HISTOGRAMS.items():
+            if family.name != name:
+                continue
+            for sample in family.samples:
+                if sample.name == name + "_bucket":
+                    found[key][float(sample.labels["le"])] += sample.value
+    return found
+
+
+def bucket_summary(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
+    """The step's share of a histogram: its count, the bucket bounds its p50 and p99 fall
+    within (at most so many ms), and how many took over a second."""
+    delta = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
+    total = delta.get(float("inf"), 0.0)
+
+    def at_most_ms(share: float) -> float | None:
+        bound = next((le for le, n in delta.items() if total and n >= share * total), None)
+        return None if bound is None or bound == float("inf") else bound * 1000
+
+    return {
+        "count": int(total),
+        "p50_ms_at_most": at_most_ms(0.5),
+        "p99_ms_at_most": at_most_ms(0.99),
+        "over_1s": int(total - delta.get(1.0, total)),
+    }
+
+
 def key_log(settings: Settings) -> Path:
     found = sorted((settings.data_dir / "asterisk").glob("**/full.log"))
     if not found:
@@ -239,6 +300,7 @@ async def step(
 ) -> dict[str, Any]:
     log = key_log(node.settings)
     log_offset = log.stat().st_size
+    timings_before = await node_buckets(node.settings)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     wave = Wave(node, f"rate-{rate:g}", folder=sipkit.OUTPUT / "e2e")
     kinds: Counter[str] = Counter()
@@ -260,6 +322,7 @@ async def step(
     sipp = await wave.finish(600)
     rows = await wave.settled(120)
     ended = time.time()
+    timings_after = await node_buckets(node.settings)
     if spy is not None:
         await spy.wait()
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -291,7 +354,8 @@ async def step(
 
     with log.open(errors="replace") as text:
         text.seek(log_offset)
-        gaps = key_to_prompt(iter(text))
+        lines = text.readlines()
+    gaps = key_to_prompt(iter(lines))
     ratio = cpu["hotline"] / cpu["asterisk"] if cpu["asterisk"] else None
     ratio_bare = cpu["hotline_without_verification"] / cpu["asterisk"] if cpu["asterisk"] else None
     return {
@@ -302,6 +366,7 @@ async def step(
         "answered": answered,
         "completed": completed,
         "refused": refused,
+        "refused_because": refusal_reasons(lines),
         "failed": offered - completed - refused,
         "sipp": dict(sipp),
         "records": len(rows),
@@ -321,6 +386,9 @@ async def step(
             "p50": round(percentile(gaps, 0.5) * 1000, 1) if gaps else None,
             "p99": round(percentile(gaps, 0.99) * 1000, 1) if gaps else None,
             "max": round(max(gaps) * 1000, 1) if gaps else None,
+        },
+        "node_timings": {
+            key: bucket_summary(timings_before[key], timings_after[key]) for key in NODE_HISTOGRAMS
         },
         "peak_rss_mib": {
             name: round(sampler.peak_rss(name, began, ended) / 2**20, 1)

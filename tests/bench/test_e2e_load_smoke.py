@@ -33,6 +33,11 @@ def test_a_few_calls_through_the_whole_stack_are_served_recorded_and_measured(
     assert step["offered"] >= 3
     assert step["answered"] == step["completed"] == step["records"] == step["offered"]
     assert step["failed"] == step["refused"] == 0 and step["one_record_each"]
+    assert step["refused_because"] == {}
+    # The node's own timings over the step: every AGI command it sent, one check per caller.
+    replies, checks = step["node_timings"]["agi_reply"], step["node_timings"]["password_check"]
+    assert replies["count"] >= 10 * step["offered"] and replies["p50_ms_at_most"] is not None
+    assert checks["count"] == step["offered"] and checks["over_1s"] == 0
     assert set(step["outcomes"]) == {"served"}
     cpu = step["cpu_per_call_s"]
     assert cpu["asterisk"] > 0 and cpu["hotline"] > 0 and step["hotline_over_asterisk"] > 0
