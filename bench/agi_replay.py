@@ -4,7 +4,7 @@
 
 This process plays Asterisk: it connects every call at once, sends each one's header block, then
 answers each command with the reply Asterisk gave in the recorded call (``agi_replay_call.json``,
-17 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
+13 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
 project's Asterisk emulator). Three servers, each in its own process on loopback, send the same
 commands with no database, no hashing and no flow, so what differs is the AGI layer alone:
 
