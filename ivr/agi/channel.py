@@ -49,6 +49,7 @@ from ivr.agi.protocol import (
     multiline_code,
     parse_common_reply,
     parse_header_line,
+    parse_header_lines,
     parse_reply,
     quote_argument,
 )
@@ -121,11 +122,7 @@ async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, 
         raise AGIProtocolError(f"connection lost inside the header block: {exc}") from None
     if len(first) + len(rest) > MAX_HEADER_BYTES or rest.count(b"\n") > MAX_HEADER_LINES:
         raise AGIProtocolError("header block too long")
-    for line in rest[:-2].decode("utf-8", "replace").split("\n"):
-        parsed = parse_header_line(line)
-        if parsed is None:  # a line of "\r" alone: not how Asterisk ends a block
-            raise AGIProtocolError("empty line inside the header block")
-        env[parsed[0]] = parsed[1]
+    env.update(parse_header_lines(rest[:-1].decode("utf-8", "replace")))
     if len(env) > MAX_HEADER_LINES:
         raise AGIProtocolError("header block too long")
     return env
