@@ -239,14 +239,19 @@ class AGIChannel:
         a password or an ID number). ``waits``: seconds the command itself may wait (a key, a
         recording) on top of the reply allowance; None: as long as it takes.
         """
-        return self._final(await self._exchange(words, sensitive, waits), sensitive)
+        reply = await self._exchange(words, sensitive, waits)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
+        return reply
 
-    def _final(self, reply: Reply, sensitive: bool) -> Reply:
-        """``command``'s reply: a 200 on a live channel (the typed helpers call this and
-        ``_exchange`` directly: one coroutine less per command)."""
+    def _refuse(self, reply: Reply, sensitive: bool) -> NoReturn:
+        """Raise for a reply that is not a 200 on a live channel. The commands test for that
+        inline and call ``_exchange`` directly, not ``command``: on the common reply no call
+        more, and one coroutine less a command (each one lives until the reply comes)."""
         if self._hung_up:
             raise AGIHangup(f"caller hung up during {self.last_command}")
-        return self._check(reply, sensitive)
+        self._check(reply, sensitive)
+        raise AssertionError(f"not a refusal: {reply.code}")  # _check returned: a 200
 
     async def _exchange(
         self, words: tuple[str, ...], sensitive: bool, waits: float | None = 0.0
@@ -448,11 +453,11 @@ class AGIChannel:
     def _number(self, reply: Reply, sensitive: bool) -> int:
         """The reply's numeric result; a reply without one does not show a sensitive entry."""
         try:
-            return reply.result_int
-        except AGIProtocolError:
+            return int(reply.result)  # as Reply.result_int reads it, one call less
+        except ValueError:
             self._hung_up = True  # not what Asterisk answers: never write again
             if not sensitive:
-                raise
+                return reply.result_int  # raises the protocol error that quotes the reply
         raise AGIProtocolError(f"reply to {self.last_command} has no numeric result")
 
     async def _fail(self, message: str) -> NoReturn:
@@ -486,7 +491,9 @@ class AGIChannel:
         )
         if offset > 0:
             words += (str(int(offset)),)
-        reply = self._final(await self._exchange(words, sensitive), sensitive)
+        reply = await self._exchange(words, sensitive)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail(f"sound {name!r} is missing or could not be played")
@@ -495,9 +502,9 @@ class AGIChannel:
     async def wait_for_digit(self, timeout_ms: int, *, sensitive: bool = False) -> str | None:
         """One DTMF digit, or None on time-out (-1 waits for ever)."""
         words = ("WAIT", "FOR", "DIGIT", str(int(timeout_ms)))
-        reply = self._final(
-            await self._exchange(words, sensitive, _seconds(int(timeout_ms))), sensitive
-        )
+        reply = await self._exchange(words, sensitive, _seconds(int(timeout_ms)))
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail("WAIT FOR DIGIT failed")
@@ -511,10 +518,10 @@ class AGIChannel:
             raise ValueError("max_digits must be at least 1")
         # Asterisk waits up to the time-out for each digit (6 s when none is given)
         waits = max(int(timeout_ms), 6000) / 1000 * max_digits
-        reply = await self.command(
-            "GET", "DATA", quote_argument(file), str(int(timeout_ms)), str(int(max_digits)),
-            sensitive=sensitive, waits=waits,
-        )  # fmt: skip
+        words = ("GET", "DATA", quote_argument(file), str(int(timeout_ms)), str(int(max_digits)))
+        reply = await self._exchange(words, sensitive, waits)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
         if reply.result == "-1":
             await self._fail(f"GET DATA with {file!r} failed")
         return reply.result, reply.data == "timeout"
@@ -557,9 +564,10 @@ class AGIChannel:
         await self._fail(f"recording to {path_without_ext!r} failed: {reply.raw}")
 
     async def set_variable(self, name: str, value: str, *, sensitive: bool = False) -> None:
-        await self.command(
-            "SET", "VARIABLE", quote_argument(name), quote_argument(value), sensitive=sensitive
-        )
+        words = ("SET", "VARIABLE", quote_argument(name), quote_argument(value))
+        reply = await self._exchange(words, sensitive)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
 
     async def get_variable(self, name: str, *, sensitive: bool = False) -> str | None:
         """The variable's value (or a function's, e.g. "CHANNEL(language)"); None when unset."""

@@ -464,6 +464,21 @@ async def test_a_sensitive_reply_out_of_step_is_not_quoted(raw_call: RawCall, re
     assert "1101051949" not in str(caught.value)
 
 
+async def test_a_reply_without_a_number_is_out_of_step_quoted_unless_sensitive(
+    raw_call: RawCall,
+) -> None:
+    """A key's reply whose result is not a number: the protocol error, the reply quoted in it
+    (it holds no secret), and the channel never writes again."""
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(5000))
+    await raw_call.expect()
+    await raw_call.send("200 result=one")
+    with pytest.raises(AGIProtocolError, match="200 result=one"):
+        await asyncio.wait_for(task, 5)
+    assert raw_call.channel.hung_up
+    with pytest.raises(AGIHangup):
+        await raw_call.channel.stream_file("hotline/welcome")
+
+
 async def test_a_second_command_while_one_is_in_flight_is_refused_and_harms_neither(
     raw_call: RawCall,
 ) -> None:
