@@ -93,10 +93,14 @@ def parse_header_lines(text: str) -> list[tuple[str, str]]:
     line (about 20 lines a call). A line that is not a header line, or an empty one, raises
     AGIProtocolError."""
     pairs: list[tuple[str, str]] = _HEADER_LINES.findall(text)
-    if len(pairs) != text.count("\n"):  # some line did not match: say which
-        for line in text.split("\n")[:-1]:
-            if parse_header_line(line) is None:
-                raise AGIProtocolError("empty line inside the header block")
+    if len(pairs) == text.count("\n"):
+        return pairs
+    pairs = []  # some line did not match: read line by line, which says which one
+    for line in text.split("\n")[:-1]:
+        parsed = parse_header_line(line)
+        if parsed is None:
+            raise AGIProtocolError("empty line inside the header block")
+        pairs.append(parsed)
     return pairs
 
 
