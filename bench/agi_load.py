@@ -49,6 +49,26 @@ from ivr.store.seed import DemoCitizen, seed_demo  # noqa: E402
 from tests.agipeer import PeerResult, run_call  # noqa: E402
 
 VERDICT = ("hotline/query_menu", "hotline/password_hold")  # what follows a password entry
+# The call's language, set by the dialplan before the AGI; its prompts are built (and prompts in
+# a row joined into one sound) as ``hotline prompts`` builds them in production.
+LANGUAGE = "zh"
+
+
+async def build_call_prompts(settings: Settings) -> None:
+    """The call's prompts in the data folder, so that the server joins prompts played in a row
+    as in production: the AGI commands a call sends are today's, not one per prompt."""
+    from ivr.prompts import build_prompts
+    from ivr.speech.catalog import Catalog
+
+    built = await build_prompts(settings, Catalog.load(), languages=(LANGUAGE,), engine="espeak")
+    if not built.ok:
+        raise RuntimeError(built.summary())
+
+
+def heard_the_balance(heard: Sequence[str]) -> bool:
+    """The balance was read: the query menu came again after it (the balance itself is one
+    joined sound, not named by its prompts)."""
+    return sum(sound == "hotline/query_menu" for sound in heard) >= 2
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -169,6 +189,7 @@ async def load(
                 port,
                 "12333",
                 entries_for(citizen),
+                language=LANGUAGE,
                 audio_seconds=audio,
                 timeout=600,
                 hang_up_when_done=True,
@@ -185,7 +206,7 @@ async def load(
     for index, result in enumerate(results):
         if result is None:
             continue
-        if any(sound.endswith("pension_balance_is") for sound in result.heard):
+        if heard_the_balance(result.heard):
             completed += 1
         held += any(sound.endswith("password_hold") for sound in result.heard)
         waited: list[float] = []  # the server's time between the password and its verdict
@@ -256,6 +277,7 @@ async def main_async(args: argparse.Namespace) -> int:
     }
     settings = Settings.load(env=env)
     settings.data_dir.mkdir(parents=True)
+    await build_call_prompts(settings)
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     # One account per call (unless told otherwise): concurrent checks of one account are the
@@ -285,9 +307,14 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         await wait_for_port(hotline_port, hotline)
         probe = await run_call(
-            "127.0.0.1", hotline_port, "12333", entries_for(citizens[0]), hang_up_when_done=True
+            "127.0.0.1",
+            hotline_port,
+            "12333",
+            entries_for(citizens[0]),
+            language=LANGUAGE,
+            hang_up_when_done=True,
         )
-        if not any(s.endswith("pension_balance_is") for s in probe.heard):
+        if not heard_the_balance(probe.heard):
             raise RuntimeError("the probe call did not reach the balance: the bench is invalid")
         commands_file = workdir / "commands.json"
         commands_file.write_text(json.dumps(probe.commands))

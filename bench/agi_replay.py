@@ -4,7 +4,7 @@
 
 This process plays Asterisk: it connects every call at once, sends each one's header block, then
 answers each command with the reply Asterisk gave in the recorded call (``agi_replay_call.json``,
-17 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
+13 commands; ``--record`` derives it again from a real call through ``hotline serve`` and the
 project's Asterisk emulator). Three servers, each in its own process on loopback, send the same
 commands with no database, no hashing and no flow, so what differs is the AGI layer alone:
 
@@ -432,9 +432,7 @@ async def record() -> dict[str, Any]:
 
     from sqlalchemy import func, select
 
-    from bench.agi_load import entries_for, free_port, wait_for_port
-    from ivr.prompts import build_prompts
-    from ivr.speech.catalog import Catalog
+    from bench.agi_load import LANGUAGE, build_call_prompts, entries_for, free_port, wait_for_port
     from ivr.store import models
     from ivr.store.database import open_database, upgrade_database
     from ivr.store.seed import seed_demo
@@ -445,9 +443,7 @@ async def record() -> dict[str, Any]:
     env["HOTLINE_LOG_LEVEL"] = "WARNING"
     settings = Settings.load(env=env)
     settings.data_dir.mkdir(parents=True)
-    built = await build_prompts(settings, Catalog.load(), languages=("zh",), engine="espeak")
-    if not built.ok:
-        raise RuntimeError(built.summary())
+    await build_call_prompts(settings)
     await upgrade_database(settings.database_url)
     database = await open_database(settings.database_url)
     citizens = await seed_demo(
@@ -462,7 +458,7 @@ async def record() -> dict[str, Any]:
         await wait_for_port(port, hotline)
         entries = entries_for(citizens[0])
         probe = await run_call(  # the dialplan sets the channel language (zh) before the AGI
-            "127.0.0.1", port, SCRIPT, entries, language="zh", hang_up_when_done=True
+            "127.0.0.1", port, SCRIPT, entries, language=LANGUAGE, hang_up_when_done=True
         )
     finally:
         hotline.terminate()

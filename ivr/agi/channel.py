@@ -49,6 +49,7 @@ from ivr.agi.protocol import (
     multiline_code,
     parse_common_reply,
     parse_header_line,
+    parse_header_lines,
     parse_reply,
     quote_argument,
 )
@@ -84,34 +85,47 @@ async def read_env(reader: asyncio.StreamReader, timeout_s: float) -> dict[str, 
 
     A block cut short, too long, not AGI, or not complete within ``timeout_s`` seconds raises
     AGIProtocolError: the caller closes the connection and nothing ever loops on a dead socket.
+    The block is taken in three reads, not one a line (about 20 lines a call): its first line,
+    checked at once (a port scanner or an HTTP client is refused without waiting), then the rest
+    up to the empty line that ends it (Asterisk ends each line with a bare newline).
     """
     env: dict[str, str] = {}
-    size = 0
     try:
         async with asyncio.timeout(timeout_s):
-            while True:
-                raw = await reader.readline()
-                size += len(raw)
-                if not raw.endswith(b"\n"):
-                    if not raw and not env:
-                        return None
-                    raise AGIProtocolError(
-                        f"connection closed inside the header block ({len(env)} lines)"
-                    )
-                parsed = parse_header_line(raw.decode("utf-8", "replace"))
-                if parsed is None:
-                    if not env:
-                        raise AGIProtocolError("empty header block")
-                    return env
-                env[parsed[0]] = parsed[1]
-                if len(env) > MAX_HEADER_LINES or size > MAX_HEADER_BYTES:
-                    raise AGIProtocolError("header block too long")
+            try:
+                first = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                if not exc.partial:
+                    return None
+                raise AGIProtocolError(
+                    "connection closed inside the header block (0 lines)"
+                ) from None
+            except asyncio.LimitOverrunError:
+                raise AGIProtocolError("header line too long") from None
+            parsed = parse_header_line(first.decode("utf-8", "replace"))
+            if parsed is None:
+                raise AGIProtocolError("empty header block")
+            env[parsed[0]] = parsed[1]
+            after = await reader.readexactly(1)  # the empty line of a one-line block, or more
+            if after == b"\n":
+                return env
+            rest = after + await reader.readuntil(b"\n\n")
     except TimeoutError:
         raise AGIProtocolError(f"no complete header block within {timeout_s:g} s") from None
-    except ValueError:  # StreamReader's line length limit
-        raise AGIProtocolError("header line too long") from None
+    except asyncio.IncompleteReadError:
+        raise AGIProtocolError(
+            f"connection closed inside the header block ({len(env)} lines)"
+        ) from None
+    except asyncio.LimitOverrunError:
+        raise AGIProtocolError("header block too long") from None
     except ConnectionError as exc:
         raise AGIProtocolError(f"connection lost inside the header block: {exc}") from None
+    if len(first) + len(rest) > MAX_HEADER_BYTES or rest.count(b"\n") > MAX_HEADER_LINES:
+        raise AGIProtocolError("header block too long")
+    env.update(parse_header_lines(rest[:-1].decode("utf-8", "replace")))
+    if len(env) > MAX_HEADER_LINES:
+        raise AGIProtocolError("header block too long")
+    return env
 
 
 def _seconds(timeout_ms: int) -> float | None:
@@ -225,14 +239,19 @@ class AGIChannel:
         a password or an ID number). ``waits``: seconds the command itself may wait (a key, a
         recording) on top of the reply allowance; None: as long as it takes.
         """
-        return self._final(await self._exchange(words, sensitive, waits), sensitive)
+        reply = await self._exchange(words, sensitive, waits)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
+        return reply
 
-    def _final(self, reply: Reply, sensitive: bool) -> Reply:
-        """``command``'s reply: a 200 on a live channel (the typed helpers call this and
-        ``_exchange`` directly: one coroutine less per command)."""
+    def _refuse(self, reply: Reply, sensitive: bool) -> NoReturn:
+        """Raise for a reply that is not a 200 on a live channel. The commands test for that
+        inline and call ``_exchange`` directly, not ``command``: on the common reply no call
+        more, and one coroutine less a command (each one lives until the reply comes)."""
         if self._hung_up:
             raise AGIHangup(f"caller hung up during {self.last_command}")
-        return self._check(reply, sensitive)
+        self._check(reply, sensitive)
+        raise AssertionError(f"not a refusal: {reply.code}")  # _check returned: a 200
 
     async def _exchange(
         self, words: tuple[str, ...], sensitive: bool, waits: float | None = 0.0
@@ -434,11 +453,11 @@ class AGIChannel:
     def _number(self, reply: Reply, sensitive: bool) -> int:
         """The reply's numeric result; a reply without one does not show a sensitive entry."""
         try:
-            return reply.result_int
-        except AGIProtocolError:
+            return int(reply.result)  # as Reply.result_int reads it, one call less
+        except ValueError:
             self._hung_up = True  # not what Asterisk answers: never write again
             if not sensitive:
-                raise
+                return reply.result_int  # raises the protocol error that quotes the reply
         raise AGIProtocolError(f"reply to {self.last_command} has no numeric result")
 
     async def _fail(self, message: str) -> NoReturn:
@@ -472,7 +491,9 @@ class AGIChannel:
         )
         if offset > 0:
             words += (str(int(offset)),)
-        reply = self._final(await self._exchange(words, sensitive), sensitive)
+        reply = await self._exchange(words, sensitive)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail(f"sound {name!r} is missing or could not be played")
@@ -481,9 +502,9 @@ class AGIChannel:
     async def wait_for_digit(self, timeout_ms: int, *, sensitive: bool = False) -> str | None:
         """One DTMF digit, or None on time-out (-1 waits for ever)."""
         words = ("WAIT", "FOR", "DIGIT", str(int(timeout_ms)))
-        reply = self._final(
-            await self._exchange(words, sensitive, _seconds(int(timeout_ms))), sensitive
-        )
+        reply = await self._exchange(words, sensitive, _seconds(int(timeout_ms)))
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
         code = self._number(reply, sensitive)
         if code < 0:
             await self._fail("WAIT FOR DIGIT failed")
@@ -497,10 +518,10 @@ class AGIChannel:
             raise ValueError("max_digits must be at least 1")
         # Asterisk waits up to the time-out for each digit (6 s when none is given)
         waits = max(int(timeout_ms), 6000) / 1000 * max_digits
-        reply = await self.command(
-            "GET", "DATA", quote_argument(file), str(int(timeout_ms)), str(int(max_digits)),
-            sensitive=sensitive, waits=waits,
-        )  # fmt: skip
+        words = ("GET", "DATA", quote_argument(file), str(int(timeout_ms)), str(int(max_digits)))
+        reply = await self._exchange(words, sensitive, waits)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
         if reply.result == "-1":
             await self._fail(f"GET DATA with {file!r} failed")
         return reply.result, reply.data == "timeout"
@@ -543,9 +564,10 @@ class AGIChannel:
         await self._fail(f"recording to {path_without_ext!r} failed: {reply.raw}")
 
     async def set_variable(self, name: str, value: str, *, sensitive: bool = False) -> None:
-        await self.command(
-            "SET", "VARIABLE", quote_argument(name), quote_argument(value), sensitive=sensitive
-        )
+        words = ("SET", "VARIABLE", quote_argument(name), quote_argument(value))
+        reply = await self._exchange(words, sensitive)
+        if self._hung_up or reply.code != 200:
+            self._refuse(reply, sensitive)
 
     async def get_variable(self, name: str, *, sensitive: bool = False) -> str | None:
         """The variable's value (or a function's, e.g. "CHANNEL(language)"); None when unset."""

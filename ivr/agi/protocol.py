@@ -35,6 +35,7 @@ __all__ = [
     "multiline_code",
     "parse_common_reply",
     "parse_header_line",
+    "parse_header_lines",
     "parse_reply",
     "quote_argument",
 ]
@@ -65,6 +66,13 @@ OTHER_COMMAND = "OTHER"  # a word res_agi does not know
 COMMAND_NAMES = frozenset([*_NAMES.values(), OTHER_COMMAND])
 
 
+# A header key: agi_ then ASCII letters, digits and underscores (both parsers below)
+_HEADER_KEY = "agi_[A-Za-z0-9_]+"
+_HEADER_LINE = re.compile(rf"({_HEADER_KEY}):(.*)", re.DOTALL)
+# every line of a block at once, each line's end cut as parse_header_line cuts it
+_HEADER_LINES = re.compile(rf"^({_HEADER_KEY}): ?(.*?)\r*$", re.MULTILINE)
+
+
 def parse_header_line(line: str) -> tuple[str, str] | None:
     """``agi_key: value`` -> ``("agi_key", "value")``; the empty line ending the block -> None.
 
@@ -73,11 +81,27 @@ def parse_header_line(line: str) -> tuple[str, str] | None:
     line = line.rstrip("\r\n")
     if not line:
         return None
-    key, sep, value = line.partition(":")
-    name = key[4:]  # agi_[A-Za-z0-9_]+, without a regular expression (20 lines a call)
-    if not (sep and key.startswith("agi_") and name.isascii() and name.replace("_", "a").isalnum()):
+    match = _HEADER_LINE.fullmatch(line)
+    if match is None:
         raise AGIProtocolError(f"not an AGI header line: {line[:80]!r}")
-    return key, value.removeprefix(" ")
+    return match.group(1), match.group(2).removeprefix(" ")
+
+
+def parse_header_lines(text: str) -> list[tuple[str, str]]:
+    """The header lines of ``text`` (each ended by a newline, the block's empty line not among
+    them), each read as ``parse_header_line`` reads it: one pass over the block, not one call a
+    line (about 20 lines a call). A line that is not a header line, or an empty one, raises
+    AGIProtocolError."""
+    pairs: list[tuple[str, str]] = _HEADER_LINES.findall(text)
+    if len(pairs) == text.count("\n"):
+        return pairs
+    pairs = []  # some line did not match: read line by line, which says which one
+    for line in text.split("\n")[:-1]:
+        parsed = parse_header_line(line)
+        if parsed is None:
+            raise AGIProtocolError("empty line inside the header block")
+        pairs.append(parsed)
+    return pairs
 
 
 class Reply(NamedTuple):  # a tuple: built once per command, it must cost little

@@ -163,13 +163,14 @@ class FastAGIServer:
             await _close(writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
         try:
             env = await read_env(reader, self.header_timeout)
         except AGIProtocolError as exc:
+            peer = writer.get_extra_info("peername")
             log.warning("FastAGI connection from %s dropped: %s", peer, exc)
             return
         if env is None:
+            peer = writer.get_extra_info("peername")
             log.debug("FastAGI connection from %s closed before any header", peer)
             return
         channel = AGIChannel(
@@ -228,5 +229,8 @@ async def _report(channel: AGIChannel, error: str, message: str | None) -> None:
 async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
     with contextlib.suppress(ConnectionError, OSError, TimeoutError):
-        async with asyncio.timeout(1.0):
+        if not writer.transport.get_write_buffer_size():
+            await writer.wait_closed()  # nothing left to send: closed on the loop's next turn
+            return
+        async with asyncio.timeout(1.0):  # a peer that reads nothing cannot hold the call
             await writer.wait_closed()

@@ -338,6 +338,41 @@ async def test_read_env() -> None:
         await _env_from(b"".join(b"agi_x%d: %s\n" % (n, b"v" * 60_000) for n in range(20)))
 
 
+async def test_a_header_block_arriving_in_pieces_is_read_whole_and_nothing_after_it() -> None:
+    """The block is read up to its empty line whatever its TCP segments: byte by byte, a block of
+    one line, and a HANGUP Asterisk sends right after it stays for the first command."""
+    blocks = {
+        b"agi_network: yes\n\n": {"agi_network": "yes"},
+        b"agi_network: yes\nagi_uniqueid: 1.2\n\n": {"agi_network": "yes", "agi_uniqueid": "1.2"},
+        b"agi_a: 1\nagi_b: 2\nagi_c: 3\n\n": {"agi_a": "1", "agi_b": "2", "agi_c": "3"},
+    }
+    for block, env in blocks.items():
+        reader = asyncio.StreamReader()
+
+        async def feed(
+            data: bytes = block + b"HANGUP\n", into: asyncio.StreamReader = reader
+        ) -> None:
+            for byte in data:
+                into.feed_data(bytes([byte]))
+                await asyncio.sleep(0)
+
+        feeding = asyncio.create_task(feed())
+        assert await read_env(reader, 1.0) == env
+        await feeding
+        assert await reader.readline() == b"HANGUP\n"
+
+
+async def test_a_header_block_with_an_empty_line_inside_or_a_line_cut_is_refused() -> None:
+    for bad in (
+        b"agi_network: yes\n\r\nagi_uniqueid: 1.2\n\n",  # "\r" alone: not a header line
+        b"agi_network: yes\nagi_uniqueid: 1.2\n",  # closed before the empty line
+        b"agi_network: yes\nagi_uniqueid",
+        b"agi_network: yes\nGET / HTTP/1.1\n\n",
+    ):
+        with pytest.raises(AGIProtocolError):
+            await _env_from(bad)
+
+
 async def test_a_cancelled_command_never_leaves_a_stale_reply(raw_call: RawCall) -> None:
     ch = raw_call.channel
     with pytest.raises(TimeoutError):
@@ -427,6 +462,21 @@ async def test_a_sensitive_reply_out_of_step_is_not_quoted(raw_call: RawCall, re
     with pytest.raises((AGIProtocolError, AGICommandError)) as caught:
         await asyncio.wait_for(task, 5)
     assert "1101051949" not in str(caught.value)
+
+
+async def test_a_reply_without_a_number_is_out_of_step_quoted_unless_sensitive(
+    raw_call: RawCall,
+) -> None:
+    """A key's reply whose result is not a number: the protocol error, the reply quoted in it
+    (it holds no secret), and the channel never writes again."""
+    task = asyncio.create_task(raw_call.channel.wait_for_digit(5000))
+    await raw_call.expect()
+    await raw_call.send("200 result=one")
+    with pytest.raises(AGIProtocolError, match="200 result=one"):
+        await asyncio.wait_for(task, 5)
+    assert raw_call.channel.hung_up
+    with pytest.raises(AGIHangup):
+        await raw_call.channel.stream_file("hotline/welcome")
 
 
 async def test_a_second_command_while_one_is_in_flight_is_refused_and_harms_neither(

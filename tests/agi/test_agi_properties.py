@@ -17,6 +17,7 @@ from ivr.agi.protocol import (
     Reply,
     parse_common_reply,
     parse_header_line,
+    parse_header_lines,
     parse_reply,
     quote_argument,
 )
@@ -148,6 +149,36 @@ def test_any_header_line_is_a_pair_the_end_or_refused(line: str) -> None:
     except AGIProtocolError:
         return
     assert parsed is None or parsed[0].startswith("agi_")
+
+
+HEADER_LINE_PIECES = st.lists(
+    st.sampled_from(
+        ["agi_", "agi_x", "agi_arg_1", "AGI_", ":", ": ", " ", "\r", "_", "é", "\t", "v"]
+    )
+    | st.text(st.characters(exclude_characters="\n"), max_size=6),
+    max_size=6,
+).map("".join)
+
+
+@given(st.lists(HEADER_LINE_PIECES, min_size=1, max_size=8))
+@example(["agi_a:\r x\r\r", "agi_b:  two  ", "agi_c:"])
+@example(["agi_a: 1", "\r", "agi_b: 2"])
+def test_a_block_reads_as_its_lines_read_one_by_one(lines: list[str]) -> None:
+    """The header block's one-pass parser and the line parser agree on every line: the same
+    pairs, or both refuse (an empty line inside a block is refused as well)."""
+    try:
+        expected = [parse_header_line(line) for line in lines]
+    except AGIProtocolError:
+        expected = None
+    if expected is not None and None in expected:
+        expected = None  # an empty line inside the block
+    try:
+        pairs: list[tuple[str, str]] | None = parse_header_lines(
+            "".join(f"{line}\n" for line in lines)
+        )
+    except AGIProtocolError:
+        pairs = None
+    assert pairs == expected
 
 
 @given(st.text(st.characters(blacklist_characters="\r\n\0"), max_size=100))

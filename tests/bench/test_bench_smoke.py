@@ -32,7 +32,9 @@ def test_benchmark_runs_both_servers_at_each_load_and_completes_every_call(
         bare, hotline = load["runs"]
         assert (bare["server"], hotline["server"]) == ("bare asyncio responder", "hotline serve")
         assert bare["completed"] == hotline["completed"] == load["calls"]
-        assert hotline["commands"] > load["calls"] * 20
+        # every command after the first measured, the prompts in a row joined as in production
+        assert hotline["commands"] >= load["calls"] * (load["commands_per_call"] - 1)
+        assert load["commands_per_call"] < 20
         # every call's password was verified, as the node's own histogram counts them
         assert hotline["verifications"] == load["calls"]
         assert hotline["verify_p99_le_ms"] >= hotline["verify_p50_le_ms"] > 0
