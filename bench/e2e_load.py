@@ -163,7 +163,7 @@ def key_to_prompt(lines: Iterator[str]) -> list[float]:
     return gaps
 
 
-_REFUSAL = re.compile(r"Executing \[busy@hotline-flow:\d+\] Verbose\(.*: refused, (.*)\)")
+_REFUSAL = re.compile(r"Executing \[busy@hotline-flow:\d+\] Verbose\(.*: refused, ([^\"]*)\"\)")
 
 
 def refusal_reasons(lines: list[str]) -> dict[str, int]:
