@@ -227,3 +227,27 @@ async def test_an_empty_buffer_asks_the_port(waiting: str) -> None:
         ahead.unread(waiting)
     assert await ahead.key(2.0, first=True) == (waiting or "4")
     assert port.waits == ([] if waiting else [(2.0, True, False)])
+
+
+@pytest.mark.parametrize(("first", "rest"), [(INTER - 1, None), (INTER, None), (INTER + 0.5, 0.5)])
+async def test_silence_through_a_listen_leaves_only_the_rest_of_the_first_key_time(
+    first: float, rest: float | None
+) -> None:
+    """The listen from the prompt on waited the inter-digit time for the first key already: only
+    what is left of the first-key time-out is waited after it, and nothing when none is left (no
+    wait of 0 s or less is asked for: Asterisk's WAIT FOR DIGIT waits for ever on -1)."""
+    port = Keys([None])
+    got = await read_entry(
+        TypeAhead(port),  # type: ignore[arg-type]
+        allowed="0123456789",
+        max_digits=4,
+        terminator="#",
+        exit_keys="",
+        first_timeout=first,
+        inter_timeout=INTER,
+        term_timeout=0.0,
+        sensitive=False,
+        heard="",
+    )
+    assert got == Entry("", "no_input")
+    assert port.waits == ([] if rest is None else [(rest, True, False)])
