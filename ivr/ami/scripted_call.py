@@ -183,6 +183,7 @@ class ScriptedCall:
                     continue
                 if (event.get("Response") or "").lower() != "success":
                     result.failure = f"call not connected: {_reason(event)}"
+                    await self._hotline_half_cause()
                     return
                 result.connected = True
                 continue
@@ -196,6 +197,27 @@ class ScriptedCall:
                     await self._why_not_connected(action_id)
                 return
 
+    async def _hotline_half_cause(self) -> None:
+        """After a failed originate: the hotline half's hang-up, when it comes within a moment,
+        tells why (17 busy: the node full, or its door closed) better than the reason 0."""
+        result = self.result
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                while True:
+                    event = await self._events.get()
+                    if event is _DROPPED:
+                        return
+                    if event.event == "OriginateResponse" or (
+                        event.get("Uniqueid") == result.caller_uniqueid
+                    ):
+                        continue
+                    result.events.append(_redacted(event, self.redact))
+                    if self._on_hotline_event(event):
+                        break
+        if result.hangup_cause:
+            cause = f"{result.hangup_cause} {result.hangup_cause_text or ''}".strip()
+            result.failure = f"call not connected: hung up before answering (cause {cause})"
+
     async def _why_not_connected(self, action_id: str) -> None:
         """The hotline half hung up unanswered: the OriginateResponse may still be on its way."""
         result = self.result
@@ -207,7 +229,9 @@ class ScriptedCall:
                 while True:
                     event = await self._events.get()
                     if event.event == "OriginateResponse" and event.action_id == action_id:
-                        if (event.get("Response") or "").lower() != "success":
+                        # A known cause (17 busy: the node full) says more than the reason 0.
+                        failed = (event.get("Response") or "").lower() != "success"
+                        if failed and not result.hangup_cause:
                             result.failure = f"call not connected: {_reason(event)}"
                         return
 

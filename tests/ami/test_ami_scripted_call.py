@@ -25,10 +25,20 @@ KEY_WAIT = 0.3  # how long the fake flow listens for a key: no key by then is si
 class FakeFlow:
     """Answers an Originate by running ``commands`` on the ;2 half, noting the keys received."""
 
-    def __init__(self, server: FakeAMI, commands: Sequence[str], *, answer: bool = True) -> None:
+    def __init__(
+        self,
+        server: FakeAMI,
+        commands: Sequence[str],
+        *,
+        answer: bool = True,
+        refused: tuple[str, str] = ("0", "Unknown"),
+        refused_first: bool = False,
+    ) -> None:
         self.server = server
         self.commands = commands
         self.answer = answer
+        self.refused = refused  # unanswered: the hotline half's hang-up cause and its text
+        self.refused_first = refused_first  # the OriginateResponse before that hang-up
         self.keys: list[str | None] = []  # per listening command: the key, or None
         self.key_times: list[float] = []
         self.task: asyncio.Task[None] | None = None
@@ -50,8 +60,11 @@ class FakeFlow:
         await push(("Event", "Newchannel"), *two, ("ChannelState", "4"))
         if not self.answer:
             # As Asterisk may order them: the hang-up before the OriginateResponse.
-            await push(("Event", "Hangup"), *two, ("Cause", "0"))
-            await push(*response, ("Response", "Failure"), ("Reason", "0"))
+            cause, text = self.refused
+            hang_up = [("Event", "Hangup"), *two, ("Cause", cause), ("Cause-txt", text)]
+            failure = [*response, ("Response", "Failure"), ("Reason", "0")]
+            for event in (failure, hang_up) if self.refused_first else (hang_up, failure):
+                await push(*event)
             return
         await push(("Event", "Newstate"), *two, ("ChannelState", "6"))
         await push(*response, ("Response", "Success"), ("Reason", "4"))
@@ -147,6 +160,18 @@ async def test_a_call_that_is_not_answered(fake_ami: FakeAMI, client: AMIClient)
     result = await scripted(client, "12333", ["1"]).run()
     assert not result.connected and not result.ran_flow
     assert result.failure == "call not connected: reason 0 (failed)"
+
+
+@pytest.mark.parametrize("refused_first", [False, True])  # Asterisk orders them either way
+async def test_a_call_refused_as_busy_says_so(
+    fake_ami: FakeAMI, client: AMIClient, refused_first: bool
+) -> None:
+    """The node full (or its door closed while password checks queue): the dialplan refuses the
+    call as busy before answering, and the tester reads that, not the originate's bare 0."""
+    FakeFlow(fake_ami, [], answer=False, refused=("17", "User busy"), refused_first=refused_first)
+    result = await scripted(client, "96102", ["1"]).run()
+    assert not result.connected and not result.ran_flow
+    assert result.failure == "call not connected: hung up before answering (cause 17 User busy)"
 
 
 async def test_a_refused_originate_is_not_retried(fake_ami: FakeAMI, client: AMIClient) -> None:
