@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,6 +31,31 @@ def _failures(connection: Connection, citizen_id: int) -> int:
     ).scalar_one()
     assert isinstance(count, int)
     return count
+
+
+def _count_one(citizen_id: int) -> Callable[[Connection], None]:
+    """A read-modify-write: the citizen's failures read, then written back plus one."""
+
+    def count_one(connection: Connection) -> None:
+        seen = _failures(connection, citizen_id)
+        connection.execute(
+            update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(password_failures=seen + 1)
+        )
+
+    return count_one
+
+
+def _holding_write(
+    holding: threading.Event, release: threading.Event
+) -> Callable[[Connection], None]:
+    """A write that says when it holds the write lock, then keeps it until ``release``."""
+
+    def slow(connection: Connection) -> None:
+        connection.execute(update(CITIZENS).values(password_checks=10))
+        holding.set()
+        release.wait(10)
+
+    return slow
 
 
 async def _event_count(db: Database) -> int:
@@ -101,15 +127,7 @@ async def test_concurrent_read_modify_writes_of_one_process_all_land(sqlite_url:
     db = await open_database(sqlite_url)
     try:
         person = await add_person(db)
-
-        def count_one(connection: Connection) -> None:
-            seen = _failures(connection, person.citizen_id)
-            connection.execute(
-                update(CITIZENS)
-                .where(CITIZENS.c.id == person.citizen_id)
-                .values(password_failures=seen + 1)
-            )
-
+        count_one = _count_one(person.citizen_id)
         await asyncio.gather(*(db.run_write(count_one) for _ in range(200)))
         assert await db.run_read(lambda c: _failures(c, person.citizen_id)) == 200
     finally:
@@ -122,14 +140,7 @@ async def test_sessions_and_transaction_functions_take_turns(sqlite_url: str) ->
     db = await open_database(sqlite_url)
     try:
         person = await add_person(db)
-
-        def count_one(connection: Connection) -> None:
-            seen = _failures(connection, person.citizen_id)
-            connection.execute(
-                update(CITIZENS)
-                .where(CITIZENS.c.id == person.citizen_id)
-                .values(password_failures=seen + 1)
-            )
+        count_one = _count_one(person.citizen_id)
 
         async def by_session() -> None:
             async with db.write() as session:
@@ -202,11 +213,7 @@ async def test_another_process_waits_for_a_write_in_progress(sqlite_url: str) ->
     db = await open_database(sqlite_url)
     path = sqlite_url.split("///", 1)[1]
     holding, release = threading.Event(), threading.Event()
-
-    def slow(connection: Connection) -> None:
-        connection.execute(update(CITIZENS).values(password_checks=10))
-        holding.set()
-        release.wait(10)
+    slow = _holding_write(holding, release)
 
     try:
         await add_person(db)
@@ -278,11 +285,7 @@ async def test_a_cancelled_writer_keeps_its_turn_until_its_transaction_ends(
     db = await open_database(sqlite_url)
     holding, release = threading.Event(), threading.Event()
     connected: list[str] = []
-
-    def slow(connection: Connection) -> None:
-        connection.execute(update(CITIZENS).values(password_checks=10))
-        holding.set()
-        release.wait(10)
+    slow = _holding_write(holding, release)
 
     def quick(connection: Connection) -> None:
         connection.execute(update(CITIZENS).values(password_checks=CITIZENS.c.password_checks + 1))
@@ -318,14 +321,7 @@ async def test_without_a_worker_engine_sqlite_runs_the_functions_on_the_loop(
     bridged = Database(db.engine)
     try:
         person = await add_person(db)
-
-        def count_one(connection: Connection) -> None:
-            seen = _failures(connection, person.citizen_id)
-            connection.execute(
-                update(CITIZENS)
-                .where(CITIZENS.c.id == person.citizen_id)
-                .values(password_failures=seen + 1)
-            )
+        count_one = _count_one(person.citizen_id)
 
         def half_done(connection: Connection) -> None:
             count_one(connection)
