@@ -215,15 +215,12 @@ class ScriptedCall:
                     if self._on_hotline_event(event):
                         break
         if result.hangup_cause:
-            cause = f"{result.hangup_cause} {result.hangup_cause_text or ''}".strip()
-            result.failure = f"call not connected: hung up before answering (cause {cause})"
+            result.failure = _hung_up_unanswered(result)
 
     async def _why_not_connected(self, action_id: str) -> None:
         """The hotline half hung up unanswered: the OriginateResponse may still be on its way."""
         result = self.result
-        facts = (result.hangup_cause, result.hangup_cause_text)
-        cause = " ".join(str(fact) for fact in facts if fact is not None) or "?"
-        result.failure = f"call not connected: hung up before answering (cause {cause})"
+        result.failure = _hung_up_unanswered(result)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
                 while True:
@@ -321,6 +318,12 @@ class ScriptedCall:
                     await self.client.action(
                         "Hangup", Channel=self._caller_channel, Cause=16, timeout=5.0
                     )
+
+
+def _hung_up_unanswered(result: ScriptedCallResult) -> str:
+    facts = (result.hangup_cause, result.hangup_cause_text)
+    cause = " ".join(str(fact) for fact in facts if fact is not None) or "?"
+    return f"call not connected: hung up before answering (cause {cause})"
 
 
 def _reason(event: Message) -> str:
