@@ -276,12 +276,14 @@ def calls_within(rows: list[models.Call], start: float, end: float) -> float:
     return worth
 
 
-async def profile(pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
-    """py-spy sampling the hotline for ``seconds`` (collapsed stacks; not blocking the target)."""
+async def profile(pid: int, seconds: float, out: Path, hz: int) -> asyncio.subprocess.Process:
+    """py-spy sampling the hotline for ``seconds`` at ``hz`` (collapsed stacks; not blocking the
+    target). The event loop is busy a tenth of the time or less: at 50 Hz a minute's step holds
+    too few of its samples to split by part."""
     py_spy = Path(sys.executable).parent / "py-spy"
     return await asyncio.create_subprocess_exec(
         str(py_spy), "record", "--pid", str(pid), "--duration", str(round(seconds)),
-        "--rate", "50", "--nonblocking", "--threads", "--format", "raw", "--output", str(out),
+        "--rate", str(hz), "--nonblocking", "--threads", "--format", "raw", "--output", str(out),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -297,6 +299,7 @@ async def step(
     rng: random.Random,
     verification: float,
     profile_to: Path | None,
+    profile_hz: int = 400,
 ) -> dict[str, Any]:
     log = key_log(node.settings)
     log_offset = log.stat().st_size
@@ -307,7 +310,7 @@ async def step(
     spy = None
     began = time.time()
     if profile_to is not None:
-        spy = await profile(sampler.pids["hotline"], duration, profile_to)
+        spy = await profile(sampler.pids["hotline"], duration, profile_to, profile_hz)
     due = time.monotonic()
     stop = due + duration
     while (due := due + rng.expovariate(rate)) < stop:
@@ -528,7 +531,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 result = await step(
                     node, sampler, callers, rate=rate, duration=args.duration,
                     loss_share=args.loss_share, rng=rng, verification=verification,
-                    profile_to=profile_to,
+                    profile_to=profile_to, profile_hz=args.profile_hz,
                 )  # fmt: skip
                 print(json.dumps(result), flush=True)
                 steps.append(result)
@@ -589,6 +592,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--max-calls", type=int, help="the node's cap on calls at once")
     parser.add_argument("--profile", type=float, help="py-spy on the hotline during this rate")
+    parser.add_argument("--profile-hz", type=int, default=400, help="py-spy samples a second")
     parser.add_argument("--profile-out", type=Path, default=RESULTS / "e2e_profile.txt")
     parser.add_argument("--data", type=Path, default=ROOT / "test-output" / "bench-e2e" / "var")
     parser.add_argument("--out", type=Path, default=RESULTS / "e2e_load.json")
