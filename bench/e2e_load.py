@@ -75,6 +75,9 @@ RESULTS = ROOT / "bench" / "results"
 CITIZENS = 400  # callers in turn: no two calls at once key the same ID (its lock-out counts them)
 SAMPLE_S = 0.5  # how often /proc is read
 IDLE_S = 10.0
+# py-spy samples a second: the event loop is busy a tenth of the time or less, so at 50 a minute's
+# step holds too few of its samples to split by part.
+PROFILE_HZ = 400
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -288,8 +291,7 @@ def calls_within(rows: list[models.Call], start: float, end: float) -> float:
 
 async def profile(pid: int, seconds: float, out: Path, hz: int) -> asyncio.subprocess.Process:
     """py-spy sampling the hotline for ``seconds`` at ``hz`` (collapsed stacks; not blocking the
-    target). The event loop is busy a tenth of the time or less: at 50 Hz a minute's step holds
-    too few of its samples to split by part."""
+    target)."""
     py_spy = Path(sys.executable).parent / "py-spy"
     return await asyncio.create_subprocess_exec(
         str(py_spy), "record", "--pid", str(pid), "--duration", str(round(seconds)),
@@ -309,7 +311,7 @@ async def step(
     rng: random.Random,
     verification: float,
     profile_to: Path | None,
-    profile_hz: int = 400,
+    profile_hz: int,
 ) -> dict[str, Any]:
     log = key_log(node.settings)
     log_offset = log.stat().st_size
@@ -610,7 +612,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--max-calls", type=int, help="the node's cap on calls at once")
     parser.add_argument("--profile", type=float, help="py-spy on the hotline during this rate")
-    parser.add_argument("--profile-hz", type=int, default=400, help="py-spy samples a second")
+    parser.add_argument("--profile-hz", type=int, default=PROFILE_HZ, help="py-spy's rate")
     parser.add_argument("--profile-out", type=Path, default=RESULTS / "e2e_profile.txt")
     parser.add_argument("--data", type=Path, default=ROOT / "test-output" / "bench-e2e" / "var")
     parser.add_argument("--out", type=Path, default=RESULTS / "e2e_load.json")
