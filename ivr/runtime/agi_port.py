@@ -86,8 +86,9 @@ async def _hangup_as_caller_gone() -> AsyncIterator[None]:
 class SoundJoiner(Protocol):
     """Prompts joined into one sound (``ivr.prompts.joined.JoinedPrompts``)."""
 
-    async def sound(self, language: str, keys: Sequence[str]) -> str | None:
-        """The joined sound's name under the prompt folder; None: play them one by one."""
+    async def sound(self, language: str, keys: Sequence[str], audio: str = "") -> str | None:
+        """The joined sound's name under the prompt folder, for a channel of native ``audio``
+        formats (empty: not known); None: play them one by one."""
 
     def unplayable(self, language: str) -> None:
         """Asterisk could not open a joined sound of ``language`` it was given."""
@@ -100,6 +101,9 @@ class AgiPort:
         self.channel = channel
         self.settings = settings
         self._joiner = joined  # None: every prompt is streamed on its own
+        # The channel's native audio formats, from the dialplan (?audio= on the AGI URL): the
+        # joined sounds are written in the one format it plays.
+        self._audio = channel.script_args.get("audio", "")
 
     async def set_language(self, language: str) -> None:
         async with _hangup_as_caller_gone():
@@ -124,7 +128,7 @@ class AgiPort:
         """The sounds' joined sound, when there are several and they can be joined."""
         if self._joiner is None or len(sounds) < 2:
             return None
-        return await self._joiner.sound(self.channel.language, sounds)
+        return await self._joiner.sound(self.channel.language, sounds, self._audio)
 
     def _unplayable(self) -> None:
         """Asterisk could not open a joined sound: this call plays prompts one by one."""

@@ -37,8 +37,10 @@ def prompts(tmp_path: Path) -> Path:
     return folder
 
 
-def sound(joiner: JoinedPrompts, keys: list[str], language: str = LANG) -> str | None:
-    return asyncio.run(joiner.sound(language, keys))
+def sound(
+    joiner: JoinedPrompts, keys: list[str], language: str = LANG, audio: str = ""
+) -> str | None:
+    return asyncio.run(joiner.sound(language, keys, audio))
 
 
 def test_the_joined_sound_is_the_fragments_end_to_end_in_each_raw_format(prompts: Path) -> None:
@@ -58,6 +60,29 @@ def test_a_format_one_fragment_lacks_is_left_out(prompts: Path) -> None:
     assert name is not None
     assert joined_file(prompts, name, "ulaw").read_bytes() == b"ulaw:AAAAulaw:BB"
     assert not joined_file(prompts, name, "sln16").exists()
+
+
+@pytest.mark.parametrize(
+    ("audio", "ext"),
+    [("(ulaw)", "ulaw"), ("(alaw)", "ulaw"), ("(slin)", "ulaw"), ("(g722)", "sln16"),
+     ("(opus|ulaw)", "sln16"), ("(slin16)", "sln16")],
+)  # fmt: skip
+def test_a_call_that_names_its_audio_gets_only_the_format_it_plays(
+    prompts: Path, audio: str, ext: str
+) -> None:
+    name = sound(JoinedPrompts(prompts), ["a", "b"], audio=audio)
+    assert name is not None
+    other = "sln16" if ext == "ulaw" else "ulaw"
+    assert joined_file(prompts, name, ext).read_bytes() == f"{ext}:AAAA{ext}:BB".encode()
+    assert not joined_file(prompts, name, other).exists()
+
+
+def test_the_call_gets_the_other_raw_format_when_a_fragment_lacks_its_own(prompts: Path) -> None:
+    (prompts / LANG / "hotline" / "b.ulaw").unlink()
+    name = sound(JoinedPrompts(prompts), ["a", "b"], audio="(ulaw)")
+    assert name is not None  # Asterisk translates sln16 for the ulaw call
+    assert joined_file(prompts, name, "sln16").read_bytes() == b"sln16:AAAAsln16:BB"
+    assert not joined_file(prompts, name, "ulaw").exists()
 
 
 def test_a_missing_fragment_means_no_joined_sound_said_once(

@@ -159,3 +159,21 @@ async def test_the_joined_sound_is_made_in_the_language_the_call_switched_to(
     await asterisk(call, port.set_language("en"), "200 result=1")
     commands, _ = await asterisk(call, port.play(["d3", "u_yuan"], ""), PLAYED)
     assert joined_sound(prompts, commands[0], "en") == b"threeyuan"
+
+
+@pytest.mark.parametrize(
+    ("native", "written"),
+    [("(ulaw)", {"ulaw"}), ("(g722)", {"sln16"}), (None, {"sln16", "ulaw"})],
+)
+async def test_the_joined_sound_is_written_in_the_format_the_dialplan_says_the_call_plays(
+    prompts: Path, native: str | None, written: set[str]
+) -> None:
+    """The dialplan puts the channel's native formats on the AGI URL (?audio=...); a call that
+    does not say (an older dialplan) gets every raw format, for Asterisk to choose."""
+    script = "12333" if native is None else f"12333?audio={native}"
+    async with raw_channel({**ENV, "agi_network_script": script}, command_timeout=5.0) as call:
+        port = port_of(call, prompts)
+        commands, _ = await asterisk(call, port.play(["d3", "u_yuan"], ""), PLAYED)
+    name = commands[0].split()[2].strip('"').rpartition("/")[2]
+    folder = prompts / "zh" / "hotline" / "joined"
+    assert {p.suffix[1:] for p in folder.iterdir() if p.stem == name} == written

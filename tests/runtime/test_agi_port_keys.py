@@ -71,7 +71,7 @@ class Joiner:
     def __init__(self) -> None:
         self.unplayable_in: list[str] = []
 
-    async def sound(self, language: str, keys: Sequence[str]) -> str | None:
+    async def sound(self, language: str, keys: Sequence[str], audio: str = "") -> str | None:
         return "joined/" + "-".join(keys)
 
     def unplayable(self, language: str) -> None:
