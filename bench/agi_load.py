@@ -52,6 +52,8 @@ VERDICT = ("hotline/query_menu", "hotline/password_hold")  # what follows a pass
 # The call's language, set by the dialplan before the AGI; its prompts are built (and prompts in
 # a row joined into one sound) as ``hotline prompts`` builds them in production.
 LANGUAGE = "zh"
+# As the dialplan names a SIP call in G.711 ulaw: joined prompts are written in that format only.
+SCRIPT = "12333?audio=(ulaw)"
 
 
 async def build_call_prompts(settings: Settings) -> None:
@@ -187,7 +189,7 @@ async def load(
             return await run_call(
                 "127.0.0.1",
                 port,
-                "12333",
+                SCRIPT,
                 entries_for(citizen),
                 language=LANGUAGE,
                 audio_seconds=audio,
@@ -309,7 +311,7 @@ async def main_async(args: argparse.Namespace) -> int:
         probe = await run_call(
             "127.0.0.1",
             hotline_port,
-            "12333",
+            SCRIPT,
             entries_for(citizens[0]),
             language=LANGUAGE,
             hang_up_when_done=True,
