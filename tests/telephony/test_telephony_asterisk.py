@@ -153,7 +153,8 @@ async def test_call_reaches_the_fastagi_server_and_hangs_up(
     call = Call(ami, "12333")
     await call.place()
     connection = await agi_listener.next_call()
-    assert connection.headers["agi_network_script"] == "12333"
+    # The Local channel's native audio goes with the call: the joined prompts' format.
+    assert connection.headers["agi_network_script"] == "12333?audio=(slin)"
     assert connection.headers["agi_language"] == "zh"
     assert connection.headers["agi_uniqueid"] == call.hotline_id
     assert await connection.command("GET VARIABLE HOTLINE") == "200 result=1 (12333)"
