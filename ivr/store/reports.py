@@ -4,7 +4,8 @@ Every step is one transaction, a plain function of its connection (``Database.ru
 statements built once here): it loads and locks its rows, asks the domain (``ivr.domain.cards``)
 what the step does, and writes exactly that (``ivr.store.report_rows``: the report, its card and
 a line in the report's history). On PostgreSQL the rows a step reads to decide are locked
-(``SELECT ... FOR UPDATE``) until it commits; on SQLite writers take turns anyway. The rules
+(``SELECT ... FOR UPDATE``) until it commits, reports always before cards (two steps on one
+report at once queue, they cannot deadlock); on SQLite writers take turns anyway. The rules
 themselves (which step is allowed from which status, the card status and settlement that go with
 it, the lapse and pick-up dates) live only in the domain.
 
@@ -119,10 +120,10 @@ class CardReports(RecordsBase):
         }
 
         def report(connection: Connection) -> ReportView:
-            card = _lock_card(connection, card_id)
+            card, card_report = _lock_card_and_report(connection, card_id)
             if card.citizen_id != citizen_id:
                 raise NotFound("card of citizen", card_id)
-            card = _record_due_lapse(connection, card, now)
+            card = _record_due_lapse(connection, card, card_report, now)
             decision = cards.report_by_phone(card_state(card), now=now, lapse_days=lapse_days)
             draw = partial(cards.new_reference, now)
             return _report_view(open_report(connection, owner, decision, "caller", now, draw=draw))
@@ -174,8 +175,7 @@ class CardReports(RecordsBase):
         """The card was found: back to normal; ``ReportNotLiftable`` unless provisional."""
 
         def lift(connection: Connection) -> ReportView:
-            card = _lock_card(connection, card_id)
-            report = connection.execute(_LOCKED_OPEN_REPORT, {"card_id": card_id}).one_or_none()
+            card, report = _lock_card_and_report(connection, card_id)
             if report is None:
                 raise StepRefused(Step.LIFT, None)
             decision = cards.lift(
@@ -197,11 +197,11 @@ class CardReports(RecordsBase):
 
         def verify(connection: Connection) -> ReportView:
             report = _lock_report(connection, reference)
-            card = _lock_card(connection, card_id)
+            card, card_report = _lock_card_and_report(connection, card_id)
+            card = _record_due_lapse(connection, card, card_report, now)
             owner_hash = connection.execute(
                 _ID_HASH_OF, {"citizen_id": card.citizen_id}
             ).scalar_one_or_none()
-            card = _record_due_lapse(connection, card, now)
             decision = cards.verify(
                 report_state(report),
                 card_state(card),
@@ -361,10 +361,19 @@ def _lock_report_card(connection: Connection, report: Row[Any]) -> Row[Any] | No
     return _lock_card(connection, report.card_id)
 
 
-def _record_due_lapse(connection: Connection, card: Row[Any], now: datetime) -> Row[Any]:
-    """Record the lapse of the card's report if it is due, before a new report on the card; the
-    card as it stands then."""
-    report = connection.execute(_LOCKED_OPEN_REPORT, {"card_id": card.id}).one_or_none()
+def _lock_card_and_report(connection: Connection, card_id: int) -> tuple[Row[Any], Row[Any] | None]:
+    """The card and its open report (None: none), both locked: the report first, as every step
+    locks a report before its card (the other way round, a lift and a formal report at once
+    deadlocked on PostgreSQL)."""
+    report = connection.execute(_LOCKED_OPEN_REPORT, {"card_id": card_id}).one_or_none()
+    return _lock_card(connection, card_id), report
+
+
+def _record_due_lapse(
+    connection: Connection, card: Row[Any], report: Row[Any] | None, now: datetime
+) -> Row[Any]:
+    """Record the lapse of the card's open report (locked) if it is due, before a new report on
+    the card; the card as it stands then."""
     if report is None or not cards.lapse_due(report_state(report), now.date()):
         return card
     decision = cards.lapse(report_state(report), card_state(card), today=now.date())
