@@ -1,19 +1,23 @@
-"""The database work of one 12333 balance call, alone: what the call's store calls cost.
+"""The database work of one call, alone: what the call's store calls cost.
 
 One call's store work, as the runner and the flow's actions do it (``CallRunner.run`` opens and
 closes the record, ``HotlineActions`` does the rest): the call's start with the caller's
 remembered language (none is remembered for the bench's numbers, as for most callers), the ID
 check, the password check (claim, verification, settling; the verification itself is stubbed
-out: argon2id is measured elsewhere), the pension balance, and the call's end with its steps and
-rollups. Calls run one after another on one SQLite file (WAL, as the node opens it), after a
-warm-up; no AGI, no engine, no Asterisk.
+out: argon2id is measured elsewhere), then what the call is for, and the call's end with its
+steps and rollups. ``--call balance`` (default): a 12333 call for the pension balance (its query
+logged). ``--call loss``: a 96102 call reporting the card lost by phone (the card looked up, the
+provisional report: the card stopped, the report and its history line written; no statement
+recorded); between two calls the card is put back in use by a plain ``sqlite3`` connection of
+its own, neither timed nor counted. Calls run one after another on one SQLite file (WAL, as the
+node opens it), after a warm-up; no AGI, no engine, no Asterisk.
 
 Reported per call: transactions begun (SQLAlchemy's ``begin`` event on the store's own engine,
 which the SQLite worker engine's transactions reach too), hops to other threads and back: requests
 to aiosqlite's connection threads (``Connection._execute``) and functions handed to a thread pool
 (the loop's ``run_in_executor``: the store's SQLite threads, ``Database.run_write``), event-loop
 thread CPU (``time.thread_time`` on the loop's thread), the rest of the process's CPU (the
-database's threads, mostly), and wall time.
+database's threads, mostly), and wall time; each summed over the calls alone.
 
 The script measures the tree it sits in (its parent folder comes first on ``sys.path``). To
 compare with an earlier commit, run a copy of it placed in that commit's tree, its ``one_call``
@@ -30,13 +34,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +51,7 @@ from sqlalchemy import event  # noqa: E402
 
 from ivr.config import Settings  # noqa: E402
 from ivr.domain.callers import LanguageMemory  # noqa: E402
+from ivr.domain.cards import CardStatus  # noqa: E402
 from ivr.domain.retention import RetentionPolicy  # noqa: E402
 from ivr.engine.context import CallContext  # noqa: E402
 from ivr.flows.actions import HotlineActions, Services  # noqa: E402
@@ -55,7 +61,13 @@ from ivr.store.records import Records, StepRecord  # noqa: E402
 from ivr.store.seed import DemoCitizen, seed_demo  # noqa: E402
 
 KEY = b"bench-key"
-STEPS = 30  # a balance call's steps (prompts, keys, actions), written with its end
+STEPS = 30  # a call's steps (prompts, keys, actions), written with its end
+Kind = Literal["balance", "loss"]
+# What each call is for: its line, the node it ends on, and what the flow's actions do.
+LINES = {
+    "balance": ("12333", "12333:query_menu"),
+    "loss": ("96102", "card_services:loss_reference"),
+}
 
 
 class RightPassword:
@@ -67,11 +79,14 @@ class RightPassword:
         return True
 
 
-async def one_call(records: Records, actions: HotlineActions, citizen: DemoCitizen, n: int) -> None:
-    """The store work of one balance call, in the order the call does it."""
+async def one_call(
+    records: Records, actions: HotlineActions, citizen: DemoCitizen, n: int, kind: Kind
+) -> None:
+    """The store work of one call, in the order the call does it."""
+    hotline, last_node = LINES[kind]
     started = datetime.now(UTC)
     ctx = CallContext(
-        hotline="12333", caller_id=f"1380000{n % 10000:04d}", uniqueid=f"1700000000.{n}"
+        hotline=hotline, caller_id=f"1380000{n % 10000:04d}", uniqueid=f"1700000000.{n}"
     )
     opened = await records.start_call(  # with the remembered language, as the runner does
         hotline=ctx.hotline,
@@ -88,18 +103,24 @@ async def one_call(records: Records, actions: HotlineActions, citizen: DemoCitiz
     await actions.recall_language(ctx, {})
     assert await actions.check_resident_id(ctx, citizen.id_number) is None
     assert await actions.check_password(ctx, citizen.initial_password) is None
-    assert await actions.pension_balance(ctx, {}) == "ok"
+    if kind == "balance":
+        assert await actions.pension_balance(ctx, {}) == "ok"
+    else:
+        assert await actions.card_for_loss(ctx, {}) == "ok"
+        assert await actions.report_loss(ctx, {}) == "ok"
     await records.settle()
     ended = datetime.now(UTC)
     steps = [
-        StepRecord(seq=i, at=started + timedelta(milliseconds=i), node="12333:main", kind="say")
+        StepRecord(
+            seq=i, at=started + timedelta(milliseconds=i), node=f"{hotline}:main", kind="say"
+        )
         for i in range(STEPS)
     ]
     await records.finish_call(
         ctx.call_id,
         ended_at=ended,
         outcome="served",
-        last_node="12333:query_menu",
+        last_node=last_node,
         next_action=None,
         language=ctx.language,
         id_hash=ctx.id_hash,
@@ -108,8 +129,21 @@ async def one_call(records: Records, actions: HotlineActions, citizen: DemoCitiz
     )
 
 
-async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
-    url = f"sqlite:///{folder / 'hotline.db'}"
+def card_back_in_use(path: Path) -> None:
+    """Every card in normal use again and its reports lifted, behind the store's back (a plain
+    connection: no transaction counted, nothing timed), so that the next loss call can report."""
+    with sqlite3.connect(path, timeout=30) as connection:
+        connection.execute(
+            "UPDATE cards SET status = 'normal', settlement_stopped_at = NULL"
+            " WHERE status = 'provisionally_lost'"
+        )
+        connection.execute("UPDATE loss_reports SET status = 'lifted' WHERE status = 'provisional'")
+    connection.close()
+
+
+async def run(calls: int, warmup: int, folder: Path, kind: Kind) -> dict[str, Any]:
+    path = folder / "hotline.db"
+    url = f"sqlite:///{path}"
     await upgrade_database(url)
     db = await open_database(url)
     transactions = 0
@@ -144,27 +178,31 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
     verifier: Any = RightPassword()
     services = Services(records, settings, KEY, verifier=verifier, languages=languages)
     actions = HotlineActions(services)
-    citizens = await seed_demo(db, citizens=20, seed=3, key=KEY, today=date.today())
+    seeded = await seed_demo(db, citizens=20, seed=3, key=KEY, today=date.today())
+    citizens = [c for c in seeded if c.card_status is CardStatus.NORMAL]
+    per_call_loop: list[float] = []
+    wall = process_cpu = 0.0
     try:
-        for n in range(warmup):
-            await one_call(records, actions, citizens[n % len(citizens)], n)
-        transactions = requests = handed_off = 0
-        per_call_loop: list[float] = []
-        wall_started, cpu_started, loop_started = (
-            time.perf_counter(),
-            time.process_time(),
-            time.thread_time(),
-        )
-        for n in range(warmup, warmup + calls):
-            before = time.thread_time()
-            await one_call(records, actions, citizens[n % len(citizens)], n)
-            per_call_loop.append(time.thread_time() - before)
-        wall = time.perf_counter() - wall_started
-        process_cpu = time.process_time() - cpu_started
-        loop_cpu = time.thread_time() - loop_started
+        for n in range(warmup + calls):
+            if n == warmup:
+                transactions = requests = handed_off = 0
+            if kind == "loss":
+                card_back_in_use(path)
+            wall_started, cpu_started, loop_started = (
+                time.perf_counter(),
+                time.process_time(),
+                time.thread_time(),
+            )
+            await one_call(records, actions, citizens[n % len(citizens)], n, kind)
+            if n >= warmup:
+                per_call_loop.append(time.thread_time() - loop_started)
+                process_cpu += time.process_time() - cpu_started
+                wall += time.perf_counter() - wall_started
+        loop_cpu = sum(per_call_loop)
     finally:
         await records.close()
     return {
+        "call": kind,
         "calls": calls,
         "transactions_per_call": transactions / calls,
         "round_trips_per_call": (requests + handed_off) / calls,  # hops to a thread and back
@@ -179,13 +217,14 @@ async def run(calls: int, warmup: int, folder: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--call", choices=("balance", "loss"), default="balance")
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--label", default="", help="what tree was measured (in the output)")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        result = asyncio.run(run(args.calls, args.warmup, Path(folder)))
+        result = asyncio.run(run(args.calls, args.warmup, Path(folder), args.call))
     result = {"label": args.label, **result}
     print(json.dumps(result, indent=2))
     if args.out is not None:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from functools import partial
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from ivr.domain import cards
 from ivr.domain.cards import CardStatus, new_reference
@@ -35,12 +35,11 @@ from ivr.store.models import (
     Card,
     Citizen,
     ContributionRecord,
-    LossReport,
     MedicalAccount,
     MonthlyCredit,
     PensionAccount,
 )
-from ivr.store.reports import apply_decision, card_state, history_event, report_state
+from ivr.store.report_rows import CARDS, apply_decision, card_state, open_report, report_state
 
 __all__ = ["EXAMPLE_IDS", "DemoCitizen", "seed_demo"]
 
@@ -151,7 +150,7 @@ async def seed_demo(
             session.add(card)
             await session.flush()
             if plan.card_status is not CardStatus.NORMAL:
-                await _lose_card(session, card, citizen, plan.card_status, now, calendar)
+                await session.run_sync(_lose_card, card, citizen, plan.card_status, now, calendar)
     return [
         DemoCitizen(
             id_number=plan.resident.number,
@@ -273,48 +272,39 @@ def _accounts(citizen_id: int, plan: _Plan, today: date) -> list[Base]:
     return rows
 
 
-async def _lose_card(
-    session: AsyncSession,
+def _lose_card(
+    session: Session,
     card: Card,
     citizen: Citizen,
     status: CardStatus,
     now: datetime,
     calendar: WorkCalendar,
 ) -> None:
-    """A loss report taken through the domain's steps until its card is ``status``."""
+    """A loss report taken through the domain's steps until its card is ``status``, written as
+    the hotline's and the console's steps write theirs (``ivr.store.report_rows``), in the
+    seed's transaction."""
+    connection = session.connection()
     days_ago = {CardStatus.PROVISIONALLY_LOST: 3, CardStatus.FORMALLY_LOST: 10}.get(status, 30)
     reported = now - timedelta(days=days_ago)
-    report = LossReport(
-        card_id=card.id,
-        citizen_id=citizen.id,
-        id_hash=citizen.id_hash,
-        id_masked=citizen.id_masked,
-        reference=await _free_reference(session, reported),
-    )
+    owner = {
+        "card_id": card.id,
+        "citizen_id": citizen.id,
+        "id_hash": citizen.id_hash,
+        "id_masked": citizen.id_masked,
+    }
     decision = cards.report_by_phone(card_state(card), now=reported)
-    apply_decision(report, card, decision, reported)
-    session.add(report)
-    await session.flush()
-    session.add(history_event(report, decision, "caller", reported))
+    draw = partial(new_reference, reported, random.Random(reported.isoformat()))
+    report = open_report(connection, owner, decision, "caller", reported, draw=draw)
     later: list[tuple[datetime, Callable[..., cards.Decision]]] = [
         (reported + timedelta(days=2), partial(cards.formalise, calendar=calendar)),
         (now - timedelta(days=1), cards.mark_card_made),
     ]
     for at, step in later:
-        if card.status is status:
+        stored = connection.execute(select(CARDS).where(CARDS.c.id == card.id)).one()
+        if stored.status is status:
             break
-        decision = step(report_state(report), card_state(card), now=at)
-        apply_decision(report, card, decision, at)
-        session.add(history_event(report, decision, "staff:demo", at))
-
-
-async def _free_reference(session: AsyncSession, at: datetime) -> str:
-    rng = random.Random(at.isoformat())
-    while True:
-        reference = new_reference(at, rng)
-        found = await session.scalar(select(LossReport.id).where(LossReport.reference == reference))
-        if found is None:
-            return reference
+        decision = step(report_state(report), card_state(stored), now=at)
+        report = apply_decision(connection, report.id, card.id, decision, "staff:demo", at)
 
 
 def _random_id(rng: random.Random) -> str:

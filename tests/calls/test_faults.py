@@ -11,9 +11,10 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from ivr.config import Settings
+from ivr.domain.cards import CardStatus
 from ivr.live.board import Stage
 from ivr.stack import Node, start_node
 from ivr.store import models
@@ -69,6 +70,55 @@ async def test_a_balance_whose_query_cannot_be_logged_is_not_said(hotline: Runni
     assert heard[-1] == "technical_problem" and "pension_balance_is" not in heard
     row = await last_call(hotline)
     assert row.outcome == "error" and row.last_node == "12333:pension"
+
+
+# A constraint the loss report breaks other than its reference (which is drawn again): raised
+# by a trigger, on each back-end as the integrity error it would be.
+_REFUSE_REPORTS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_reports BEFORE INSERT ON loss_reports"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_reports() RETURNS trigger AS $$ BEGIN"
+        " RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_reports BEFORE INSERT ON loss_reports"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_reports()",
+    ],
+}
+
+
+async def test_a_loss_report_the_database_refuses_is_not_confirmed(
+    hotline: RunningHotline,
+) -> None:
+    """An integrity error on the report other than a taken reference is not drawn again: the
+    caller hears the apology, not a reference, and the card is not stopped."""
+    database = hotline.app.database
+    async with database.write() as session:
+        for statement in _REFUSE_REPORTS[database.dialect]:
+            await session.execute(text(statement))
+    citizen = next(c for c in hotline.citizens if c.card_status == CardStatus.NORMAL)
+    result = await run_call(
+        "127.0.0.1", hotline.port, "96102", ["1", keyed_id(citizen), password(citizen), "1", "2"]
+    )
+    heard = [sound.removeprefix("hotline/") for sound in result.heard]
+    assert heard[-1] == "technical_problem"
+    assert "loss_reported" not in heard and "your_reference" not in heard
+    assert result.variables["HOTLINE_NEXT"] == "agent"
+    row = await last_call(hotline)
+    assert row.outcome == "error" and row.last_node == "card_services:loss_report"
+    async with database.read() as session:
+        status = await session.scalar(
+            select(models.Card.status)
+            .join(models.Citizen)
+            .where(models.Citizen.id_masked == citizen.masked)
+        )
+        reports = await session.scalar(
+            select(func.count())
+            .select_from(models.LossReport)
+            .where(models.LossReport.call_id == row.id)
+        )
+    assert status == CardStatus.NORMAL and reports == 0
 
 
 async def test_server_stopped_mid_call_closes_the_record_as_interrupted(
