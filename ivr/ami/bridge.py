@@ -22,7 +22,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -40,7 +39,7 @@ from ivr.ami.reducer import (
     HangupFacts,
     apply_event,
 )
-from ivr.ami.resync import list_channels, redacted
+from ivr.ami.resync import Redacted, list_channels
 from ivr.config import Settings
 from ivr.domain.hotlines import HOTLINES
 
@@ -130,7 +129,7 @@ class AMIBridge:
         uniqueid = event.get("Uniqueid", "")
         before = self._channels.get(uniqueid)
         after, effects = apply_event(
-            before, redacted(event, self.redact), self._now(), self.hotlines
+            before, Redacted(event, self.redact), self._now(), self.hotlines
         )
         if after is None:
             self._channels.pop(uniqueid, None)
@@ -181,7 +180,7 @@ class AMIBridge:
             refusing = self._channels.get(uniqueid)
             if refusing is None or refusing.refused_in is not None:
                 continue  # ended meanwhile, or its VarSet came after the listing: told already
-            refusing = replace(refusing, refused_in=language)
+            refusing = refusing.changed(refused_in=language)
             self._channels[uniqueid] = refusing
             # Refused as it came in: the busy path is the dialplan's first step.
             self.publish(_refused(refusing, refusing.started_at))

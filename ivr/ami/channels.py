@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from ivr.ami.protocol import Message
 
@@ -68,6 +69,19 @@ class Channel:
     def is_call(self) -> bool:
         """A caller's own channel on a hotline (not a leg Asterisk dialled for it)."""
         return self.hotline is not None and self.dialplan and not self.outgoing
+
+    def changed(self, **changes: Any) -> Channel:
+        """A copy with ``changes``, as ``dataclasses.replace`` makes it without its work for each
+        field (the reducer makes one at nearly every event): a Channel has no ``__post_init__``
+        and no default factory, so its fields are all there is to copy."""
+        if not _FIELDS.issuperset(changes):
+            raise TypeError(f"Channel has no field {sorted(set(changes) - _FIELDS)}")
+        copy = object.__new__(Channel)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+
+_FIELDS = frozenset(item.name for item in fields(Channel))
 
 
 def caller_id_of(event: Message) -> str:

@@ -9,7 +9,7 @@ both are tested on recorded transcripts without a socket.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar, overload
 
 __all__ = [
     "BANNER_PREFIX",
@@ -27,6 +27,7 @@ BANNER_PREFIX = "Asterisk Call Manager"
 MAX_MESSAGE_BYTES = 1 << 20
 
 FieldValue: TypeAlias = str | int | Sequence[str]
+_T = TypeVar("_T")
 
 
 class ProtocolError(ValueError):
@@ -40,23 +41,43 @@ class Message(Mapping[str, str]):
     repeats (``ChanVariable``, ``Variable``, ``Output``).
     """
 
-    __slots__ = ("_first", "_names", "pairs")
+    __slots__ = ("_first", "_pairs")
 
     def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self.pairs: tuple[tuple[str, str], ...] = tuple(pairs)
-        self._first: dict[str, str] = {}
-        self._names: dict[str, str] = {}  # lower-case -> first spelling seen
-        for key, value in self.pairs:
-            lower = key.lower()
-            if lower not in self._first:
-                self._first[lower] = value
-                self._names[lower] = key
+        self._pairs: tuple[tuple[str, str], ...] = tuple(pairs)
+        self._first: dict[str, str] = {}  # lower-case name -> its first value
+        for key, value in self._pairs:
+            self._first.setdefault(key.lower(), value)
+
+    @classmethod
+    def _indexed(cls, pairs: tuple[tuple[str, str], ...], first: dict[str, str]) -> Message:
+        """A message whose headers ``parse_message`` indexed as it read them."""
+        message = cls.__new__(cls)
+        message._pairs, message._first = pairs, first
+        return message
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        return self._pairs
 
     def __getitem__(self, key: str) -> str:
         return self._first[key.lower()]
 
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, /, default: str | _T) -> str | _T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        # Mapping's own get goes through __getitem__ and a caught KeyError: slow for a miss.
+        return self._first.get(key.lower(), default)
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names.values())
+        seen = set()  # each header once, as first spelled
+        for key, _ in self._pairs:
+            lower = key.lower()
+            if lower not in seen:
+                seen.add(lower)
+                yield key
 
     def __len__(self) -> int:
         return len(self._first)
@@ -87,15 +108,19 @@ class Message(Mapping[str, str]):
 def parse_message(text: str) -> Message:
     """One message (without its blank line) to headers; a line without a colon is ``Output``."""
     pairs: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
+    first: dict[str, str] = {}
+    for line in text.splitlines():  # each header indexed as it is read: one pass
         key, colon, value = line.partition(":")
-        if not colon or not key or " " in key.strip():
-            pairs.append(("Output", line))  # old "Response: Follows" command output
-            continue
-        pairs.append((key.strip(), value.strip()))
-    return Message(pairs)
+        name = key.strip()
+        if colon and key and " " not in name:
+            value = value.strip()
+        elif line.strip():
+            name, value = "Output", line  # old "Response: Follows" command output
+        else:
+            continue  # a blank line
+        pairs.append((name, value))
+        first.setdefault(name.lower(), value)  # a repeated header: its first value, as __init__
+    return Message._indexed(tuple(pairs), first)
 
 
 def leading_event(text: str) -> str | None:

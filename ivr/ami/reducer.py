@@ -15,7 +15,7 @@ channel, an agent's phone).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ivr.ami.channels import OUTGOING_LINE, Channel, Now, caller_id_of
@@ -149,7 +149,7 @@ def apply_event(
         if channel is None:
             return None, []
         cause = _cause(event)
-        return (replace(channel, requested_cause=cause) if cause else channel), []
+        return (channel.changed(requested_cause=cause) if cause else channel), []
     step = _STEPS.get(name)
     if step is None:
         return channel, []
@@ -172,51 +172,48 @@ def _refusing(channel: Channel) -> bool:
 
 def _newchannel(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
     answered = channel.created if event.get("ChannelState") == _UP else channel.answered
-    return replace(channel, state=event.get("ChannelStateDesc", channel.state), answered=answered)
+    return channel.changed(state=event.get("ChannelStateDesc", channel.state), answered=answered)
 
 
 def _newstate(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
     answered = channel.answered
     if event.get("ChannelState") == _UP and answered is None:
         answered = now.mono
-    return replace(channel, state=event.get("ChannelStateDesc", channel.state), answered=answered)
+    return channel.changed(state=event.get("ChannelStateDesc", channel.state), answered=answered)
 
 
 def _newcallerid(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    return replace(channel, caller_id=caller_id_of(event))
+    return channel.changed(caller_id=caller_id_of(event))
 
 
 def _rename(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    return replace(channel, name=event.get("Newname", channel.name))
+    return channel.changed(name=event.get("Newname", channel.name))
 
 
 def _newexten(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
     if event.get("AppData") == OUTGOING_LINE:
-        return replace(channel, outgoing=True)
+        return channel.changed(outgoing=True)
     exten = event.get("Exten", "")
     hotline = exten if exten in hotlines and channel.hotline is None else channel.hotline
     application = event.get("Application") or None
     command = channel.command if application == "AGI" else None
-    return replace(
-        channel, dialplan=True, hotline=hotline, application=application, command=command
-    )
+    return channel.changed(dialplan=True, hotline=hotline, application=application, command=command)
 
 
 def _varset(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
     variable = event.get("Variable", "").lstrip("_")  # _HOTLINE: inherited by dialled legs
     value = event.get("Value", "")
     if variable == "HOTLINE" and value:
-        return replace(channel, hotline=value)
+        return channel.changed(hotline=value)
     if variable == "HOTLINE_FALLBACK" and value == "1":
-        return replace(channel, fallback=True)
+        return channel.changed(fallback=True)
     if variable == "HOTLINE_REFUSED" and value:
-        return replace(channel, refused_in=value)
+        return channel.changed(refused_in=value)
     return channel
 
 
 def _agi_start(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    return replace(
-        channel,
+    return channel.changed(
         ran_agi=True,
         dialplan=True,
         application="AGI",
@@ -227,16 +224,16 @@ def _agi_start(channel: Channel, event: Message, now: Now, hotlines: Collection[
 
 def _agi_end(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
     if channel.command_id is None or channel.command_id == event.get("CommandId"):
-        return replace(channel, command=None, command_id=None)
+        return channel.changed(command=None, command_id=None)
     return channel
 
 
 def _queue_join(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    return replace(channel, queue=event.get("Queue") or "?", waiting_since=now.wall)
+    return channel.changed(queue=event.get("Queue") or "?", waiting_since=now.wall)
 
 
 def _queue_leave(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    return replace(channel, queue=None, waiting_since=None)
+    return channel.changed(queue=None, waiting_since=None)
 
 
 def _agent_connect(
@@ -244,7 +241,7 @@ def _agent_connect(
 ) -> Channel:
     # The event's own fields are the caller's channel; Dest* fields are the agent's.
     agent = event.get("MemberName") or event.get("Interface") or event.get("DestChannel")
-    return replace(channel, agent=agent, queue=None, waiting_since=None)
+    return channel.changed(agent=agent, queue=None, waiting_since=None)
 
 
 _Step = Callable[[Channel, Message, Now, Collection[str]], Channel]

@@ -8,8 +8,9 @@ with ``Getvar``. Whatever comes from AMI is masked by ``redact``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 from ivr.ami.channels import OUTGOING_LINE, Channel, Now, hms_seconds
 from ivr.ami.client import AMIClient
@@ -17,14 +18,56 @@ from ivr.ami.errors import AMIError
 from ivr.ami.protocol import Message
 from ivr.ami.reducer import new_channel
 
-__all__ = ["Resync", "adopt", "list_channels", "vanished"]
+__all__ = ["Redacted", "Resync", "adopt", "list_channels", "vanished"]
 
 # Keys that identify channels and commands: matched against the records, so never rewritten.
 IDENTITY = frozenset({"uniqueid", "linkedid", "destuniqueid", "destlinkedid", "commandid"})
+_T = TypeVar("_T")
 
 
-def redacted(event: Message, redact: Callable[[str], str]) -> Message:
-    return Message([(k, v if k.lower() in IDENTITY else redact(v)) for k, v in event.pairs])
+class Redacted(Message):
+    """``event`` as the bridge may read it: every value but the identities masked by ``redact``.
+
+    A value is masked when it is read: the reducer reads a few of an event's twenty headers, and
+    masking them all first was the largest part of the bridge's work. Every way to a value (a
+    header, ``get``, ``getall``, ``pairs``, the mapping's items and repr) goes through the mask.
+    """
+
+    __slots__ = ("_event", "_redact")
+
+    def __init__(self, event: Message, redact: Callable[[str], str]) -> None:
+        self._event = event
+        self._redact = redact
+
+    def _masked(self, key: str, value: str) -> str:
+        return value if key.lower() in IDENTITY else self._redact(value)
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple((key, self._masked(key, value)) for key, value in self._event.pairs)
+
+    def __getitem__(self, key: str) -> str:
+        return self._masked(key, self._event[key])
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, /, default: str | _T) -> str | _T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        value = self._event.get(key)
+        return default if value is None else self._masked(key, value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._event)
+
+    def __len__(self) -> int:
+        return len(self._event)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._event
+
+    def getall(self, key: str) -> list[str]:
+        return [self._masked(key, value) for value in self._event.getall(key)]
 
 
 @dataclass(frozen=True)
@@ -55,8 +98,7 @@ def adopt(item: Message, now: Now, hotlines: Collection[str]) -> Channel:
     exten = item.get("Exten", "")
     application = item.get("Application") or None
     waiting_in = item.get("ApplicationData", "").split(",")[0] if application == "Queue" else ""
-    return replace(
-        channel,
+    return channel.changed(
         known_start=bool(duration),
         state=state,
         application=application,
@@ -93,10 +135,10 @@ async def list_channels(
         name = raw.get("Channel", "")  # Asterisk's own name for it: the masked copy may differ
         channel = known.get(uniqueid)
         if channel is None:
-            channel = adopt(redacted(raw, redact), moment, hotlines)
+            channel = adopt(Redacted(raw, redact), moment, hotlines)
             if channel.hotline is None and channel.dialplan:
                 hotline = await _variable(client, name, "HOTLINE", redact)
-                channel = replace(channel, hotline=hotline)
+                channel = channel.changed(hotline=hotline)
             adopted.append(channel)
         if channel.is_call and channel.refused_in is None:
             # The variable says the call is refused, as the reducer has it from the VarSet; the

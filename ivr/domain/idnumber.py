@@ -31,6 +31,7 @@ _ASCII_DIGITS = frozenset("0123456789")
 # A final X may arrive as x (typed text) or * (the phone keypad has no X).
 _X_SPELLINGS = frozenset("Xx*")
 
+_SHORTEST_ID = 15  # the legacy numbers' length: no shorter text can hold an ID-looking run
 # An ID-looking run: 18 characters (the last may be X/x/*) or 15 digits, not inside a longer run.
 _ID_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx*]|[0-9]{15})(?![0-9])")
 
@@ -168,4 +169,6 @@ def mask_id_entry(entry: str) -> str:
 
 def mask_ids_in_text(text: str) -> str:
     """Replace every ID-looking run (18 or 15 characters) by its masked form; other text is kept."""
+    if len(text) < _SHORTEST_ID:  # most texts masked (AMI values, log fields) hold no ID: too short
+        return text
     return _ID_IN_TEXT.sub(lambda m: _mask(m.group()), text)

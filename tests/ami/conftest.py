@@ -12,6 +12,16 @@ busy prompt as early media, then cause 17, never answered; ``refused_resync.ami`
 with the Getvar replies (HOTLINE, HOTLINE_REFUSED, an unset HOTLINE_FALLBACK) and a Status with
 ``Variables:`` for that channel, then its end; ``login_refused.ami`` is a login with a wrong
 secret.
+
+``balance_call.ami`` (12333) and ``loss_report_call.ami`` (96102, a provisional loss report) are the
+events one SIP caller's call sends the hotline's AMI user (``manager.conf``'s filters from
+``ivr.ami.subscription``: only those events, VarSet only of HOTLINE*/AGISTATUS), built field for
+field as Asterisk 22 writes them in the recorded transcripts above, around the AGI commands of
+real calls through ``hotline serve`` (``bench/agi_replay_call.json``, and the same derived for
+96102): the dialplan up to the AGI, each command's AGIExecStart/End (with the VarSet of a
+``SET VARIABLE HOTLINE_*``), the caller's BYE during the last wait for a key, ``h``, Hangup cause
+16. The loss-report caller's number is an ID number (a SIP account so named), so every event
+carries one to mask. ``bench/ami_events.py`` replays them.
 """
 
 from __future__ import annotations

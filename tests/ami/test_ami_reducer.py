@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from ivr.ami.channels import Channel, Now
 from ivr.ami.protocol import Message
 from ivr.ami.reducer import CallChanged, CallEnded, CallRefused, Effect, HangupFacts, apply_event
@@ -165,3 +167,14 @@ def test_a_call_past_the_cap_is_refused_once_when_the_dialplan_says_so() -> None
     assert refused.at == WALL + timedelta(seconds=0.5 * decided)  # when the dialplan decided
     (ended,) = [e for e in replay.effects if isinstance(e, CallEnded)]
     assert ended.cause == 17 and replay.channels == {}
+
+
+def test_a_channel_changed_is_a_new_value_and_a_misspelt_field_fails() -> None:
+    channel = Channel("1.1", "1.1", "PJSIP/6001-00000001", created=5.0, started_at=WALL)
+    answered = channel.changed(state="Up", answered=6.0)
+    assert answered == Channel(
+        "1.1", "1.1", "PJSIP/6001-00000001", created=5.0, started_at=WALL, state="Up", answered=6.0
+    )
+    assert channel.state == "" and channel.answered is None  # the old value is left as it was
+    with pytest.raises(TypeError, match="hotlne"):
+        channel.changed(hotlne="12333")
