@@ -1,5 +1,5 @@
-"""Stand-ins that watch the project's own code from a test: what reaches the password check, and
-the transactions a database engine runs."""
+"""Stand-ins that watch the project's own code from a test: what reaches the password check, the
+transactions a database engine runs, and a gate that holds one of them before it writes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, util
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +18,8 @@ from ivr.domain.password import verify_password
 from ivr.domain.verifier import PasswordVerifier
 
 Verify = Callable[[str, str], Awaitable[bool]]
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 class PasswordCheckSpy:
@@ -101,3 +103,52 @@ class TransactionSpy:
     ) -> None:
         event.remove(self._engine, "before_cursor_execute", self._on_statement)
         event.remove(self._engine, "begin", self._on_begin)
+
+
+# Awaits a coroutine from a synchronous hook of an async engine, through SQLAlchemy's greenlet
+# bridge: ``await_`` since 2.1, ``await_only`` before (deprecated from 2.2).
+_await_in_hook: Callable[[Awaitable[Any]], Any] = getattr(util, "await_", None) or util.await_only
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+async def race_to_write(
+    first: Callable[[], Awaitable[T]],
+    first_engine: AsyncEngine,
+    second: Callable[[], Awaitable[U]],
+    second_engine: AsyncEngine,
+) -> tuple[T, U]:
+    """``first`` and ``second``, on two engines on one database (two nodes), made to race:
+    ``first`` is held just before its first write (after the reads it decided by) while
+    ``second`` runs as far as it can: to its end, or on SQLite to the write lock ``first`` holds
+    (its ``BEGIN IMMEDIATE``); then ``first`` goes on. For work on the async engines' sessions:
+    the hook waits on the event loop through SQLAlchemy's greenlet bridge. (A test that fails
+    waits 10 s at most for each stage.)"""
+    held, go, waits = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    def hold(_conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if not held.is_set() and _WRITE.match(statement):
+            held.set()
+            _await_in_hook(go.wait())
+
+    def locked_out(_conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.strip().upper() == "BEGIN IMMEDIATE":
+            waits.set()
+
+    hooks = ((first_engine.sync_engine, hold), (second_engine.sync_engine, locked_out))
+    for engine, hook in hooks:
+        event.listen(engine, "before_cursor_execute", hook)
+    try:
+        first_task = asyncio.create_task(first())
+        async with asyncio.timeout(10):
+            await held.wait()
+        second_task = asyncio.create_task(second())
+        waiting = asyncio.create_task(waits.wait())
+        await asyncio.wait([second_task, waiting], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        go.set()
+        async with asyncio.timeout(10):
+            return await first_task, await second_task
+    finally:
+        go.set()
+        for engine, hook in hooks:
+            event.remove(engine, "before_cursor_execute", hook)

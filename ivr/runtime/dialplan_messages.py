@@ -15,6 +15,10 @@ left ``ORPHAN_AFTER_S`` the message gets a call of its own (outcome ``voice_mess
 hotline from the file name, the caller unknown: nothing on disk tells it, in the language the
 dialplan speaks before any flow, at the file's time), so that supervisors find it in the call log
 and the call-back queue all the same.
+
+Nodes sharing the database may sweep the same file at once (a shared recordings folder), and one
+node's sweeps may overlap another process's: the records store each message once whichever comes
+first (``ivr.store.dialplan_messages``), the other is told it is stored already.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ _NAME = re.compile(r"message-(?P<hotline>\d+)-(?P<uniqueid>.+)\.wav")
 class MessageStore(Protocol):
     """What the job needs of the records (``ivr.store.records.Records`` fits)."""
 
-    async def recorded_paths(self, paths: Sequence[str]) -> set[str]: ...
+    async def voice_message_paths(self, paths: Sequence[str]) -> set[str]: ...
 
     async def attach_dialplan_message(
         self, uniqueid: str, path: str, duration_s: float, *, audio: bytes | None = None
@@ -133,7 +137,7 @@ class DialplanMessages:
         if not finished:
             return 0
         # Attached before this process started: known without reading their sound again.
-        known = await self._store.recorded_paths([f.stored_as for f in finished])
+        known = await self._store.voice_message_paths([f.stored_as for f in finished])
         attached = 0
         for found in finished:
             if found.stored_as in known:

@@ -241,13 +241,6 @@ class CallLog(RecordsBase):
 
         return await self.db.run_write(add)
 
-    async def recorded_paths(self, paths: Sequence[str]) -> set[str]:
-        """Those of ``paths`` (relative to the data folder) that some recording has."""
-        async with self.db.read() as session:
-            return set(
-                await session.scalars(select(Recording.path).where(Recording.path.in_(paths)))
-            )
-
     async def add_voice_message(
         self,
         call_id: int,

@@ -32,6 +32,8 @@ from ivr.store.types import Money, UTCDateTime, utcnow
 
 __all__ = [
     "DEFAULT_LOCALE",
+    "VOICE_MESSAGE",
+    "VOICE_MESSAGE_ROW",
     "AuditLogEntry",
     "BalanceQuery",
     "Base",
@@ -70,6 +72,9 @@ NAMING_CONVENTION = {
 HASH_LEN = 64  # hex HMAC-SHA256
 DEFAULT_LOCALE = "zh_Hans_CN"  # the console's language for an account that chose none
 MASKED_LEN = 24  # 18 for a valid number; some slack for a masked invalid entry
+VOICE_MESSAGE = "voice_message"  # a recording's kind: a message left for a call-back
+# The recordings that are voice messages, as the partial unique index on their path says it.
+VOICE_MESSAGE_ROW = f"kind = '{VOICE_MESSAGE}'"
 
 
 def _status_enum(enum_class: type[CardStatus] | type[ReportStatus], name: str) -> Enum:
@@ -279,7 +284,18 @@ class Recording(Base):
     ``deleted_at``; the row stays, so the console can tell what was there and when it went."""
 
     __tablename__ = "recordings"
-    __table_args__ = (Index("ix_recordings_due", "deleted_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_recordings_due", "deleted_at", "created_at"),
+        # One voice message per file (migration 0010): sweeps of the dialplan's messages on two
+        # nodes, or overlapping on one, insert against it (``ivr.store.dialplan_messages``).
+        Index(
+            "ux_recordings_voice_message_path",
+            "path",
+            unique=True,
+            sqlite_where=text(VOICE_MESSAGE_ROW),
+            postgresql_where=text(VOICE_MESSAGE_ROW),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)

@@ -25,6 +25,7 @@ from ivr.store.database import Database, open_database, upgrade_database
 from ivr.store.models import Call, Recording, RecordingAudio, VoiceMessage
 from ivr.store.records import Records
 from ivr.store.stats import Statistics
+from tests.spies import race_to_write
 
 STARTED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -238,3 +239,54 @@ async def test_a_message_left_while_no_hotline_ran_is_recorded_when_one_starts(
         assert len(await tasks(db)) == 1
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def other_node(database_url: str, db: Database) -> AsyncIterator[Database]:
+    """A second node's handle on the same (upgraded) database."""
+    second = await open_database(database_url)
+    try:
+        yield second
+    finally:
+        await second.close()
+
+
+@pytest.mark.parametrize("age_s", [60, 600], ids=["its-call", "no-call-record"])
+async def test_two_nodes_sweeping_one_message_at_once_record_it_once(
+    db: Database, other_node: Database, tmp_path: Path, age_s: float
+) -> None:
+    """Both nodes see the file on the shared recordings folder and find no message at its path;
+    one is held just before it writes while the other stores the message: one call, one
+    recording, one call-back task, one sound (``age_s`` 600: a call of its own)."""
+    data = tmp_path / "var"
+    folder = data / "recordings"
+    if age_s < 600:
+        await Records(db).start_call("12333", "13800138000", "5.1", "L/1", "zh", STARTED)
+    write_message(folder, "5.1", 2.0, age_s=age_s)
+
+    def sweep(node: Database) -> DialplanMessages:
+        return DialplanMessages(Records(node), folder, data, archive=True)
+
+    first, second = await race_to_write(
+        sweep(db).sweep, db.engine, sweep(other_node).sweep, other_node.engine
+    )
+    assert sorted([first, second]) == [0, 1]
+    assert len(await calls(db)) == 1
+    assert [row[2] for row in await tasks(db)] == ["recordings/message-12333-5.1.wav"]
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(RecordingAudio)) == 1
+
+
+async def test_a_call_recording_at_the_same_path_hides_no_message(
+    db: Database, tmp_path: Path
+) -> None:
+    """Only a voice message at a file's path means the message is stored already."""
+    records = Records(db)
+    data = tmp_path / "var"
+    call = (await records.start_call("12333", "13800138000", "5.2", "L/1", "zh", STARTED)).call_id
+    path = write_message(data / "recordings", "5.2", 2.0)
+    await records.add_recording(call, "statement", str(path.relative_to(data)), 2.0)
+    assert await DialplanMessages(records, data / "recordings", data, archive=False).sweep() == 1
+    assert [row[:3] for row in await tasks(db)] == [
+        (call, "13800138000", "recordings/message-12333-5.2.wav")
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,24 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import column, func, insert, inspect, select, table
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.store.database import open_database, upgrade_database
 from ivr.store.migrate import alembic_config, upgrade_sync
-from ivr.store.models import Base, Call, CallStep, User, WebSession
+from ivr.store.models import (
+    Base,
+    Call,
+    CallHour,
+    CallNodeDay,
+    CallStep,
+    Recording,
+    RecordingAudio,
+    User,
+    VoiceMessage,
+    WebSession,
+)
+from ivr.store.rollups import CallEnd, Tally, save_tally
 from ivr.store.types import UTCDateTime
 from tests.store.support import NOW
 
@@ -108,6 +123,86 @@ async def test_lockouts_upgrade_a_database_with_accounts_and_sessions(database_u
     finally:
         await db.close()
     assert [tuple(row) for row in found] == [("sup", "s")]
+
+
+async def _call(session: AsyncSession, uniqueid: str, *, caller_id: str, channel: str) -> int:
+    call_id = await session.scalar(
+        insert(Call)
+        .values(hotline="12333", caller_id=caller_id, uniqueid=uniqueid, channel=channel)
+        .values(language="zh", started_at=NOW, ended_at=NOW + timedelta(seconds=30))
+        .values(outcome="voice_message")
+        .returning(Call.id)
+    )
+    assert isinstance(call_id, int)
+    return call_id
+
+
+async def _message(
+    session: AsyncSession, call_id: int, path: str, **task: object
+) -> tuple[int, int]:
+    recording_id = await session.scalar(
+        insert(Recording)
+        .values(call_id=call_id, kind="voice_message", path=path, duration_s=3.0, created_at=NOW)
+        .returning(Recording.id)
+    )
+    task_id = await session.scalar(
+        insert(VoiceMessage)
+        .values(call_id=call_id, recording_id=recording_id, callback_number="", created_at=NOW)
+        .values(**task)
+        .returning(VoiceMessage.id)
+    )
+    assert isinstance(recording_id, int) and isinstance(task_id, int)
+    return recording_id, task_id
+
+
+async def test_duplicate_voice_messages_are_merged_before_the_index(database_url: str) -> None:
+    """0010: what two sweeps stored twice before it becomes one message, one call-back task and
+    (for a message no process took) one call, counted once; then a second is refused."""
+    await asyncio.to_thread(upgrade_sync, database_url, "0009")
+    db = await open_database(database_url)
+    swept = CallEnd("12333", NOW, NOW + timedelta(seconds=30), "voice_message", None, None, None)
+    try:
+        async with db.write() as session:
+            # Two sweeps attached one file to the flow's call; a supervisor handled the second.
+            call = await _call(session, "1.1", caller_id="13800138000", channel="PJSIP/a")
+            kept, _ = await _message(session, call, "recordings/message-12333-1.1.wav")
+            duplicate, handled = await _message(
+                session, call, "recordings/message-12333-1.1.wav", status="done", handled_at=NOW
+            )
+            await session.execute(insert(RecordingAudio).values(recording_id=duplicate, audio=b"A"))
+            # Two sweeps each made a call of its own for a message no process took.
+            first = await _call(session, "1.2", caller_id="", channel="")
+            second = await _call(session, "1.2", caller_id="", channel="")
+            orphan, orphan_task = await _message(session, first, "recordings/message-12333-1.2.wav")
+            await _message(session, second, "recordings/message-12333-1.2.wav")
+            alone, _ = await _message(session, call, "recordings/voice_message/12333-1-9.wav")
+            tally = Tally()
+            tally.add(swept)
+            tally.add(swept)
+            await save_tally(session, tally)
+        await upgrade_database(database_url)
+        async with db.read() as session:
+            recordings = (await session.execute(select(Recording.id, Recording.call_id))).all()
+            tasks = (
+                await session.execute(
+                    select(VoiceMessage.id, VoiceMessage.recording_id, VoiceMessage.status)
+                )
+            ).all()
+            sounds = (await session.execute(select(RecordingAudio.recording_id))).all()
+            calls = set(await session.scalars(select(Call.id)))
+            hours = (await session.execute(select(CallHour.calls, CallHour.handling_us))).all()
+            days = set(await session.scalars(select(CallNodeDay.calls)))
+        with pytest.raises(IntegrityError):
+            async with db.write() as session:
+                await _message(session, call, "recordings/message-12333-1.1.wav")
+    finally:
+        await db.close()
+    assert sorted(map(tuple, recordings)) == [(kept, call), (orphan, first), (alone, call)]
+    assert (handled, kept, "done") in set(map(tuple, tasks))  # the furthest along, moved
+    assert (orphan_task, orphan, "new") in set(map(tuple, tasks)) and len(tasks) == 3
+    assert [tuple(row) for row in sounds] == [(kept,)]
+    assert calls == {call, first}
+    assert [tuple(row) for row in hours] == [(1, 30_000_000)] and days == {1}
 
 
 async def test_open_database_does_not_migrate(database_url: str) -> None:

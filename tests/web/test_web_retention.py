@@ -53,7 +53,10 @@ async def old_call(env: Env, started: datetime) -> int:
 
 async def voice_message(env: Env, call_id: int, made: datetime, *, handled: bool) -> int:
     records = env.hotline.records
-    relative = f"recordings/voice_message/{call_id}-{made:%s}.wav"
+    # One file per message (a path is one voice message: migration 0010).
+    relative = (
+        f"recordings/voice_message/{call_id}-{made:%s}-{'handled' if handled else 'open'}.wav"
+    )
     file = env.settings.data_dir / relative
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(b"RIFF")
