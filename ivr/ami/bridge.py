@@ -1,8 +1,10 @@
 """AMIBridge: Asterisk's side of every call, pushed to the live board and the call records.
 
-The bridge follows channel events (Newchannel, Newstate, Newexten, VarSet, AGIExecStart/End, queue
-events, Hangup) and keeps one ``Channel`` per channel, each event applied by the pure reducer
-(``ivr.ami.reducer``). What the reducer says an event means is passed on, one way:
+The bridge follows channel events (Newchannel, Newstate, Newexten, VarSet, queue events, Hangup;
+not the two events of every AGI command, which the client drops unparsed: the flow's own
+commands tell it nothing the records and the board lack) and keeps one ``Channel`` per channel,
+each event applied by the pure reducer (``ivr.ami.reducer``). What the reducer says an event
+means is passed on, one way:
 
 - a caller's channel appeared, changed or ended -> ``ChannelChanged`` / ``ChannelEnded`` to
   ``publish`` (the live board's ``publish``, given at construction);
@@ -12,8 +14,7 @@ events, Hangup) and keeps one ``Channel`` per channel, each event applied by the
 
 After every (re)connection the channels are rebuilt from ``CoreShowChannels`` (``ivr.ami.resync``);
 a caller found hearing the busy prompt comes back refused.
-Everything taken from AMI goes through ``redact`` (ID-number masking): AGI commands carry prompt
-names and variables, never the caller's keys, but nothing here relies on that.
+Everything taken from AMI goes through ``redact`` (ID-number masking).
 """
 
 from __future__ import annotations

@@ -54,8 +54,6 @@ class Channel:
     outgoing: bool = False  # a leg Asterisk dialled (Local ;1, an agent's phone)
     dialplan: bool = False  # runs dialplan applications itself (a caller, not a dialled leg)
     application: str | None = None  # the dialplan application running: AGI, Queue, Record...
-    command: str | None = None  # the AGI command running now (the flow's prompt or input)
-    command_id: str | None = None
     ran_agi: bool = False
     queue: str | None = None  # the agent queue the caller waits in
     waiting_since: datetime | None = None

@@ -90,9 +90,10 @@ class RefusedCall:
 class HangupFacts:
     """What the call record gets at a hang-up: Asterisk's cause and the lengths measured here.
 
-    ``ran_agi``: the channel ran the flow, so its record may be written a moment after the
-    hang-up (a very quick hang-up); completing it is worth retrying. ``refused``: the call never
-    reached the flow, and has no record to complete: this is the whole of it.
+    ``ran_agi``: the dialplan started the flow's AGI on the channel, so its record may be written
+    a moment after the hang-up (a very quick hang-up); completing it is worth retrying.
+    ``refused``: the call never reached the flow, and has no record to complete: this is the
+    whole of it.
     """
 
     uniqueid: str
@@ -196,8 +197,9 @@ def _newexten(channel: Channel, event: Message, now: Now, hotlines: Collection[s
     exten = event.get("Exten", "")
     hotline = exten if exten in hotlines and channel.hotline is None else channel.hotline
     application = event.get("Application") or None
-    command = channel.command if application == "AGI" else None
-    return channel.changed(dialplan=True, hotline=hotline, application=application, command=command)
+    # The dialplan starting the flow's AGI: from here the call may have a record to complete.
+    ran_agi = channel.ran_agi or application == "AGI"
+    return channel.changed(dialplan=True, hotline=hotline, application=application, ran_agi=ran_agi)
 
 
 def _varset(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
@@ -209,22 +211,6 @@ def _varset(channel: Channel, event: Message, now: Now, hotlines: Collection[str
         return channel.changed(fallback=True)
     if variable == "HOTLINE_REFUSED" and value:
         return channel.changed(refused_in=value)
-    return channel
-
-
-def _agi_start(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    return channel.changed(
-        ran_agi=True,
-        dialplan=True,
-        application="AGI",
-        command=event.get("Command") or None,
-        command_id=event.get("CommandId"),
-    )
-
-
-def _agi_end(channel: Channel, event: Message, now: Now, hotlines: Collection[str]) -> Channel:
-    if channel.command_id is None or channel.command_id == event.get("CommandId"):
-        return channel.changed(command=None, command_id=None)
     return channel
 
 
@@ -252,8 +238,6 @@ _STEPS: Mapping[str, _Step] = {
     "Rename": _rename,
     "Newexten": _newexten,
     "VarSet": _varset,
-    "AGIExecStart": _agi_start,
-    "AGIExecEnd": _agi_end,
     "QueueCallerJoin": _queue_join,
     "QueueCallerLeave": _queue_leave,
     "QueueCallerAbandon": _queue_leave,
