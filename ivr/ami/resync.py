@@ -102,6 +102,7 @@ def adopt(item: Message, now: Now, hotlines: Collection[str]) -> Channel:
         known_start=bool(duration),
         state=state,
         application=application,
+        ran_agi=application == "AGI",  # found in the flow: its record may follow the hang-up
         queue=waiting_in or None,  # since when is not listed
         outgoing=outgoing,
         dialplan=not outgoing,

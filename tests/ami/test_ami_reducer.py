@@ -9,6 +9,7 @@ import pytest
 from ivr.ami.channels import Channel, Now
 from ivr.ami.protocol import Message
 from ivr.ami.reducer import CallChanged, CallEnded, CallRefused, Effect, HangupFacts, apply_event
+from ivr.ami.resync import adopt
 from ivr.domain.hotlines import HOTLINES
 from tests.ami.conftest import transcript_events
 
@@ -180,3 +181,21 @@ def test_a_channel_changed_is_a_new_value_and_a_misspelt_field_fails() -> None:
     assert channel.state == "" and channel.answered is None  # the old value is left as it was
     with pytest.raises(TypeError, match="hotlne"):
         channel.changed(hotlne="12333")
+
+
+@pytest.mark.parametrize(("application", "retried"), [("AGI", True), ("Queue", False)])
+def test_a_channel_found_in_the_flow_at_a_reconnection_may_still_get_its_record(
+    application: str, retried: bool
+) -> None:
+    """Found by ``CoreShowChannels`` in the AGI (its Newexten came before the bridge saw it):
+    its hang-up is still worth retrying against a record the flow writes a moment late."""
+    replay = Replay()
+    base = [("Channel", "PJSIP/6001-9"), ("Uniqueid", "1.9"), ("Linkedid", "1.9")]
+    listed = Message(
+        [("Event", "CoreShowChannel"), *base, ("Exten", "start"), ("Application", application),
+         ("ChannelStateDesc", "Up"), ("Duration", "00:00:12")]
+    )  # fmt: skip
+    replay.channels["1.9"] = adopt(listed, replay.now(), HOTLINES)
+    replay.feed([Message([("Event", "Hangup"), *base, ("Cause", "16")])])
+    (fact,) = [e for e in replay.effects if isinstance(e, HangupFacts)]
+    assert fact.ran_agi is retried
