@@ -7,6 +7,8 @@ Load it from the top ``tests/conftest.py`` with ``pytest_plugins = ["tests.dbfix
   throwaway PostgreSQL cluster started once per session (pytest-postgresql's ``postgresql_proc``).
   The URL is async-driver ready (``sqlite+aiosqlite://`` / ``postgresql+asyncpg://``); no schema.
 - ``sqlite_url`` / ``postgresql_url``: the same for one back-end only.
+- ``db``: the ``database_url`` database upgraded to the latest schema and open;
+  ``other_node``: a second handle on it, as another node sharing the database has.
 
 The server binaries are found with ``pg_config --bindir``, else ``/usr/lib/postgresql/*/bin``, else
 ``PATH``; without them the PostgreSQL tests fail saying so. PostgreSQL refuses to run as root, so
@@ -25,13 +27,15 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
+
+from ivr.store.database import Database, open_database, upgrade_database
 
 __all__ = [
     "database_url",
@@ -183,3 +187,24 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """An empty database, once on SQLite and once on PostgreSQL."""
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """That database upgraded to the latest schema, open."""
+    await upgrade_database(database_url)
+    database = await open_database(database_url)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+async def other_node(database_url: str, db: Database) -> AsyncIterator[Database]:
+    """A second node's handle on the same (upgraded) database."""
+    second = await open_database(database_url)
+    try:
+        yield second
+    finally:
+        await second.close()

@@ -7,7 +7,6 @@ import asyncio
 import os
 import time
 import wave
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,16 +68,6 @@ def test_the_uniqueid_is_read_back_from_the_file_name() -> None:
     assert uniqueid_of("statement-12333-1.2.wav") is None
     assert uniqueid_of("message-12333-1.2.wav.tmp") is None
     assert uniqueid_of("message-12333-.wav") is None
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade_database(database_url)
-    database = await open_database(database_url)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def test_a_finished_message_becomes_the_calls_recording_and_a_call_back_task(
@@ -239,16 +228,6 @@ async def test_a_message_left_while_no_hotline_ran_is_recorded_when_one_starts(
         assert len(await tasks(db)) == 1
     finally:
         await db.close()
-
-
-@pytest.fixture
-async def other_node(database_url: str, db: Database) -> AsyncIterator[Database]:
-    """A second node's handle on the same (upgraded) database."""
-    second = await open_database(database_url)
-    try:
-        yield second
-    finally:
-        await second.close()
 
 
 @pytest.mark.parametrize("age_s", [60, 600], ids=["its-call", "no-call-record"])

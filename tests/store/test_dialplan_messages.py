@@ -3,13 +3,13 @@ and any message once, however many sweeps store it at the same moment."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from ivr.store.database import Database, open_database
+from ivr.store.database import Database
 from ivr.store.models import Call, CallHour, Recording, RecordingAudio, VoiceMessage
 from ivr.store.records import Records
 from tests.spies import race_to_write
@@ -51,16 +51,6 @@ async def test_a_call_recorded_meanwhile_gets_the_message_instead(
     async with db.read() as session:
         task = await session.execute(select(VoiceMessage.call_id, VoiceMessage.callback_number))
         assert tuple(task.one()) == (call_id, "13800138000")
-
-
-@pytest.fixture
-async def other_node(database_url: str, db: Database) -> AsyncIterator[Database]:
-    """A second node's handle on the same (upgraded) database."""
-    second = await open_database(database_url)
-    try:
-        yield second
-    finally:
-        await second.close()
 
 
 async def stored(db: Database) -> tuple[int, int, int, int, int]:
