@@ -3,26 +3,14 @@ only that every call completed on each of the three servers and every figure was
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import run_bench
 
 
 def test_the_recorded_call_is_replayed_whole_against_all_three_servers(tmp_path: Path) -> None:
-    out = tmp_path / "agi_replay.json"
-    run = subprocess.run(
-        [sys.executable, "bench/agi_replay.py", "--calls", "30", "--runs", "2", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    result = json.loads(out.read_text())
+    command = ["--calls", "30", "--runs", "2"]
+    _, result = run_bench("agi_replay.py", *command, out=tmp_path / "agi_replay.json")
     assert len(result["rounds"]) == 2
     for runs in result["rounds"]:
         assert [r["server"] for r in runs] == ["bare", "ivr.agi", "panoramisk"]

@@ -4,28 +4,18 @@ completed with the caller's cause. Its figures are measured, not judged here."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import run_bench
+
 ID_NUMBER = "11010519491231002X"  # the loss-report caller's number (a SIP account so named)
 
 
 def test_benchmark_replays_the_recorded_calls_through_the_bridge(tmp_path: Path) -> None:
     out = tmp_path / "ami_events.json"
-    command = ["bench/ami_events.py", "--rounds", "2", "--repetitions", "3", "--label", "smoke"]
-    run = subprocess.run(
-        [sys.executable, *command, "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    result = json.loads(out.read_text())["runs"]["smoke"]
+    command = ["--rounds", "2", "--repetitions", "3", "--label", "smoke"]
+    run, written = run_bench("ami_events.py", *command, out=out)
+    result = written["runs"]["smoke"]
     calls = result["calls"]
     assert set(calls) == {"balance_call.ami", "loss_report_call.ami"}
     for name, hotline, caller_id, uniqueid in [

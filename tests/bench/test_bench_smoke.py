@@ -3,30 +3,17 @@ judged here, only that each is measured and written)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import run_bench
 
 
 def test_benchmark_runs_both_servers_at_each_load_and_completes_every_call(
     tmp_path: Path,
 ) -> None:
-    out = tmp_path / "agi_load.json"
-    command = ["bench/agi_load.py", "--calls", "8", "12", "--audio", "0", "--rate", "40"]
-    run = subprocess.run(
-        [sys.executable, *command, "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    command = ["--calls", "8", "12", "--audio", "0", "--rate", "40"]
+    run, result = run_bench("agi_load.py", *command, out=tmp_path / "agi_load.json")
     assert "bare asyncio responder" in run.stdout and "hotline serve" in run.stdout
-    result = json.loads(out.read_text())
     assert [load["calls"] for load in result["loads"]] == [8, 12]
     for load in result["loads"]:
         bare, hotline = load["runs"]

@@ -3,27 +3,17 @@ not judged here, only that every request was measured and the export was whole).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import run_bench
 
 
 def test_benchmark_seeds_both_engines_and_times_every_console_request(tmp_path: Path) -> None:
     out = tmp_path / "console_volume.json"
-    command = [sys.executable, "bench/console_volume.py", "--calls", "600", "--samples", "2"]
-    run = subprocess.run(
-        [*command, "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    _, result = run_bench(
+        "console_volume.py", "--calls", "600", "--samples", "2", out=out, timeout=600
     )
-    assert run.returncode == 0, run.stdout + run.stderr
-    runs = {r["engine"]: r for r in json.loads(out.read_text())["runs"]}
+    runs = {r["engine"]: r for r in result["runs"]}
     assert set(runs) == {"sqlite", "postgresql"}
     for result in runs.values():
         assert result["calls"] == 600

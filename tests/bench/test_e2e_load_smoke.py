@@ -4,12 +4,10 @@ every call was served, has one record, and was measured)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import ROOT, run_bench
+
 DATA = ROOT / "test-output" / "bench-e2e-smoke" / "var"  # kept: its prompts are built once
 
 
@@ -17,18 +15,9 @@ def test_a_few_calls_through_the_whole_stack_are_served_recorded_and_measured(
     tmp_path: Path,
 ) -> None:
     out, profile = tmp_path / "e2e_load.json", tmp_path / "e2e_profile.txt"
-    command = [sys.executable, "bench/e2e_load.py", "--rates", "0.3", "--duration", "15"]
+    command = ["--rates", "0.3", "--duration", "15", "--data", str(DATA)]
     command += ["--profile", "0.3", "--profile-out", str(profile)]
-    run = subprocess.run(
-        [*command, "--data", str(DATA), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    report = json.loads(out.read_text())
+    _, report = run_bench("e2e_load.py", *command, out=out, timeout=900)
     (step,) = report["steps"]
     assert step["offered"] >= 3
     assert step["answered"] == step["completed"] == step["records"] == step["offered"]
